@@ -1,0 +1,92 @@
+import type { EngineLogger } from './engine-options.js';
+import type { CompleteItem, FailItem, Storage } from './storage.js';
+
+type Ack =
+  | { kind: 'complete'; item: CompleteItem; done: (held: boolean) => void }
+  | { kind: 'fail'; item: FailItem; done: (held: boolean) => void };
+
+/**
+ * Gathers completions and failures and writes them one statement per batch. Items wait
+ * while a write is in flight; a failed write is retried with backoff (the jobs' leases are
+ * kept alive meanwhile, since their ids stay in `pendingIds`).
+ */
+export class AckBatcher {
+  private queue: Ack[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private failures = 0;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly batchSize: number,
+    private readonly logger: EngineLogger,
+  ) {}
+
+  complete(item: CompleteItem): Promise<boolean> {
+    return new Promise((done) => this.push({ kind: 'complete', item, done }));
+  }
+
+  fail(item: FailItem): Promise<boolean> {
+    return new Promise((done) => this.push({ kind: 'fail', item, done }));
+  }
+
+  /** Ids whose outcome is not yet written: their leases must still be renewed. */
+  pendingIds(): string[] {
+    return this.queue.map((a) => a.item.id);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once everything queued so far is written. */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.flushing) {
+      if (!this.flushing) this.flushing = this.flush();
+      await this.flushing;
+    }
+  }
+
+  private push(ack: Ack): void {
+    this.queue.push(ack);
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    // One tick of gathering: every handler that settles in this turn joins the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.flushing) this.flushing = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.slice(0, this.batchSize);
+        const completes = batch.filter((a) => a.kind === 'complete');
+        const fails = batch.filter((a) => a.kind === 'fail');
+        try {
+          // Each group leaves the queue as soon as it is written, so a retry never writes it twice.
+          if (completes.length) await this.write(completes, () => this.storage.complete(completes.map((a) => a.item as CompleteItem)));
+          if (fails.length) await this.write(fails, () => this.storage.fail(fails.map((a) => a.item as FailItem)));
+          this.failures = 0;
+        } catch (err) {
+          this.failures++;
+          const wait = Math.min(5000, 50 * 2 ** Math.min(this.failures, 7));
+          this.logger.error(
+            `Could not record ${batch.length} job outcome(s); retrying in ${wait} ms: ${(err as Error).message}`,
+          );
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  private async write(acks: Ack[], run: () => Promise<string[]>): Promise<void> {
+    const held = new Set(await run());
+    const written = new Set(acks);
+    this.queue = this.queue.filter((a) => !written.has(a));
+    for (const ack of acks) ack.done(held.has(ack.item.id));
+  }
+}

@@ -1,0 +1,46 @@
+import type { Backoff, MaxRetries } from './retry-policy.js';
+
+export interface QueueOptions {
+  /** Handlers of this queue running at once on this instance (the seed's worker count). */
+  concurrency?: number;
+  /**
+   * Jobs claimed ahead of free slots and kept in a local buffer (refilled when half empty).
+   * Large for many short jobs (throughput), small or 0 for long jobs (a buffer hides work
+   * from other instances). Default: the concurrency.
+   */
+  prefetch?: number;
+}
+
+/** Logger shape the engine writes to (Nest's `Logger` fits). */
+export interface EngineLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string, stack?: string): void;
+  debug?(message: string): void;
+}
+
+export interface EngineSettings {
+  queues: Record<string, QueueOptions>;
+  defaultConcurrency: number;
+  pollIntervalMs: number;
+  leaseMs: number;
+  heartbeatIntervalMs: number;
+  rescueIntervalMs: number;
+  shutdownTimeoutMs: number;
+  /** After a timeout or shutdown abort, how long a handler may take to settle before its slot is freed. */
+  abortGraceMs: number;
+  /** Completions and failures written in one statement, at most. */
+  ackBatchSize: number;
+  maxRetries: MaxRetries;
+  backoff: Backoff;
+  timeoutMs?: number;
+}
+
+export const ENGINE_DEFAULTS = {
+  defaultConcurrency: 10,
+  pollIntervalMs: 1000,
+  leaseMs: 30_000,
+  shutdownTimeoutMs: 10_000,
+  abortGraceMs: 5_000,
+  ackBatchSize: 500,
+} as const;

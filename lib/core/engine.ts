@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { Subject, type Subscription } from 'rxjs';
+import { ShutdownAbort } from './abort-reasons.js';
+import { AckBatcher } from './ack-batcher.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { coerceError } from './coerce-error.js';
+import type { EngineLogger, EngineSettings } from './engine-options.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import type { JobEvent } from './job-events.js';
+import { QueueRunner } from './queue-runner.js';
+import type { Storage } from './storage.js';
+
+export interface EngineDeps {
+  storage: Storage;
+  registry: HandlerRegistry;
+  settings: EngineSettings;
+  logger: EngineLogger;
+  events?: Subject<JobEvent>;
+  clock?: Clock;
+  /** Defaults to a random id per process: never a host name (several processes share hosts). */
+  workerId?: string;
+}
+
+/**
+ * The worker side of one instance: a runner per queue, one heartbeat timer for every lease
+ * this instance holds, a rescuer for leases that other (dead) instances left behind, and
+ * the graceful drain on shutdown.
+ */
+export class Engine {
+  readonly workerId: string;
+  readonly events: Subject<JobEvent>;
+  private readonly clock: Clock;
+  private readonly runners = new Map<string, QueueRunner>();
+  private readonly acks: AckBatcher;
+  private heartbeatTimer: TimerHandle | null = null;
+  private rescueTimer: TimerHandle | null = null;
+  private wakeSub: Subscription | null = null;
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.workerId = deps.workerId ?? `w-${randomUUID()}`;
+    this.events = deps.events ?? new Subject<JobEvent>();
+    this.clock = deps.clock ?? systemClock;
+    this.acks = new AckBatcher(deps.storage, deps.settings.ackBatchSize, deps.logger);
+  }
+
+  /** Queues this instance works: configured ones plus those that have a handler here. */
+  queueNames(): string[] {
+    return [...new Set([...Object.keys(this.deps.settings.queues), ...this.deps.registry.queues()])];
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { settings } = this.deps;
+    for (const queue of this.queueNames()) {
+      const options = settings.queues[queue] ?? {};
+      const concurrency = options.concurrency ?? settings.defaultConcurrency;
+      const prefetch = options.prefetch ?? concurrency;
+      const runner = new QueueRunner(queue, concurrency, prefetch, {
+        storage: this.deps.storage,
+        registry: this.deps.registry,
+        clock: this.clock,
+        events: this.events,
+        acks: this.acks,
+        logger: this.deps.logger,
+        settings,
+        workerId: this.workerId,
+      });
+      this.runners.set(queue, runner);
+    }
+    this.wakeSub = this.deps.storage.wakeups?.().subscribe((queue) => this.wake(queue)) ?? null;
+    for (const runner of this.runners.values()) runner.start();
+    this.scheduleHeartbeat();
+    this.scheduleRescue(0);
+  }
+
+  /** New work may be due in `queue` (or in every queue). */
+  wake(queue?: string): void {
+    if (queue === undefined) for (const r of this.runners.values()) r.wake();
+    else this.runners.get(queue)?.wake();
+  }
+
+  /** Handlers running now, per queue. */
+  activeCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [q, r] of this.runners) out[q] = r.activeCount;
+    return out;
+  }
+
+  /** True when this instance holds nothing of `queue` (or of any queue): no buffered, running or unacknowledged job. */
+  isLocallyIdle(queue?: string): boolean {
+    const runners = queue === undefined ? [...this.runners.values()] : [this.runners.get(queue)].filter(Boolean);
+    return this.acks.pending === 0 && runners.every((r) => r!.activeCount === 0 && r!.bufferedCount === 0);
+  }
+
+  /**
+   * Graceful stop: stop claiming, hand back unstarted jobs, let running ones finish up to
+   * `shutdownTimeoutMs`, then abort them; each is handed back as it settles. A handler that
+   * ignores the abort is left to its lease (never released while it may still run).
+   */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopped) return;
+    this.stopped = true;
+    this.wakeSub?.unsubscribe();
+    if (this.rescueTimer) this.clock.clearTimeout(this.rescueTimer);
+    const runners = [...this.runners.values()];
+    await Promise.all(runners.map((r) => r.stopClaiming()));
+    const settled = Promise.all(runners.map((r) => r.whenSettled()));
+    if (!(await this.within(settled, this.deps.settings.shutdownTimeoutMs))) {
+      const active = runners.reduce((n, r) => n + r.activeCount, 0);
+      this.deps.logger.warn(`Shutdown: ${active} job(s) still running after ${this.deps.settings.shutdownTimeoutMs} ms; aborting them.`);
+      for (const r of runners) r.abortAll(new ShutdownAbort());
+      await this.within(settled, this.deps.settings.abortGraceMs + 100);
+    }
+    await this.acks.drain();
+    if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => resolve(false), ms);
+      void promise.then(() => {
+        this.clock.clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = this.clock.setTimeout(() => {
+      void this.heartbeat().finally(() => {
+        if (this.heartbeatTimer !== null) this.scheduleHeartbeat();
+      });
+    }, this.deps.settings.heartbeatIntervalMs);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const ids = [...this.acks.pendingIds()];
+    for (const r of this.runners.values()) ids.push(...r.heldIds());
+    if (!ids.length) return;
+    try {
+      const { lost, cancelled } = await this.deps.storage.heartbeat(ids, this.workerId, this.deps.settings.leaseMs);
+      if (!lost.length && !cancelled.length) return;
+      const lostSet = new Set(lost);
+      const cancelledSet = new Set(cancelled);
+      for (const r of this.runners.values()) r.onHeartbeat(lostSet, cancelledSet);
+    } catch (err) {
+      this.deps.logger.error(`Heartbeat for ${ids.length} job(s) failed: ${coerceError(err).message}`);
+    }
+  }
+
+  private scheduleRescue(ms: number): void {
+    if (this.stopped) return;
+    this.rescueTimer = this.clock.setTimeout(() => {
+      void this.rescue().finally(() => this.scheduleRescue(this.deps.settings.rescueIntervalMs));
+    }, ms);
+  }
+
+  private async rescue(): Promise<void> {
+    try {
+      const moved = await this.deps.storage.rescue();
+      if (moved > 0) {
+        this.deps.logger.warn(`Rescued ${moved} job(s) whose worker stopped renewing its lease.`);
+        this.wake();
+      }
+    } catch (err) {
+      this.deps.logger.error(`Rescue of expired leases failed: ${coerceError(err).message}`);
+    }
+  }
+}

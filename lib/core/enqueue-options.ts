@@ -1,0 +1,26 @@
+import type { BackoffInput, MaxRetriesInput } from './retry-policy.js';
+
+export interface EnqueueOptions {
+  /** Queue to put the job on; default: the handler's queue, else `'default'`. */
+  queue?: string;
+  /** Run no sooner than this many ms from now (the storage's clock). */
+  delay?: number;
+  /** Run no sooner than this instant. */
+  runAt?: Date;
+  /** Lower runs first; default 0 (or the handler's `priority`). */
+  priority?: number;
+  maxRetries?: MaxRetriesInput;
+  backoff?: BackoffInput;
+  /** ms; aborts `ctx.signal` and fails the attempt. */
+  timeout?: number;
+  /** While a job with this key is waiting or running, enqueueing another returns its id. */
+  uniqueKey?: string;
+  /** A TypeORM `EntityManager`: the job is inserted inside the caller's transaction. */
+  manager?: unknown;
+}
+
+export interface BulkJob<TPayload = unknown> {
+  name: string | import('./job-token.js').JobToken<TPayload>;
+  payload: TPayload;
+  options?: Omit<EnqueueOptions, 'manager'>;
+}

@@ -1,0 +1,121 @@
+import type { Subject } from 'rxjs';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { InvalidPayloadError } from '../errors/invalid-payload.error.js';
+import { PayloadTooLargeError } from '../errors/payload-too-large.error.js';
+import { UnknownJobError } from '../errors/unknown-job.error.js';
+import type { Clock } from './clock.js';
+import type { BulkJob, EnqueueOptions } from './enqueue-options.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import type { JobEvent } from './job-events.js';
+import type { EnqueueResult, NewJob } from './job-record.js';
+import { jobNameOf, type JobToken } from './job-token.js';
+import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
+import { validateWithSchema } from './schema.js';
+import type { Storage } from './storage.js';
+import { assertInt, assertName, assertUniqueKey, jsonIssues } from './validation.js';
+
+export interface JobClientSettings {
+  /** When true, names with no handler here are refused (this instance runs the workers). */
+  requireKnownJobs: boolean;
+  maxPayloadBytes: number;
+  maxRetries: MaxRetries;
+}
+
+const MAX_BULK = 10_000;
+
+/**
+ * The producer side: validates a job completely (names, payload, schema, size, options)
+ * before anything is stored, then writes through the storage in one round trip.
+ */
+export class JobClient {
+  constructor(
+    private readonly storage: Storage,
+    private readonly registry: HandlerRegistry,
+    private readonly settings: JobClientSettings,
+    private readonly events: Subject<JobEvent>,
+    private readonly clock: Clock,
+    private readonly onEnqueued: (queues: Set<string>) => void = () => undefined,
+  ) {}
+
+  async enqueue(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const job = await this.build(nameOrToken, payload, options);
+    const [result] = await this.storage.enqueue([job], { manager: options.manager });
+    this.after([job], [result!], options.manager !== undefined);
+    return result!;
+  }
+
+  async enqueueMany(items: BulkJob[], options: { manager?: unknown } = {}): Promise<EnqueueResult[]> {
+    if (!Array.isArray(items)) throw new InvalidOptionsError('enqueueMany', 'expected an array of { name, payload, options? }');
+    if (items.length > MAX_BULK) {
+      throw new InvalidOptionsError('enqueueMany', `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
+    }
+    if (!items.length) return [];
+    const jobs = await Promise.all(items.map((item, i) => {
+      if (typeof item !== 'object' || item === null) {
+        throw new InvalidOptionsError(`enqueueMany[${i}]`, 'expected { name, payload, options? }');
+      }
+      return this.build(item.name, item.payload, item.options ?? {});
+    }));
+    const results = await this.storage.enqueue(jobs, { manager: options.manager });
+    this.after(jobs, results, options.manager !== undefined);
+    return results;
+  }
+
+  private after(jobs: NewJob[], results: EnqueueResult[], inTransaction: boolean): void {
+    // Inside a caller's transaction the rows are invisible until commit: the poll (or the
+    // database's NOTIFY on commit) picks them up; an early local wake-up would find nothing.
+    if (!inTransaction) this.onEnqueued(new Set(jobs.map((j) => j.queue)));
+    if (!this.events.observed) return;
+    const at = this.clock.now();
+    jobs.forEach((job, i) => {
+      const r = results[i]!;
+      this.events.next({ type: 'enqueued', jobId: r.id, name: job.name, queue: job.queue, attempt: 0, at, duplicate: r.duplicate });
+    });
+  }
+
+  private async build(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions): Promise<NewJob> {
+    const name = assertName('job name', jobNameOf(nameOrToken));
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', 'expected an object');
+    const def = this.registry.get(name);
+    if (!def && this.settings.requireKnownJobs) throw new UnknownJobError(name, this.registry.names());
+
+    const schema = (typeof nameOrToken === 'object' ? nameOrToken.schema : undefined) ?? def?.schema;
+    let value = payload;
+    if (schema) value = await validateWithSchema(schema, name, payload);
+    const issues = jsonIssues(value);
+    if (issues.length) throw new InvalidPayloadError(name, issues);
+    const text = JSON.stringify(value === undefined ? null : value);
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > this.settings.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.settings.maxPayloadBytes);
+
+    const queue = assertName('queue name', options.queue ?? def?.queue ?? 'default');
+    const priority = options.priority === undefined ? def?.priority ?? 0 : assertInt('priority', options.priority, -1_000_000, 1_000_000);
+    let runAt: Date | null = null;
+    if (options.runAt !== undefined) {
+      if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
+        throw new InvalidOptionsError('runAt', 'expected a valid Date');
+      }
+      runAt = options.runAt;
+    }
+    const delayMs = options.delay === undefined ? null : checkMs('delay', options.delay);
+    const maxRetries = options.maxRetries === undefined ? def?.maxRetries ?? this.settings.maxRetries : toMaxRetries(options.maxRetries);
+    return {
+      queue,
+      name,
+      payload: text,
+      priority,
+      maxAttempts: maxRetries.maxAttempts,
+      runAt,
+      delayMs,
+      uniqueKey: options.uniqueKey === undefined ? null : assertUniqueKey(options.uniqueKey),
+      backoff: options.backoff === undefined ? null : toBackoff(options.backoff).spec,
+      timeoutMs: options.timeout === undefined ? null : positiveMs('timeout', options.timeout),
+    };
+  }
+}
+
+function positiveMs(option: string, ms: unknown): number {
+  const v = checkMs(option, ms);
+  if (v === 0) throw new InvalidOptionsError(option, 'must be greater than 0');
+  return v;
+}

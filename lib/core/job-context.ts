@@ -1,0 +1,22 @@
+/** What a handler receives beside its payload. */
+export interface JobContext {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  /** 1 on the first run, 2 on the first retry … A job may run again after a crash: check this. */
+  readonly attempt: number;
+  /** `maxRetries + 1`, or null when retries are unlimited. */
+  readonly maxAttempts: number | null;
+  /** Aborts on timeout, cancellation, lost lease or shutdown; `signal.reason` says which. */
+  readonly signal: AbortSignal;
+  /**
+   * Reports progress (0..100, optional JSON data); stored (throttled) and emitted as an event.
+   */
+  progress(percent: number, data?: unknown): Promise<void>;
+  /**
+   * With a TypeORM storage: an `EntityManager` whose transaction also marks this job
+   * completed, so the handler's writes and the completion commit together. Undefined on
+   * other storages.
+   */
+  readonly manager?: unknown;
+}

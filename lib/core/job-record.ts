@@ -1,0 +1,97 @@
+/**
+ * The job model shared by every layer. Framework-free: no Nest, no ORM.
+ */
+
+/**
+ * `scheduled` and `retryable` are waiting for their `runAt`; once it is due they are
+ * claimed exactly like `available` jobs (no promotion step is needed).
+ */
+export type JobState =
+  | 'scheduled'
+  | 'available'
+  | 'retryable'
+  | 'running'
+  | 'completed'
+  | 'dead'
+  | 'cancelled';
+
+export const JOB_STATES: readonly JobState[] = [
+  'scheduled',
+  'available',
+  'retryable',
+  'running',
+  'completed',
+  'dead',
+  'cancelled',
+];
+
+/** States a job waits in until its `runAt` is due and a worker claims it. */
+export const PENDING_STATES: readonly JobState[] = ['scheduled', 'available', 'retryable'];
+
+/** The last error a job's handler raised, kept on the row. */
+export interface JobErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+  attempt: number;
+  at: string;
+}
+
+/** A backoff strategy as it is stored on a job row (JSON). */
+export type BackoffSpec =
+  | { type: 'fixed'; ms: number }
+  | { type: 'linear'; ms: number }
+  | { type: 'exponential'; base: number; initialMs: number; maxMs: number; jitter: boolean };
+
+/** One stored job, as storages return it. */
+export interface JobRecord {
+  id: string;
+  queue: string;
+  name: string;
+  payload: unknown;
+  state: JobState;
+  priority: number;
+  /** Runs started so far; incremented when a worker claims the job, so a crash counts. */
+  attempt: number;
+  /** `maxRetries + 1`; `null` retries forever. */
+  maxAttempts: number | null;
+  runAt: Date;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  failedAt: Date | null;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  lastError: JobErrorInfo | null;
+  uniqueKey: string | null;
+  /** Per-job overrides given at enqueue; `null` means "the handler's policy". */
+  backoff: BackoffSpec | null;
+  timeoutMs: number | null;
+  progress: number | null;
+  progressData: unknown;
+  result: unknown;
+  /** Set when `cancel` was asked for while the job was running. */
+  cancelRequested: boolean;
+}
+
+/** A job as handed to `Storage.enqueue`: validated, payload already JSON text. */
+export interface NewJob {
+  queue: string;
+  name: string;
+  /** JSON text of the payload. */
+  payload: string;
+  priority: number;
+  maxAttempts: number | null;
+  /** Due time. `runAt` (absolute) wins over `delayMs` (relative to the storage's clock); neither: now. */
+  runAt?: Date | null;
+  delayMs?: number | null;
+  uniqueKey?: string | null;
+  backoff?: BackoffSpec | null;
+  timeoutMs?: number | null;
+}
+
+export interface EnqueueResult {
+  id: string;
+  /** True when a job with the same `uniqueKey` was already waiting and no new job was stored. */
+  duplicate: boolean;
+}

@@ -1,0 +1,355 @@
+import type { Subject } from 'rxjs';
+import { JobCancelledError } from '../errors/job-cancelled.error.js';
+import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { UnknownJobError } from '../errors/unknown-job.error.js';
+import { LeaseLostAbort, ShutdownAbort } from './abort-reasons.js';
+import type { AckBatcher } from './ack-batcher.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { coerceError, errorInfo } from './coerce-error.js';
+import type { EngineLogger, EngineSettings } from './engine-options.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import type { JobContext } from './job-context.js';
+import type { JobEvent, JobEventType } from './job-events.js';
+import type { JobRecord } from './job-record.js';
+import { backoffDelayMs } from './retry-policy.js';
+import type { Storage } from './storage.js';
+
+interface RunningJob {
+  record: JobRecord;
+  controller: AbortController;
+  settled: Promise<void>;
+}
+
+export interface RunnerDeps {
+  storage: Storage;
+  registry: HandlerRegistry;
+  clock: Clock;
+  events: Subject<JobEvent>;
+  acks: AckBatcher;
+  logger: EngineLogger;
+  settings: EngineSettings;
+  workerId: string;
+}
+
+/**
+ * Runs one queue on this instance: a bounded buffer of claimed jobs (prefetch) feeds
+ * `concurrency` slots; the buffer is refilled by one batched claim when it is half empty.
+ * When a claim comes back short the queue is drained: the runner waits for a wake-up
+ * (a local enqueue, a NOTIFY) or the poll interval.
+ */
+export class QueueRunner {
+  private readonly buffer: JobRecord[] = [];
+  private readonly running = new Map<string, RunningJob>();
+  private claiming = false;
+  private drained = false;
+  private stopping = false;
+  private pollTimer: TimerHandle | null = null;
+  private claimFailures = 0;
+  private readonly capacity: number;
+  private readonly lowWater: number;
+
+  constructor(
+    readonly queue: string,
+    private readonly concurrency: number,
+    prefetch: number,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.capacity = concurrency + prefetch;
+    this.lowWater = concurrency + Math.floor(prefetch / 2);
+  }
+
+  start(): void {
+    this.kick();
+  }
+
+  /** New work may be due: claim now rather than at the next poll. */
+  wake(): void {
+    if (this.stopping) return;
+    this.drained = false;
+    this.kick();
+  }
+
+  /** Ids this runner holds a lease on (buffered or running). */
+  heldIds(): string[] {
+    const ids = this.buffer.map((j) => j.id);
+    for (const id of this.running.keys()) ids.push(id);
+    return ids;
+  }
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  get bufferedCount(): number {
+    return this.buffer.length;
+  }
+
+  /** The storage says these leases are gone, or these jobs were cancelled. */
+  onHeartbeat(lost: Set<string>, cancelled: Set<string>): void {
+    for (let i = this.buffer.length - 1; i >= 0; i--) {
+      const job = this.buffer[i]!;
+      if (lost.has(job.id)) this.buffer.splice(i, 1);
+    }
+    for (const [id, run] of this.running) {
+      if (lost.has(id)) run.controller.abort(new LeaseLostAbort(id));
+      else if (cancelled.has(id)) run.controller.abort(new JobCancelledError(id));
+    }
+    // Cancelled jobs still in the buffer never start: record them cancelled.
+    for (let i = this.buffer.length - 1; i >= 0; i--) {
+      const job = this.buffer[i]!;
+      if (!cancelled.has(job.id)) continue;
+      this.buffer.splice(i, 1);
+      void this.finishFailed(job, new JobCancelledError(job.id), 'cancelled');
+    }
+  }
+
+  /** Stops claiming and hands buffered jobs back at once. */
+  async stopClaiming(): Promise<void> {
+    this.stopping = true;
+    if (this.pollTimer) this.deps.clock.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    const unstarted = this.buffer.splice(0);
+    if (unstarted.length) {
+      try {
+        await this.deps.storage.release(unstarted.map((j) => j.id), this.deps.workerId);
+      } catch (err) {
+        this.deps.logger.warn(
+          `Could not hand back ${unstarted.length} unstarted job(s) of queue '${this.queue}'; ` +
+            `they return when their lease expires: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+
+  /** Resolves when every running handler has settled. */
+  async whenSettled(): Promise<void> {
+    while (this.running.size) await Promise.all([...this.running.values()].map((r) => r.settled));
+  }
+
+  /** Aborts every running handler (shutdown past its grace period). */
+  abortAll(reason: Error): void {
+    for (const run of this.running.values()) run.controller.abort(reason);
+  }
+
+  private kick(): void {
+    while (this.running.size < this.concurrency && this.buffer.length) this.startJob(this.buffer.shift()!);
+    this.maybeClaim();
+  }
+
+  private maybeClaim(): void {
+    if (this.stopping || this.claiming || this.drained) return;
+    const held = this.buffer.length + this.running.size;
+    if (held > this.lowWater) return;
+    this.claiming = true;
+    const limit = this.capacity - held;
+    const { storage, settings, workerId } = this.deps;
+    storage.claim(this.queue, workerId, limit, settings.leaseMs).then(
+      (jobs) => {
+        this.claiming = false;
+        this.claimFailures = 0;
+        if (this.stopping) {
+          if (jobs.length) void storage.release(jobs.map((j) => j.id), workerId).catch(() => undefined);
+          return;
+        }
+        for (const job of jobs) this.buffer.push(job);
+        if (jobs.length < limit) this.idleUntilPoll();
+        this.kick();
+      },
+      (err: unknown) => {
+        this.claiming = false;
+        this.claimFailures++;
+        const wait = Math.min(settings.pollIntervalMs * 5, 100 * 2 ** Math.min(this.claimFailures, 8));
+        this.deps.logger.error(`Claim on queue '${this.queue}' failed; retrying in ${wait} ms: ${coerceError(err).message}`);
+        this.idleUntilPoll(wait);
+      },
+    );
+  }
+
+  private idleUntilPoll(ms = this.deps.settings.pollIntervalMs): void {
+    this.drained = true;
+    if (this.pollTimer) this.deps.clock.clearTimeout(this.pollTimer);
+    this.pollTimer = this.deps.clock.setTimeout(() => {
+      this.pollTimer = null;
+      this.wake();
+    }, ms);
+  }
+
+  private startJob(record: JobRecord): void {
+    const controller = new AbortController();
+    const run: RunningJob = { record, controller, settled: Promise.resolve() };
+    this.running.set(record.id, run);
+    run.settled = this.execute(run).finally(() => {
+      this.running.delete(record.id);
+      this.kick();
+    });
+  }
+
+  private async execute({ record, controller }: RunningJob): Promise<void> {
+    const { registry, clock, settings, storage, workerId } = this.deps;
+    const def = registry.get(record.name);
+    if (!def) {
+      await this.finishFailed(record, new UnknownJobError(record.name, registry.names()), 'failed');
+      return;
+    }
+    const timeoutMs = record.timeoutMs ?? def.timeoutMs ?? settings.timeoutMs;
+    let timer: TimerHandle | null = null;
+    if (timeoutMs) {
+      timer = clock.setTimeout(() => controller.abort(new JobTimeoutError(record.name, timeoutMs)), timeoutMs);
+    }
+    const ctx: JobContext = {
+      id: record.id,
+      name: record.name,
+      queue: record.queue,
+      attempt: record.attempt,
+      maxAttempts: record.maxAttempts,
+      signal: controller.signal,
+      progress: (percent, data) => this.reportProgress(record, percent, data),
+    };
+    this.emit('started', record);
+    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    try {
+      const handlerDone = Promise.resolve()
+        .then(() => def.handler(record.payload, ctx))
+        .then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        );
+      outcome = await this.raceAbortGrace(handlerDone, controller.signal, record);
+    } finally {
+      if (timer) clock.clearTimeout(timer);
+    }
+
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+    if (reason instanceof LeaseLostAbort) {
+      this.emit('lease-lost', record);
+      return;
+    }
+    if (reason instanceof ShutdownAbort) {
+      try {
+        await storage.release([record.id], workerId);
+        this.emit('released', record);
+      } catch (err) {
+        this.deps.logger.warn(`Could not hand back job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`);
+      }
+      return;
+    }
+    if (reason instanceof JobCancelledError) {
+      await this.finishFailed(record, reason, 'cancelled');
+      return;
+    }
+    if (reason instanceof JobTimeoutError) {
+      await this.finishFailed(record, reason, 'failed');
+      return;
+    }
+    if (outcome.ok) {
+      await this.finishCompleted(record, outcome.value);
+    } else {
+      await this.finishFailed(record, coerceError(outcome.error), 'failed');
+    }
+  }
+
+  /**
+   * Waits for the handler; once the signal has fired, waits at most `abortGraceMs` more, so
+   * a handler that ignores its signal cannot hold a slot for ever.
+   */
+  private raceAbortGrace<T>(done: Promise<T>, signal: AbortSignal, record: JobRecord): Promise<T | { ok: false; error: unknown }> {
+    const { clock, settings, logger } = this.deps;
+    return new Promise((resolve) => {
+      let grace: TimerHandle | null = null;
+      const onAbort = () => {
+        grace = clock.setTimeout(() => {
+          logger.warn(
+            `Job ${record.id} ('${record.name}') ignored its abort signal for ${settings.abortGraceMs} ms; ` +
+              'its slot is freed, but the handler may still be running. Handlers should honour ctx.signal.',
+          );
+          resolve({ ok: false, error: signal.reason });
+        }, settings.abortGraceMs);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      void done.then((v) => {
+        signal.removeEventListener('abort', onAbort);
+        if (grace) clock.clearTimeout(grace);
+        resolve(v);
+      });
+    });
+  }
+
+  private async finishCompleted(record: JobRecord, value: unknown): Promise<void> {
+    let result: string | null = null;
+    if (value !== undefined) {
+      try {
+        result = JSON.stringify(value) ?? null;
+      } catch (err) {
+        this.deps.logger.warn(`Job ${record.id} returned a value that is not JSON; its result is not stored: ${coerceError(err).message}`);
+      }
+    }
+    const held = await this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result });
+    if (held) this.emit('completed', record, { result: value });
+    else this.emit('lease-lost', record);
+  }
+
+  private async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled'): Promise<void> {
+    const { settings, clock, registry, acks, workerId } = this.deps;
+    const info = errorInfo(error, record.attempt, new Date(clock.now()));
+    const outOfAttempts = record.maxAttempts !== null && record.attempt >= record.maxAttempts;
+    let retryDelayMs: number | null = null;
+    if (kind === 'failed' && !outOfAttempts) {
+      const spec = record.backoff ?? registry.get(record.name)?.backoff?.spec ?? settings.backoff.spec;
+      retryDelayMs = backoffDelayMs(spec, record.attempt);
+    }
+    const held = await acks.fail({ id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' });
+    if (!held) {
+      this.emit('lease-lost', record, { error: info });
+      return;
+    }
+    if (kind === 'cancelled') {
+      this.emit('cancelled', record, { error: info });
+      return;
+    }
+    this.emit('failed', record, { error: info });
+    if (retryDelayMs === null) {
+      this.deps.logger.warn(`Job ${record.id} ('${record.name}') is dead after ${record.attempt} attempt(s): ${info.message}`);
+      this.emit('dead', record, { error: info });
+    } else {
+      this.emit('retrying', record, { error: info, retryDelayMs });
+    }
+  }
+
+  private lastProgressWrite = new Map<string, number>();
+
+  private async reportProgress(record: JobRecord, percent: number, data?: unknown): Promise<void> {
+    if (typeof percent !== 'number' || !Number.isFinite(percent)) {
+      throw new TypeError(`ctx.progress() takes a number from 0 to 100, got ${String(percent)}`);
+    }
+    const value = Math.max(0, Math.min(100, percent));
+    this.emit('progress', record, { progress: value, progressData: data });
+    // Throttled: at most one write a second per job, and always the final 100.
+    const now = this.deps.clock.now();
+    const last = this.lastProgressWrite.get(record.id) ?? 0;
+    if (value < 100 && now - last < 1000) return;
+    this.lastProgressWrite.set(record.id, now);
+    const json = data === undefined ? null : JSON.stringify(data);
+    try {
+      await this.deps.storage.progress(record.id, this.deps.workerId, value, json);
+    } catch (err) {
+      this.deps.logger.warn(`Could not store progress of job ${record.id}: ${coerceError(err).message}`);
+    }
+  }
+
+  private emit(type: JobEventType, record: JobRecord, extra: Partial<JobEvent> = {}): void {
+    if (type === 'completed' || type === 'failed' || type === 'cancelled' || type === 'released' || type === 'lease-lost') {
+      this.lastProgressWrite.delete(record.id);
+    }
+    if (!this.deps.events.observed) return;
+    this.deps.events.next({
+      type,
+      jobId: record.id,
+      name: record.name,
+      queue: record.queue,
+      attempt: record.attempt,
+      at: this.deps.clock.now(),
+      ...extra,
+    });
+  }
+}

@@ -1,0 +1,153 @@
+import type { Observable } from 'rxjs';
+import type { EnqueueResult, JobErrorInfo, JobRecord, JobState, NewJob } from './job-record.js';
+
+/**
+ * The one seam to the database. Batch-first: every method is one round trip where the
+ * database allows it. Every write after a claim is guarded by `lockedBy = workerId AND
+ * state = 'running'`, so a worker whose lease was lost (and whose job was rescued) cannot
+ * overwrite the job's new life. All "is it due / has the lease expired" comparisons use
+ * the storage's own clock (the database's `now()`).
+ */
+export interface Storage {
+  /** Connects and prepares the schema. Idempotent. */
+  init(): Promise<void>;
+  /** Releases connections. Idempotent. */
+  close(): Promise<void>;
+
+  /**
+   * Inserts jobs, in order. A job whose `uniqueKey` matches a job that is still pending or
+   * running is not inserted: its result is that job's id with `duplicate: true`.
+   * `options.manager` is a transaction handle of the storage's own kind (a TypeORM
+   * `EntityManager`): the insert joins the caller's transaction.
+   */
+  enqueue(jobs: NewJob[], options?: EnqueueStorageOptions): Promise<EnqueueResult[]>;
+
+  /**
+   * Atomically moves up to `limit` due jobs of `queue` (pending, `runAt <= now`, queue not
+   * paused) to `running`, ordered by priority (lower first), then `runAt`, then `id`;
+   * increments `attempt`, sets `lockedBy` and `lockedUntil = now + leaseMs`.
+   */
+  claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]>;
+
+  /** Marks running jobs completed. Returns the ids that were still held by `workerId`. */
+  complete(items: CompleteItem[]): Promise<string[]>;
+
+  /**
+   * Records failures: `retryDelayMs` set → `retryable` with `runAt = now + retryDelayMs`;
+   * `retryDelayMs === null` → `dead`. `cancelled: true` → `cancelled` (the handler stopped
+   * after a cancel). Returns the ids that were still held.
+   */
+  fail(items: FailItem[]): Promise<string[]>;
+
+  /**
+   * Hands jobs back to `available` without counting the attempt (prefetched jobs that never
+   * started; jobs interrupted by shutdown). Returns the ids that were still held.
+   */
+  release(ids: string[], workerId: string): Promise<string[]>;
+
+  /**
+   * Extends the leases of jobs `workerId` holds. Returns the ids no longer held (lost) and
+   * those whose cancellation was requested.
+   */
+  heartbeat(ids: string[], workerId: string, leaseMs: number): Promise<HeartbeatResult>;
+
+  /**
+   * Jobs whose lease expired (their worker died) go back to `available`, or to `dead` when
+   * out of attempts. Idempotent; any node may run it. Returns how many jobs it moved.
+   */
+  rescue(limit?: number): Promise<number>;
+
+  /** Stores handler progress (0..100) of a running job. */
+  progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void>;
+
+  get(id: string): Promise<JobRecord | null>;
+  list(filter: ListFilter): Promise<ListPage>;
+  /**
+   * Pending jobs become `cancelled`; a running job gets `cancelRequested` (its worker aborts
+   * it at the next heartbeat or wake-up). Returns the job after the change, or null.
+   */
+  cancel(id: string): Promise<JobRecord | null>;
+  /** A dead or cancelled job (or any not running) back to `available` with fresh attempts. */
+  retry(id: string): Promise<JobRecord | null>;
+  stats(): Promise<QueueStats[]>;
+  pause(queue: string): Promise<void>;
+  resume(queue: string): Promise<void>;
+  pausedQueues(): Promise<string[]>;
+  /** Deletes jobs in `states` finished before `olderThan`, in bounded batches. */
+  prune(options: PruneOptions): Promise<number>;
+
+  /** The storage's clock, in epoch milliseconds (the database's `now()`). */
+  now(): Promise<number>;
+
+  /**
+   * Optional push of "new work may be due in this queue" (PostgreSQL LISTEN/NOTIFY).
+   * Without it, workers poll.
+   */
+  wakeups?(): Observable<string>;
+}
+
+export interface EnqueueStorageOptions {
+  manager?: unknown;
+}
+
+export interface CompleteItem {
+  id: string;
+  workerId: string;
+  /** JSON text of the handler's return value, or null. */
+  result?: string | null;
+}
+
+export interface FailItem {
+  id: string;
+  workerId: string;
+  error: JobErrorInfo;
+  /** null: out of attempts, the job is dead. */
+  retryDelayMs: number | null;
+  cancelled?: boolean;
+}
+
+export interface HeartbeatResult {
+  lost: string[];
+  cancelled: string[];
+}
+
+export interface ListFilter {
+  queue?: string;
+  state?: JobState;
+  name?: string;
+  limit?: number;
+  /** Opaque cursor returned by the previous page. */
+  cursor?: string | null;
+}
+
+export interface ListPage {
+  jobs: JobRecord[];
+  nextCursor: string | null;
+}
+
+export interface PruneOptions {
+  /** Jobs finished before this instant are deleted. */
+  olderThan: Date;
+  states: JobState[];
+  /** Rows per batch (default 1000). */
+  batchSize?: number;
+}
+
+export interface PeriodCounts {
+  lastHour: number;
+  today: number;
+  thisMonth: number;
+  allTime: number;
+}
+
+export interface QueueStats {
+  queue: string;
+  available: number;
+  scheduled: number;
+  running: number;
+  dead: number;
+  paused: boolean;
+  completed: PeriodCounts;
+  /** Jobs that became dead, by period. */
+  died: PeriodCounts;
+}

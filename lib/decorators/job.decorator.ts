@@ -1,0 +1,34 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { JobToken } from '../core/job-token.js';
+import type { BackoffInput, MaxRetriesInput } from '../core/retry-policy.js';
+import { JOB_METADATA, JOB_METHODS_METADATA } from '../jobs.constants.js';
+
+export interface JobOptions {
+  maxRetries?: MaxRetriesInput;
+  backoff?: BackoffInput;
+  /** ms */
+  timeout?: number;
+  /** Default priority of this job (lower runs first). */
+  priority?: number;
+  /** Any Standard Schema validator; the payload is checked at enqueue. */
+  schema?: StandardSchemaV1;
+}
+
+export interface JobMetadata {
+  name: string;
+  options: JobOptions;
+}
+
+/** Marks a method of a `@Processor` class as the handler of job `name` (or of a `defineJob` token). */
+export function Job(nameOrToken: string | JobToken<unknown>, options: JobOptions = {}): MethodDecorator {
+  const name = typeof nameOrToken === 'string' ? nameOrToken : nameOrToken?.name;
+  const schema = options.schema ?? (typeof nameOrToken === 'object' ? nameOrToken?.schema : undefined);
+  const metadata: JobMetadata = { name, options: { ...options, schema } };
+  return (target, key, descriptor) => {
+    Reflect.defineMetadata(JOB_METADATA, metadata, descriptor.value as object);
+    const ctor = (target as { constructor: object }).constructor;
+    const methods: (string | symbol)[] = Reflect.getMetadata(JOB_METHODS_METADATA, ctor) ?? [];
+    Reflect.defineMetadata(JOB_METHODS_METADATA, [...methods, key], ctor);
+    return descriptor;
+  };
+}

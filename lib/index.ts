@@ -1,0 +1,55 @@
+export { JobsModule } from './jobs.module.js';
+export { QueueService } from './queue.service.js';
+export { JOBS_MODULE_OPTIONS } from './jobs.module-definition.js';
+export { JOBS_RUNTIME } from './jobs.constants.js';
+export { Processor } from './decorators/processor.decorator.js';
+export type { ProcessorOptions } from './decorators/processor.decorator.js';
+export { Job } from './decorators/job.decorator.js';
+export type { JobOptions } from './decorators/job.decorator.js';
+export { defineJob } from './core/job-token.js';
+export type { JobToken, DefineJobOptions } from './core/job-token.js';
+export { MaxRetries, Backoff } from './core/retry-policy.js';
+export type { ExponentialOptions, MaxRetriesInput, BackoffInput } from './core/retry-policy.js';
+export type { JobContext } from './core/job-context.js';
+export type { JobEvent, JobEventType } from './core/job-events.js';
+export type { JobRecord, JobState, JobErrorInfo, EnqueueResult, NewJob, BackoffSpec } from './core/job-record.js';
+export type { EnqueueOptions, BulkJob } from './core/enqueue-options.js';
+export type { QueueOptions, EngineLogger } from './core/engine-options.js';
+export type {
+  Storage,
+  QueueStats,
+  PeriodCounts,
+  ListFilter,
+  ListPage,
+  PruneOptions,
+  CompleteItem,
+  FailItem,
+  HeartbeatResult,
+} from './core/storage.js';
+export type { Clock } from './core/clock.js';
+export { FakeClock } from './core/fake-clock.js';
+export { JobsRuntime } from './core/jobs-runtime.js';
+export { MemoryStorage } from './storage/memory/memory.storage.js';
+export type { JobsModuleOptions } from './interfaces/jobs-module-options.interface.js';
+export type {
+  StorageConfig,
+  MemoryStorageConfig,
+  SqliteStorageConfig,
+  ServerStorageConfig,
+  DataSourceStorageConfig,
+  CustomStorageConfig,
+} from './interfaces/storage-options.interface.js';
+export { JobsError } from './errors/jobs.error.js';
+export { UnknownJobError } from './errors/unknown-job.error.js';
+export { InvalidPayloadError } from './errors/invalid-payload.error.js';
+export type { PayloadIssue } from './errors/invalid-payload.error.js';
+export { PayloadTooLargeError } from './errors/payload-too-large.error.js';
+export { InvalidNameError } from './errors/invalid-name.error.js';
+export { InvalidOptionsError } from './errors/invalid-options.error.js';
+export { StorageUnavailableError } from './errors/storage-unavailable.error.js';
+export { JobTimeoutError } from './errors/job-timeout.error.js';
+export { JobCancelledError } from './errors/job-cancelled.error.js';
+export { JobNotFoundError } from './errors/job-not-found.error.js';
+export { JobFailedError } from './errors/job-failed.error.js';
+export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
+export { ProcessorDefinitionError } from './errors/processor-definition.error.js';

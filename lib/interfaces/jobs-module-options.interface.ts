@@ -1,0 +1,41 @@
+import type { Clock } from '../core/clock.js';
+import type { EngineLogger, QueueOptions } from '../core/engine-options.js';
+import type { BackoffInput, MaxRetriesInput } from '../core/retry-policy.js';
+import type { StorageConfig } from './storage-options.interface.js';
+
+export interface JobsModuleOptions {
+  /** Where jobs are kept; default: SQLite in `jobs.sqlite`. */
+  storage?: StorageConfig;
+  /** Per-queue settings; queues that have handlers but no entry get `defaultConcurrency`. */
+  queues?: Record<string, QueueOptions>;
+  /** false: this instance only enqueues (no workers, unknown job names allowed). Default true. */
+  workers?: boolean;
+  /** Concurrency of queues not listed in `queues`; default 10. */
+  defaultConcurrency?: number;
+  /** How often an idle queue looks for due jobs; default 1000 ms. */
+  pollIntervalMs?: number;
+  /** How long a claim lasts without a heartbeat; default 30 000 ms. */
+  leaseMs?: number;
+  /** Default: a third of `leaseMs`. */
+  heartbeatIntervalMs?: number;
+  /** How often this instance returns jobs of dead workers; default `leaseMs`. */
+  rescueIntervalMs?: number;
+  /** How long shutdown waits for running jobs before aborting them; default 10 000 ms. */
+  shutdownTimeoutMs?: number;
+  /** After an abort, how long a handler may take to settle; default 5000 ms. */
+  abortGraceMs?: number;
+  /** Default retry policy of jobs whose processor sets none: 5 retries. */
+  maxRetries?: MaxRetriesInput;
+  /** Default: exponential, base 2 (2^n s), jitter, 1 h cap. */
+  backoff?: BackoffInput;
+  /** Default timeout (ms) of every job; none by default. */
+  timeout?: number;
+  /** Largest payload accepted at enqueue, in bytes of JSON; default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Completions written per statement, at most; default 500. */
+  ackBatchSize?: number;
+  /** Time source (tests): the engine's timers and the memory storage follow it. */
+  clock?: Clock;
+  /** Where the engine logs; default Nest's Logger; false: silent. */
+  logger?: EngineLogger | false;
+}

@@ -1,0 +1,25 @@
+import { Global, Module } from '@nestjs/common';
+import { DiscoveryModule, ModuleRef } from '@nestjs/core';
+import { createJobsRuntime } from './jobs-runtime.factory.js';
+import { JOBS_RUNTIME } from './jobs.constants.js';
+import { JobsExplorer } from './jobs.explorer.js';
+import { JOBS_MODULE_OPTIONS } from './jobs.module-definition.js';
+import { JobsOrchestrator } from './jobs.orchestrator.js';
+import { QueueService } from './queue.service.js';
+
+/**
+ * The one shared core: a static module object, so importing `JobsModule.forRoot()` more
+ * than once still gives one runtime, one explorer and handlers registered once.
+ */
+@Global()
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    { provide: JOBS_RUNTIME, useFactory: createJobsRuntime, inject: [JOBS_MODULE_OPTIONS, ModuleRef] },
+    JobsExplorer,
+    JobsOrchestrator,
+    QueueService,
+  ],
+  exports: [QueueService, JOBS_RUNTIME],
+})
+export class JobsCoreModule {}

@@ -1,0 +1,27 @@
+import { Logger } from '@nestjs/common';
+import type { ModuleRef } from '@nestjs/core';
+import { systemClock } from './core/clock.js';
+import type { EngineLogger } from './core/engine-options.js';
+import { JobsRuntime } from './core/jobs-runtime.js';
+import { JobsError } from './errors/jobs.error.js';
+import { StorageUnavailableError } from './errors/storage-unavailable.error.js';
+import type { JobsModuleOptions } from './interfaces/jobs-module-options.interface.js';
+import { resolveSettings } from './jobs-settings.js';
+import { createStorage } from './storage/create-storage.js';
+
+const silent: EngineLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Builds and connects this instance's runtime from the module options. */
+export async function createJobsRuntime(options: JobsModuleOptions, moduleRef: ModuleRef): Promise<JobsRuntime> {
+  const settings = resolveSettings(options);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger === false ? silent : options.logger ?? new Logger('Jobs');
+  const storage = await createStorage(options.storage, clock, (token) => moduleRef.get(token as string, { strict: false }));
+  try {
+    await storage.init();
+  } catch (err) {
+    if (err instanceof JobsError) throw err;
+    throw new StorageUnavailableError('could not connect or prepare the jobs schema', err);
+  }
+  return new JobsRuntime(storage, settings, logger, clock);
+}

@@ -1,0 +1,55 @@
+import { ENGINE_DEFAULTS } from './core/engine-options.js';
+import type { RuntimeSettings } from './core/jobs-runtime.js';
+import { DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, toBackoff, toMaxRetries } from './core/retry-policy.js';
+import { assertInt, assertName } from './core/validation.js';
+import { InvalidOptionsError } from './errors/invalid-options.error.js';
+import type { JobsModuleOptions } from './interfaces/jobs-module-options.interface.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './jobs.constants.js';
+
+const DAY = 86_400_000;
+
+/** Validates module options and fills in defaults; every problem names the option. */
+export function resolveSettings(options: JobsModuleOptions): RuntimeSettings {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('JobsModule options', 'expected an object');
+  }
+  const queues: RuntimeSettings['queues'] = {};
+  for (const [name, q] of Object.entries(options.queues ?? {})) {
+    assertName('queue name', name);
+    if (typeof q !== 'object' || q === null) throw new InvalidOptionsError(`queues.${name}`, 'expected { concurrency?, prefetch? }');
+    queues[name] = {
+      concurrency: q.concurrency === undefined ? undefined : assertInt(`queues.${name}.concurrency`, q.concurrency, 1, 10_000),
+      prefetch: q.prefetch === undefined ? undefined : assertInt(`queues.${name}.prefetch`, q.prefetch, 0, 100_000),
+    };
+  }
+  const leaseMs = ms('leaseMs', options.leaseMs, ENGINE_DEFAULTS.leaseMs, 10);
+  const heartbeatIntervalMs = ms('heartbeatIntervalMs', options.heartbeatIntervalMs, Math.max(1, Math.floor(leaseMs / 3)), 1);
+  if (heartbeatIntervalMs >= leaseMs) {
+    throw new InvalidOptionsError('heartbeatIntervalMs', `must be shorter than leaseMs (${leaseMs}); a third of it is a good choice`);
+  }
+  return {
+    workers: options.workers ?? true,
+    queues,
+    defaultConcurrency: options.defaultConcurrency === undefined
+      ? ENGINE_DEFAULTS.defaultConcurrency
+      : assertInt('defaultConcurrency', options.defaultConcurrency, 1, 10_000),
+    pollIntervalMs: ms('pollIntervalMs', options.pollIntervalMs, ENGINE_DEFAULTS.pollIntervalMs, 1),
+    leaseMs,
+    heartbeatIntervalMs,
+    rescueIntervalMs: ms('rescueIntervalMs', options.rescueIntervalMs, leaseMs, 1),
+    shutdownTimeoutMs: ms('shutdownTimeoutMs', options.shutdownTimeoutMs, ENGINE_DEFAULTS.shutdownTimeoutMs, 0),
+    abortGraceMs: ms('abortGraceMs', options.abortGraceMs, ENGINE_DEFAULTS.abortGraceMs, 0),
+    ackBatchSize: options.ackBatchSize === undefined ? ENGINE_DEFAULTS.ackBatchSize : assertInt('ackBatchSize', options.ackBatchSize, 1, 10_000),
+    maxRetries: options.maxRetries === undefined ? DEFAULT_MAX_RETRIES : toMaxRetries(options.maxRetries),
+    backoff: options.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(options.backoff),
+    timeoutMs: options.timeout === undefined ? undefined : ms('timeout', options.timeout, 0, 1),
+    maxPayloadBytes: options.maxPayloadBytes === undefined
+      ? DEFAULT_MAX_PAYLOAD_BYTES
+      : assertInt('maxPayloadBytes', options.maxPayloadBytes, 2, 64 * 1024 * 1024),
+  };
+}
+
+function ms(option: string, value: number | undefined, fallback: number, min: number): number {
+  return value === undefined ? fallback : assertInt(option, value, min, 30 * DAY);
+}
+

@@ -1,0 +1,11 @@
+export const PROCESSOR_METADATA = 'nestjs-background-jobs:processor';
+export const JOB_METADATA = 'nestjs-background-jobs:job';
+/** On a class: names of its methods that carry @Job, so a @Job outside a @Processor is found without scanning. */
+export const JOB_METHODS_METADATA = 'nestjs-background-jobs:job-methods';
+
+/** Injection token of the `JobsRuntime` (storage, registry, engine, producer). */
+export const JOBS_RUNTIME = Symbol('JOBS_RUNTIME');
+
+export const DEFAULT_QUEUE = 'default';
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const DEFAULT_SQLITE_FILE = 'jobs.sqlite';

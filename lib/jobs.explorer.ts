@@ -1,0 +1,69 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { JobsRuntime } from './core/jobs-runtime.js';
+import { toBackoff, toMaxRetries, checkMs } from './core/retry-policy.js';
+import { assertInt, assertName } from './core/validation.js';
+import type { JobMetadata } from './decorators/job.decorator.js';
+import type { ProcessorOptions } from './decorators/processor.decorator.js';
+import { ProcessorDefinitionError } from './errors/processor-definition.error.js';
+import { DEFAULT_QUEUE, JOB_METADATA, JOB_METHODS_METADATA, JOBS_RUNTIME, PROCESSOR_METADATA } from './jobs.constants.js';
+import { jobOutsideProcessor, requestScopedProcessor } from './jobs.messages.js';
+
+type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
+
+/** Finds `@Processor` providers at bootstrap and registers each `@Job` method as a handler. */
+@Injectable()
+export class JobsExplorer implements OnModuleInit {
+  private explored = false;
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    @Inject(JOBS_RUNTIME) private readonly runtime: JobsRuntime,
+  ) {}
+
+  onModuleInit(): void {
+    if (this.explored) return;
+    this.explored = true;
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      this.explore(wrapper);
+    }
+  }
+
+  private explore(wrapper: InstanceWrapper): void {
+    const metatype = wrapper.metatype as (Function & { prototype: object }) | undefined;
+    if (!metatype || typeof metatype !== 'function' || !metatype.prototype) return;
+    const processor = Reflect.getMetadata(PROCESSOR_METADATA, metatype) as ProcessorOptions | undefined;
+    const jobMethods = Reflect.getMetadata(JOB_METHODS_METADATA, metatype) as (string | symbol)[] | undefined;
+    if (!processor) {
+      if (jobMethods?.length) throw new ProcessorDefinitionError(jobOutsideProcessor(metatype.name, String(jobMethods[0])));
+      return;
+    }
+    if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      throw new ProcessorDefinitionError(requestScopedProcessor(metatype.name));
+    }
+    const instance = wrapper.instance as Record<string, (payload: unknown, ctx: unknown) => unknown> | undefined;
+    if (!instance) return;
+    const queue = assertName(`queue name of @Processor ${metatype.name}`, processor.queue ?? DEFAULT_QUEUE);
+    const where = (m: string) => `${metatype.name}.${m}`;
+    for (const method of this.scanner.getAllMethodNames(metatype.prototype)) {
+      const fn = instance[method];
+      if (typeof fn !== 'function') continue;
+      const meta = Reflect.getMetadata(JOB_METADATA, fn) as JobMetadata | undefined;
+      if (!meta) continue;
+      const o = meta.options;
+      const timeout = o.timeout ?? processor.timeout;
+      this.runtime.registry.register({
+        name: assertName(`job name of ${where(method)}`, meta.name),
+        queue,
+        owner: where(method),
+        handler: (payload, ctx) => fn.call(instance, payload, ctx),
+        maxRetries: o.maxRetries ?? processor.maxRetries ? toMaxRetries((o.maxRetries ?? processor.maxRetries)!) : undefined,
+        backoff: o.backoff ?? processor.backoff ? toBackoff((o.backoff ?? processor.backoff)!) : undefined,
+        timeoutMs: timeout === undefined ? undefined : checkMs(`timeout of ${where(method)}`, timeout),
+        priority: o.priority === undefined ? undefined : assertInt(`priority of ${where(method)}`, o.priority, -1_000_000, 1_000_000),
+        schema: o.schema,
+      });
+    }
+  }
+}

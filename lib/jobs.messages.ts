@@ -1,0 +1,13 @@
+export const requestScopedProcessor = (cls: string) =>
+  `Processor ${cls} is request-scoped (or depends on a request-scoped provider). Jobs run outside any request: ` +
+  'make it and its dependencies singletons (the default scope).';
+
+export const jobOutsideProcessor = (cls: string, method: string) =>
+  `${cls}.${method} has @Job but ${cls} has no @Processor: add @Processor() to the class so its jobs are registered.`;
+
+export const processorNotProvider = (cls: string, method: string) =>
+  `${cls}.${method} is not a method: @Job goes on methods of a @Processor class.`;
+
+export const unknownStorageType = (type: unknown) =>
+  `Unknown storage type ${JSON.stringify(type)}: use 'sqlite' (the default), 'postgres', 'mysql', 'mariadb', 'memory', ` +
+  'or { dataSource } / { instance } for your own.';

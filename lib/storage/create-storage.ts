@@ -1,0 +1,48 @@
+import type { Clock } from '../core/clock.js';
+import type { Storage } from '../core/storage.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import type { StorageConfig } from '../interfaces/storage-options.interface.js';
+import { DEFAULT_SQLITE_FILE } from '../jobs.constants.js';
+import { unknownStorageType } from '../jobs.messages.js';
+import { MemoryStorage } from './memory/memory.storage.js';
+
+/**
+ * Builds the storage named in the module options. The TypeORM storage (and with it
+ * `typeorm` and the database drivers) is loaded only when asked for.
+ * `resolveToken` looks an injection token up in the app's container (for `dataSourceToken`).
+ */
+export async function createStorage(
+  config: StorageConfig | undefined,
+  clock: Clock | undefined,
+  resolveToken: (token: string | symbol | Function) => unknown,
+): Promise<Storage> {
+  const cfg: StorageConfig = config ?? { type: 'sqlite', database: DEFAULT_SQLITE_FILE };
+  if (typeof cfg !== 'object' || cfg === null) throw new InvalidOptionsError('storage', unknownStorageType(cfg));
+  if ('instance' in cfg) {
+    if (!cfg.instance || typeof cfg.instance.claim !== 'function') {
+      throw new InvalidOptionsError('storage.instance', 'expected an object implementing the Storage contract');
+    }
+    return cfg.instance;
+  }
+  if (!('type' in cfg)) {
+    if (cfg.dataSource === undefined && cfg.dataSourceToken === undefined) {
+      throw new InvalidOptionsError('storage', unknownStorageType(undefined));
+    }
+    const dataSource = cfg.dataSource ?? resolveToken(cfg.dataSourceToken!);
+    const { TypeOrmStorage } = await import('./typeorm/typeorm.storage.js');
+    return TypeOrmStorage.fromDataSource(dataSource, cfg);
+  }
+  switch (cfg.type) {
+    case 'memory':
+      return new MemoryStorage({ clock: cfg.clock ?? clock });
+    case 'sqlite':
+    case 'postgres':
+    case 'mysql':
+    case 'mariadb': {
+      const { TypeOrmStorage } = await import('./typeorm/typeorm.storage.js');
+      return TypeOrmStorage.fromConfig(cfg);
+    }
+    default:
+      throw new InvalidOptionsError('storage.type', unknownStorageType((cfg as { type?: unknown }).type));
+  }
+}
