@@ -74,6 +74,15 @@ export interface JobRecord {
   cancelRequested: boolean;
 }
 
+export type UniqueWhile = 'queued' | 'running' | 'until-complete';
+
+/** The states in which a job holds its unique key, per `UniqueWhile`. */
+export const UNIQUE_STATES: Record<UniqueWhile, readonly JobState[]> = {
+  queued: ['scheduled', 'available', 'retryable'],
+  running: ['scheduled', 'available', 'retryable', 'running'],
+  'until-complete': ['scheduled', 'available', 'retryable', 'running', 'dead'],
+};
+
 /** A job as handed to `Storage.enqueue`: validated, payload already JSON text. */
 export interface NewJob {
   queue: string;
@@ -86,6 +95,12 @@ export interface NewJob {
   runAt?: Date | null;
   delayMs?: number | null;
   uniqueKey?: string | null;
+  /**
+   * While which states an existing job with the same `uniqueKey` blocks a new one:
+   * `queued` (scheduled/available/retryable), `running` (queued or running; the default),
+   * `until-complete` (queued, running or dead: only completion or cancellation frees the key).
+   */
+  uniqueWhile?: UniqueWhile | null;
   backoff?: BackoffSpec | null;
   timeoutMs?: number | null;
 }

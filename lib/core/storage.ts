@@ -40,10 +40,11 @@ export interface Storage {
   fail(items: FailItem[]): Promise<string[]>;
 
   /**
-   * Hands jobs back to `available` without counting the attempt (prefetched jobs that never
-   * started; jobs interrupted by shutdown). Returns the ids that were still held.
+   * Hands jobs back without counting the attempt (prefetched jobs that never started; jobs
+   * interrupted by shutdown): `available` now, or `scheduled` at `runAt` when given (a
+   * recurring schedule's row waiting for its next tick). Returns the ids that were still held.
    */
-  release(ids: string[], workerId: string): Promise<string[]>;
+  release(ids: string[], workerId: string, runAt?: Date): Promise<string[]>;
 
   /**
    * Extends the leases of jobs `workerId` holds. Returns the ids no longer held (lost) and
@@ -61,6 +62,8 @@ export interface Storage {
   progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void>;
 
   get(id: string): Promise<JobRecord | null>;
+  /** The job that holds `uniqueKey` now (see `NewJob.uniqueWhile`), or null. */
+  findByUniqueKey(uniqueKey: string): Promise<JobRecord | null>;
   list(filter: ListFilter): Promise<ListPage>;
   /**
    * Pending jobs become `cancelled`; a running job gets `cancelRequested` (its worker aborts
@@ -84,6 +87,19 @@ export interface Storage {
    * Without it, workers poll.
    */
   wakeups?(): Observable<string>;
+
+  /**
+   * Optional (TypeORM storages): runs `work(manager)` inside one transaction that also marks
+   * the job completed (guarded by `workerId`), so the handler's writes and the completion
+   * commit together or not at all. When the lease was lost the transaction rolls back and
+   * `held` is false. `toResult` turns the handler's value into the stored JSON text.
+   */
+  completeWithin?<T>(
+    id: string,
+    workerId: string,
+    work: (manager: unknown) => Promise<T>,
+    toResult: (value: T) => string | null,
+  ): Promise<{ held: boolean; value: T }>;
 }
 
 export interface EnqueueStorageOptions {

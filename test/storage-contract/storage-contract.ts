@@ -116,6 +116,39 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
       expect(res[2]!.duplicate).toBe(false);
     });
 
+    it("uniqueWhile: 'queued' frees the key once the job runs; 'until-complete' keeps it while dead", async () => {
+      const [q1] = await s.enqueue([newJob({ uniqueKey: 'uq', uniqueWhile: 'queued' })]);
+      await s.claim('q', 'w1', 1, 30_000);
+      const [q2] = await s.enqueue([newJob({ uniqueKey: 'uq', uniqueWhile: 'queued' })]);
+      expect(q2!.duplicate).toBe(false);
+      expect(q2!.id).not.toBe(q1!.id);
+
+      const [u1] = await s.enqueue([newJob({ queue: 'u', uniqueKey: 'uc', uniqueWhile: 'until-complete', maxAttempts: 1 })]);
+      await s.claim('u', 'w1', 1, 30_000);
+      const error = { name: 'Error', message: 'x', attempt: 1, at: new Date().toISOString() };
+      await s.fail([{ id: u1!.id, workerId: 'w1', error, retryDelayMs: null }]);
+      expect(await s.enqueue([newJob({ queue: 'u', uniqueKey: 'uc', uniqueWhile: 'until-complete' })])).toEqual([{ id: u1!.id, duplicate: true }]);
+      expect((await s.findByUniqueKey('uc'))!.id).toBe(u1!.id);
+      // Default ('running'): a dead job frees the key.
+      const [r1] = await s.enqueue([newJob({ queue: 'u', uniqueKey: 'ur', maxAttempts: 1 })]);
+      await s.claim('u', 'w1', 1, 30_000);
+      await s.fail([{ id: r1!.id, workerId: 'w1', error, retryDelayMs: null }]);
+      expect(await s.findByUniqueKey('ur')).toBeNull();
+      expect((await s.enqueue([newJob({ queue: 'u', uniqueKey: 'ur' })]))[0]!.duplicate).toBe(false);
+    });
+
+    it('release() with runAt reschedules the job for later without counting the attempt', async () => {
+      const [a] = await s.enqueue([newJob({ uniqueKey: 'sched' })]);
+      await s.claim('q', 'w1', 1, 30_000);
+      const at = new Date((await s.now()) + T * 2);
+      expect(await s.release([a!.id], 'w1', at)).toEqual([a!.id]);
+      expect(await s.get(a!.id)).toMatchObject({ state: 'scheduled', attempt: 0, lockedBy: null });
+      expect((await s.findByUniqueKey('sched'))!.id).toBe(a!.id);
+      expect(await s.claim('q', 'w1', 1, 30_000)).toHaveLength(0);
+      await h.advance(T * 3);
+      expect(await s.claim('q', 'w1', 1, 30_000)).toHaveLength(1);
+    });
+
     it('concurrent claims never hand one job to two workers', async () => {
       await s.enqueue(Array.from({ length: 200 }, (_, i) => newJob({ payload: String(i) })));
       const results = await Promise.all(

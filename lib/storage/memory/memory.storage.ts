@@ -1,7 +1,7 @@
 import { Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../../core/clock.js';
 import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
-import { PENDING_STATES } from '../../core/job-record.js';
+import { PENDING_STATES, UNIQUE_STATES, type UniqueWhile } from '../../core/job-record.js';
 import type {
   CompleteItem,
   FailItem,
@@ -32,6 +32,7 @@ export class MemoryStorage implements Storage {
   private readonly completedCounts = new Map<string, PeriodCounter>();
   private readonly diedCounts = new Map<string, PeriodCounter>();
   private readonly wake$ = new Subject<string>();
+  private readonly uniqueWhile = new Map<string, UniqueWhile>();
   private nextId = 1;
   private readonly clock: Clock;
 
@@ -50,13 +51,11 @@ export class MemoryStorage implements Storage {
     const now = this.clock.now();
     return jobs.map((job) => {
       if (job.uniqueKey) {
-        for (const other of this.jobs.values()) {
-          if (other.uniqueKey === job.uniqueKey && (pending.has(other.state) || other.state === 'running')) {
-            return { id: other.id, duplicate: true };
-          }
-        }
+        const other = this.holderOf(job.uniqueKey);
+        if (other) return { id: other.id, duplicate: true };
       }
       const id = String(this.nextId++);
+      if (job.uniqueKey) this.uniqueWhile.set(id, job.uniqueWhile ?? 'running');
       const runAt = job.runAt ? job.runAt.getTime() : now + (job.delayMs ?? 0);
       this.jobs.set(id, {
         id,
@@ -145,12 +144,18 @@ export class MemoryStorage implements Storage {
     return held;
   }
 
-  async release(ids: string[], workerId: string): Promise<string[]> {
+  async release(ids: string[], workerId: string, runAt?: Date): Promise<string[]> {
     const held: string[] = [];
+    const now = this.clock.now();
     for (const id of ids) {
       const job = this.held(id, workerId);
       if (!job) continue;
-      job.state = 'available';
+      if (runAt && runAt.getTime() > now) {
+        job.state = 'scheduled';
+        job.runAt = new Date(runAt.getTime());
+      } else {
+        job.state = 'available';
+      }
       job.attempt = Math.max(0, job.attempt - 1);
       this.unlock(job);
       held.push(id);
@@ -208,6 +213,11 @@ export class MemoryStorage implements Storage {
 
   async get(id: string): Promise<JobRecord | null> {
     const job = this.jobs.get(String(id));
+    return job ? structuredClone(job) : null;
+  }
+
+  async findByUniqueKey(uniqueKey: string): Promise<JobRecord | null> {
+    const job = this.holderOf(uniqueKey);
     return job ? structuredClone(job) : null;
   }
 
@@ -292,6 +302,7 @@ export class MemoryStorage implements Storage {
       const at = (job.completedAt ?? job.failedAt ?? job.createdAt).getTime();
       if (at < before) {
         this.jobs.delete(id);
+        this.uniqueWhile.delete(id);
         removed++;
       }
     }
@@ -300,6 +311,15 @@ export class MemoryStorage implements Storage {
 
   wakeups(): Observable<string> {
     return this.wake$.asObservable();
+  }
+
+  private holderOf(uniqueKey: string): JobRecord | undefined {
+    for (const other of this.jobs.values()) {
+      if (other.uniqueKey !== uniqueKey) continue;
+      const states = UNIQUE_STATES[this.uniqueWhile.get(other.id) ?? 'running'];
+      if (states.includes(other.state)) return other;
+    }
+    return undefined;
   }
 
   private held(id: string, workerId: string): JobRecord | undefined {
