@@ -1,3 +1,4 @@
+import type { UniqueWhile } from './job-record.js';
 import type { BackoffInput, MaxRetriesInput } from './retry-policy.js';
 
 export interface EnqueueOptions {
@@ -13,8 +14,15 @@ export interface EnqueueOptions {
   backoff?: BackoffInput;
   /** ms; aborts `ctx.signal` and fails the attempt. */
   timeout?: number;
-  /** While a job with this key is waiting or running, enqueueing another returns its id. */
+  /** While a job with this key is waiting or running, enqueueing another returns its id (`duplicate: true`). */
   uniqueKey?: string;
+  /**
+   * How long `uniqueKey` holds: `while` — `'queued'` (until it starts), `'running'` (until it
+   * ends; the default), `'until-complete'` (also while dead: until it completes or is
+   * cancelled); `ttlMs` — the key holds only within windows of this length (a new window
+   * accepts a new job).
+   */
+  unique?: { while?: UniqueWhile; ttlMs?: number };
   /** A TypeORM `EntityManager`: the job is inserted inside the caller's transaction. */
   manager?: unknown;
 }

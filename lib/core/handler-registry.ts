@@ -1,9 +1,12 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { DuplicateHandlerError } from '../errors/duplicate-handler.error.js';
 import type { JobContext } from './job-context.js';
+import type { JobRecord } from './job-record.js';
 import type { Backoff, MaxRetries } from './retry-policy.js';
+import type { ScheduleSpec } from './schedule-spec.js';
 
-export type JobHandlerFn = (payload: unknown, ctx: JobContext) => unknown;
+/** `record` is passed for the module's own internal handlers (recurring schedules); user handlers take two arguments. */
+export type JobHandlerFn = (payload: unknown, ctx: JobContext, record: JobRecord) => unknown;
 
 /** One `@Job` method, resolved against its processor's defaults. */
 export interface HandlerDefinition {
@@ -17,7 +20,20 @@ export interface HandlerDefinition {
   timeoutMs?: number;
   priority?: number;
   schema?: StandardSchemaV1;
+  /**
+   * Run the handler inside a storage transaction that also completes the job (`ctx.manager`),
+   * where the storage supports it (TypeORM).
+   */
+  transactional?: boolean;
+  /** Declared recurring schedule (`@Job(name, { cron | every })`). */
+  schedule?: ScheduleSpec;
+  missedTicks?: MissedTicks;
+  /** The module's own handlers (recurring schedules): not listed, no queue of their own. */
+  internal?: boolean;
 }
+
+/** After an outage: run the most recent missed tick once (default), or skip missed ticks. */
+export type MissedTicks = 'run-once' | 'skip';
 
 /**
  * The runtime map from job name to handler. A `Map`, never object properties, so a job name
@@ -40,15 +56,20 @@ export class HandlerRegistry {
   }
 
   names(): string[] {
-    return [...this.handlers.keys()];
+    return this.all().map((h) => h.name);
+  }
+
+  /** User handlers (not the module's internal ones). */
+  all(): HandlerDefinition[] {
+    return [...this.handlers.values()].filter((h) => !h.internal);
   }
 
   /** Queues that have at least one handler here. */
   queues(): string[] {
-    return [...new Set([...this.handlers.values()].map((h) => h.queue))];
+    return [...new Set(this.all().map((h) => h.queue))];
   }
 
   get size(): number {
-    return this.handlers.size;
+    return this.all().length;
   }
 }

@@ -61,6 +61,11 @@ export class JobClient {
     return results;
   }
 
+  /** Checks a job as `enqueue` would (name, payload, schema, size, options) without storing it. */
+  async validate(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions = {}): Promise<void> {
+    await this.build(nameOrToken, payload, options);
+  }
+
   private after(jobs: NewJob[], results: EnqueueResult[], inTransaction: boolean): void {
     // Inside a caller's transaction the rows are invisible until commit: the poll (or the
     // database's NOTIFY on commit) picks them up; an early local wake-up would find nothing.
@@ -71,6 +76,24 @@ export class JobClient {
       const r = results[i]!;
       this.events.next({ type: 'enqueued', jobId: r.id, name: job.name, queue: job.queue, attempt: 0, at, duplicate: r.duplicate });
     });
+  }
+
+  private uniqueness(options: EnqueueOptions): Pick<NewJob, 'uniqueKey' | 'uniqueWhile'> {
+    if (options.uniqueKey === undefined) {
+      if (options.unique !== undefined) throw new InvalidOptionsError('unique', 'needs a `uniqueKey`');
+      return { uniqueKey: null, uniqueWhile: null };
+    }
+    let key = assertUniqueKey(options.uniqueKey);
+    const unique = options.unique ?? {};
+    if (typeof unique !== 'object' || unique === null) throw new InvalidOptionsError('unique', 'expected { while?, ttlMs? }');
+    if (unique.while !== undefined && !UNIQUE_WHILE.has(unique.while)) {
+      throw new InvalidOptionsError('unique.while', "expected 'queued', 'running' or 'until-complete'");
+    }
+    if (unique.ttlMs !== undefined) {
+      const ttl = positiveMs('unique.ttlMs', unique.ttlMs);
+      key = `${key}@${Math.floor(this.clock.now() / ttl)}`;
+    }
+    return { uniqueKey: key, uniqueWhile: unique.while ?? null };
   }
 
   private async build(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions): Promise<NewJob> {
@@ -107,12 +130,14 @@ export class JobClient {
       maxAttempts: maxRetries.maxAttempts,
       runAt,
       delayMs,
-      uniqueKey: options.uniqueKey === undefined ? null : assertUniqueKey(options.uniqueKey),
+      ...this.uniqueness(options),
       backoff: options.backoff === undefined ? null : toBackoff(options.backoff).spec,
       timeoutMs: options.timeout === undefined ? null : positiveMs('timeout', options.timeout),
     };
   }
 }
+
+const UNIQUE_WHILE = new Set(['queued', 'running', 'until-complete']);
 
 function positiveMs(option: string, ms: unknown): number {
   const v = checkMs(option, ms);

@@ -12,7 +12,23 @@ import type { JobContext } from './job-context.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { backoffDelayMs } from './retry-policy.js';
+import { Snooze } from './snooze.js';
 import type { Storage } from './storage.js';
+
+/** A handler's value after `completeWithin` already wrote the completion. */
+class Committed {
+  constructor(readonly held: boolean, readonly value: unknown) {}
+}
+
+function toResultJson(value: unknown, record: JobRecord, logger: EngineLogger): string | null {
+  if (value === undefined) return null;
+  try {
+    return JSON.stringify(value) ?? null;
+  } catch (err) {
+    logger.warn(`Job ${record.id} returned a value that is not JSON; its result is not stored: ${coerceError(err).message}`);
+    return null;
+  }
+}
 
 interface RunningJob {
   record: JobRecord;
@@ -208,8 +224,15 @@ export class QueueRunner {
     this.emit('started', record);
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
+      const transactional = def.transactional && storage.completeWithin ? storage.completeWithin.bind(storage) : null;
       const handlerDone = Promise.resolve()
-        .then(() => def.handler(record.payload, ctx))
+        .then(() =>
+          transactional
+            ? transactional(record.id, workerId, (manager) => Promise.resolve(def.handler(record.payload, { ...ctx, manager }, record)), (v) => toResultJson(v, record, this.deps.logger)).then(
+                ({ held, value }) => new Committed(held, value),
+              )
+            : def.handler(record.payload, ctx, record),
+        )
         .then(
           (value) => ({ ok: true as const, value }),
           (error: unknown) => ({ ok: false as const, error }),
@@ -241,7 +264,11 @@ export class QueueRunner {
       await this.finishFailed(record, reason, 'failed');
       return;
     }
-    if (outcome.ok) {
+    if (outcome.ok && outcome.value instanceof Committed) {
+      this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
+    } else if (outcome.ok && outcome.value instanceof Snooze) {
+      await this.snooze(record, outcome.value.until);
+    } else if (outcome.ok) {
       await this.finishCompleted(record, outcome.value);
     } else {
       await this.finishFailed(record, coerceError(outcome.error), 'failed');
@@ -275,15 +302,13 @@ export class QueueRunner {
     });
   }
 
+  private async snooze(record: JobRecord, until: Date): Promise<void> {
+    const held = await this.deps.storage.release([record.id], this.deps.workerId, until);
+    if (!held.length) this.emit('lease-lost', record);
+  }
+
   private async finishCompleted(record: JobRecord, value: unknown): Promise<void> {
-    let result: string | null = null;
-    if (value !== undefined) {
-      try {
-        result = JSON.stringify(value) ?? null;
-      } catch (err) {
-        this.deps.logger.warn(`Job ${record.id} returned a value that is not JSON; its result is not stored: ${coerceError(err).message}`);
-      }
-    }
+    const result = toResultJson(value, record, this.deps.logger);
     const held = await this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result });
     if (held) this.emit('completed', record, { result: value });
     else this.emit('lease-lost', record);

@@ -1,0 +1,141 @@
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import type { EngineLogger } from './engine-options.js';
+import type { HandlerRegistry, MissedTicks } from './handler-registry.js';
+import type { JobClient } from './job-client.js';
+import type { JobRecord } from './job-record.js';
+import { MaxRetries, Backoff } from './retry-policy.js';
+import { nextTick, parseSchedule, type ScheduleInput, type ScheduleSpec } from './schedule-spec.js';
+import { Snooze } from './snooze.js';
+import type { Storage } from './storage.js';
+import { assertName } from './validation.js';
+
+/** Internal job name of a schedule's row. */
+export const SCHEDULE_JOB = 'jobs:schedule';
+
+/** What a schedule's row carries (its payload). */
+export interface ScheduleRow {
+  key: string;
+  job: string;
+  queue: string;
+  payload: unknown;
+  spec: ScheduleSpec;
+  missedTicks: MissedTicks;
+  /** Declared with `@Job({ cron | every })`: the code's current declaration wins over the row. */
+  declarative: boolean;
+}
+
+export interface EveryOptions extends ScheduleInput {
+  /** Names the schedule (for `unschedule`); default: the job name. */
+  key?: string;
+  queue?: string;
+  missedTicks?: MissedTicks;
+}
+
+const rowKey = (key: string) => `jobs:schedule:${key}`;
+
+/**
+ * Recurring jobs as stored rows, not in-process timers. Each schedule is one job row (the
+ * "schedule row") whose `runAt` is the next tick. Whichever instance claims it enqueues that
+ * tick's job (unique key `<key>:<tick>`) and puts the row back to sleep until the following
+ * tick, without counting an attempt. With N instances each tick therefore fires once. After
+ * an outage the row is simply late: it fires once, then moves to the next tick after now
+ * (no storm of missed ticks); `missedTicks: 'skip'` skips a late tick instead.
+ */
+export class Scheduler {
+  constructor(
+    private readonly storage: Storage,
+    private readonly client: JobClient,
+    private readonly registry: HandlerRegistry,
+    private readonly logger: EngineLogger,
+  ) {
+    registry.register({
+      name: SCHEDULE_JOB,
+      queue: 'default',
+      owner: 'Scheduler',
+      internal: true,
+      maxRetries: MaxRetries.infinite(),
+      backoff: Backoff.fixed(1000),
+      handler: (payload, _ctx, record) => this.tick(payload as ScheduleRow, record),
+    });
+  }
+
+  /** Stores the rows of schedules declared with `@Job({ cron | every })`; idempotent across instances. */
+  async registerDeclared(): Promise<void> {
+    for (const def of this.registry.all()) {
+      if (!def.schedule) continue;
+      await this.store({
+        key: def.name,
+        job: def.name,
+        queue: def.queue,
+        payload: null,
+        spec: def.schedule,
+        missedTicks: def.missedTicks ?? 'run-once',
+        declarative: true,
+      }, false);
+    }
+  }
+
+  /** Runs `name` on a schedule from now on; replaces a schedule with the same key. */
+  async every(name: string, payload: unknown, options: EveryOptions): Promise<{ key: string }> {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('every', 'expected { every | cron, timezone?, key? }');
+    const key = assertName('schedule key', options.key ?? name);
+    const spec = parseSchedule(options, `schedule '${key}'`);
+    const missed = options.missedTicks ?? 'run-once';
+    if (missed !== 'run-once' && missed !== 'skip') throw new InvalidOptionsError('missedTicks', "expected 'run-once' or 'skip'");
+    const queue = assertName('queue name', options.queue ?? this.registry.get(name)?.queue ?? 'default');
+    await this.store({ key, job: name, queue, payload, spec, missedTicks: missed, declarative: false }, true);
+    return { key };
+  }
+
+  /** Stops a schedule. True when there was one. */
+  async unschedule(key: string): Promise<boolean> {
+    const row = await this.storage.findByUniqueKey(rowKey(assertName('schedule key', key)));
+    if (!row) return false;
+    await this.storage.cancel(row.id);
+    return true;
+  }
+
+  private async store(row: ScheduleRow, replace: boolean): Promise<void> {
+    // Validate the target job now (name, payload, queue), so a bad schedule fails at the call.
+    await this.client.validate(row.job, row.payload, { queue: row.queue });
+    for (let tries = 0; tries < 100; tries++) {
+      const now = await this.storage.now();
+      const result = await this.client.enqueue(SCHEDULE_JOB, row, {
+        queue: row.queue,
+        uniqueKey: rowKey(row.key),
+        runAt: new Date(nextTick(row.spec, now)),
+      });
+      if (!result.duplicate || !replace) return;
+      const existing = await this.storage.get(result.id);
+      if (existing && existing.state !== 'running') await this.storage.cancel(result.id);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new InvalidOptionsError('every', `schedule '${row.key}' is busy firing; try again`);
+  }
+
+  private async tick(stored: ScheduleRow, record: JobRecord): Promise<Snooze | void> {
+    let row = stored;
+    if (row.declarative) {
+      const current = this.registry.get(row.job);
+      if (!current) {
+        this.logger.warn(`Schedule '${row.key}': job '${row.job}' has no handler on this instance; the tick is left to one that has it.`);
+        throw new Error(`no handler for scheduled job '${row.job}' here`);
+      }
+      if (!current.schedule) {
+        this.logger.log(`Schedule '${row.key}' is no longer declared on @Job('${row.job}'); it stops.`);
+        return;
+      }
+      row = { ...row, spec: current.schedule, missedTicks: current.missedTicks ?? 'run-once', queue: current.queue };
+    }
+    const tick = record.runAt.getTime();
+    const now = await this.storage.now();
+    const period = nextTick(row.spec, tick) - tick;
+    const late = now - tick > Math.min(60_000, Math.max(1000, period / 2));
+    if (late && row.missedTicks === 'skip') {
+      this.logger.log(`Schedule '${row.key}': tick ${new Date(tick).toISOString()} was missed; skipped.`);
+    } else {
+      await this.client.enqueue(row.job, row.payload, { queue: row.queue, uniqueKey: `${row.key}:${tick}` });
+    }
+    return new Snooze(new Date(nextTick(row.spec, now)));
+  }
+}
