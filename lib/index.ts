@@ -27,6 +27,10 @@ export type {
   HeartbeatResult,
 } from './core/storage.js';
 export type { Clock } from './core/clock.js';
+export type { EveryOptions } from './core/scheduler.js';
+export type { ScheduleInput } from './core/schedule-spec.js';
+export type { MissedTicks } from './core/handler-registry.js';
+export type { UniqueWhile } from './core/job-record.js';
 export { FakeClock } from './core/fake-clock.js';
 export { JobsRuntime } from './core/jobs-runtime.js';
 export { MemoryStorage } from './storage/memory/memory.storage.js';
@@ -51,5 +55,6 @@ export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { JobCancelledError } from './errors/job-cancelled.error.js';
 export { JobNotFoundError } from './errors/job-not-found.error.js';
 export { JobFailedError } from './errors/job-failed.error.js';
+export { WaitTimeoutError } from './errors/wait-timeout.error.js';
 export { DuplicateHandlerError } from './errors/duplicate-handler.error.js';
 export { ProcessorDefinitionError } from './errors/processor-definition.error.js';

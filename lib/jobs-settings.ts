@@ -43,9 +43,21 @@ export function resolveSettings(options: JobsModuleOptions): RuntimeSettings {
     maxRetries: options.maxRetries === undefined ? DEFAULT_MAX_RETRIES : toMaxRetries(options.maxRetries),
     backoff: options.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(options.backoff),
     timeoutMs: options.timeout === undefined ? undefined : ms('timeout', options.timeout, 0, 1),
+    ...retention(options.retention),
     maxPayloadBytes: options.maxPayloadBytes === undefined
       ? DEFAULT_MAX_PAYLOAD_BYTES
       : assertInt('maxPayloadBytes', options.maxPayloadBytes, 2, 64 * 1024 * 1024),
+  };
+}
+
+function retention(r: JobsModuleOptions['retention']): Pick<RuntimeSettings, 'retainCompletedMs' | 'maintenanceIntervalMs'> {
+  if (r !== undefined && (typeof r !== 'object' || r === null)) throw new InvalidOptionsError('retention', 'expected { completedMs?, intervalMs? }');
+  const completed = r?.completedMs;
+  return {
+    retainCompletedMs: completed === false
+      ? null
+      : completed === undefined ? ENGINE_DEFAULTS.retainCompletedMs : assertInt('retention.completedMs', completed, 0, 3650 * DAY),
+    maintenanceIntervalMs: ms('retention.intervalMs', r?.intervalMs, ENGINE_DEFAULTS.maintenanceIntervalMs, 10),
   };
 }
 

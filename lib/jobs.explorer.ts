@@ -1,6 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { HandlerDefinition } from './core/handler-registry.js';
 import type { JobsRuntime } from './core/jobs-runtime.js';
+import { parseSchedule } from './core/schedule-spec.js';
+import { InvalidOptionsError } from './errors/invalid-options.error.js';
 import { toBackoff, toMaxRetries, checkMs } from './core/retry-policy.js';
 import { assertInt, assertName } from './core/validation.js';
 import type { JobMetadata } from './decorators/job.decorator.js';
@@ -8,6 +11,17 @@ import type { ProcessorOptions } from './decorators/processor.decorator.js';
 import { ProcessorDefinitionError } from './errors/processor-definition.error.js';
 import { DEFAULT_QUEUE, JOB_METADATA, JOB_METHODS_METADATA, JOBS_RUNTIME, PROCESSOR_METADATA } from './jobs.constants.js';
 import { jobOutsideProcessor, requestScopedProcessor } from './jobs.messages.js';
+
+function scheduleOf(o: JobMetadata['options'], where: string): Pick<HandlerDefinition, 'schedule' | 'missedTicks'> {
+  if (o.cron === undefined && o.every === undefined) {
+    if (o.timezone !== undefined) throw new InvalidOptionsError(`timezone of ${where}`, 'goes with `cron`');
+    return {};
+  }
+  if (o.missedTicks !== undefined && o.missedTicks !== 'run-once' && o.missedTicks !== 'skip') {
+    throw new InvalidOptionsError(`missedTicks of ${where}`, "expected 'run-once' or 'skip'");
+  }
+  return { schedule: parseSchedule(o, `schedule of ${where}`), missedTicks: o.missedTicks };
+}
 
 type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
@@ -63,6 +77,8 @@ export class JobsExplorer implements OnModuleInit {
         timeoutMs: timeout === undefined ? undefined : checkMs(`timeout of ${where(method)}`, timeout),
         priority: o.priority === undefined ? undefined : assertInt(`priority of ${where(method)}`, o.priority, -1_000_000, 1_000_000),
         schema: o.schema,
+        transactional: o.transaction === true,
+        ...scheduleOf(o, where(method)),
       });
     }
   }

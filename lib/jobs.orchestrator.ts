@@ -17,8 +17,8 @@ import { JOBS_RUNTIME } from './jobs.constants.js';
 export class JobsOrchestrator implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(@Inject(JOBS_RUNTIME) private readonly runtime: JobsRuntime) {}
 
-  onApplicationBootstrap(): void {
-    this.runtime.start();
+  async onApplicationBootstrap(): Promise<void> {
+    await this.runtime.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -2,10 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { BulkJob, EnqueueOptions } from './core/enqueue-options.js';
 import type { JobEvent } from './core/job-events.js';
-import type { EnqueueResult, JobRecord } from './core/job-record.js';
+import type { EnqueueResult, JobRecord, JobState } from './core/job-record.js';
 import type { JobToken } from './core/job-token.js';
 import type { JobsRuntime } from './core/jobs-runtime.js';
-import type { QueueStats } from './core/storage.js';
+import type { ListFilter, ListPage, QueueStats } from './core/storage.js';
+import type { EveryOptions } from './core/scheduler.js';
 import { JOBS_RUNTIME } from './jobs.constants.js';
 
 /** Enqueue jobs and look after them. Inject it anywhere once `JobsModule.forRoot()` is imported. */
@@ -45,6 +46,53 @@ export class QueueService {
   /** Lifecycle events of jobs on this instance. */
   get events$(): Observable<JobEvent> {
     return this.runtime.events$;
+  }
+
+  /**
+   * Resolves with the job's result once it completes (on any instance); rejects with
+   * `JobFailedError` when it ends dead or cancelled, `WaitTimeoutError` past `timeoutMs`
+   * (default 60 s).
+   */
+  waitFor<T = unknown>(id: string, options?: { timeoutMs?: number }): Promise<T> {
+    return this.runtime.waitFor(id, options) as Promise<T>;
+  }
+
+  /** Every instance stops claiming from `queue` (within a poll interval); running jobs finish. */
+  pause(queue: string): Promise<void> {
+    return this.runtime.pause(queue);
+  }
+
+  resume(queue: string): Promise<void> {
+    return this.runtime.resume(queue);
+  }
+
+  /** Jobs newest first, filtered; pass `nextCursor` back as `cursor` for the next page. */
+  list(filter?: ListFilter): Promise<ListPage> {
+    return this.runtime.list(filter);
+  }
+
+  /** Deletes finished jobs older than `olderThan` (default states: completed, dead, cancelled). Returns how many. */
+  prune(options: { olderThan: Date; states?: JobState[] }): Promise<number> {
+    return this.runtime.prune(options);
+  }
+
+  /** Retries every dead (or cancelled) job of `queue`, or of all queues. Returns how many. */
+  retryAll(filter?: { queue?: string; state?: 'dead' | 'cancelled' }): Promise<number> {
+    return this.runtime.retryAll(filter);
+  }
+
+  /**
+   * Runs a job on a schedule, durable and once per tick across instances:
+   * `{ every: 30_000 | '5m' }` or `{ cron: '0 3 * * *', timezone: 'Europe/Paris' }`; `key`
+   * names it (default: the job name). Replaces a schedule with the same key.
+   */
+  every<T>(nameOrToken: string | JobToken<T>, payload: T, options: EveryOptions): Promise<{ key: string }> {
+    return this.runtime.every(typeof nameOrToken === 'string' ? nameOrToken : nameOrToken.name, payload, options);
+  }
+
+  /** Stops the schedule `key`. True when there was one. */
+  unschedule(key: string): Promise<boolean> {
+    return this.runtime.unschedule(key);
   }
 
   /** Resolves when nothing is due or running (for tests and scripts). */

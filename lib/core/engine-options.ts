@@ -34,6 +34,10 @@ export interface EngineSettings {
   maxRetries: MaxRetries;
   backoff: Backoff;
   timeoutMs?: number;
+  /** Completed jobs are deleted this long after completion (null: kept). */
+  retainCompletedMs: number | null;
+  /** How often this instance prunes completed jobs past retention. */
+  maintenanceIntervalMs: number;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -43,4 +47,6 @@ export const ENGINE_DEFAULTS = {
   shutdownTimeoutMs: 10_000,
   abortGraceMs: 5_000,
   ackBatchSize: 500,
+  retainCompletedMs: 86_400_000,
+  maintenanceIntervalMs: 60_000,
 } as const;

@@ -34,6 +34,7 @@ export class Engine {
   private readonly acks: AckBatcher;
   private heartbeatTimer: TimerHandle | null = null;
   private rescueTimer: TimerHandle | null = null;
+  private maintenanceTimer: TimerHandle | null = null;
   private wakeSub: Subscription | null = null;
   private started = false;
   private stopped = false;
@@ -74,6 +75,7 @@ export class Engine {
     for (const runner of this.runners.values()) runner.start();
     this.scheduleHeartbeat();
     this.scheduleRescue(0);
+    this.scheduleMaintenance();
   }
 
   /** New work may be due in `queue` (or in every queue). */
@@ -105,6 +107,7 @@ export class Engine {
     this.stopped = true;
     this.wakeSub?.unsubscribe();
     if (this.rescueTimer) this.clock.clearTimeout(this.rescueTimer);
+    if (this.maintenanceTimer) this.clock.clearTimeout(this.maintenanceTimer);
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.stopClaiming()));
     const settled = Promise.all(runners.map((r) => r.whenSettled()));
@@ -157,6 +160,26 @@ export class Engine {
     this.rescueTimer = this.clock.setTimeout(() => {
       void this.rescue().finally(() => this.scheduleRescue(this.deps.settings.rescueIntervalMs));
     }, ms);
+  }
+
+  private scheduleMaintenance(): void {
+    if (this.stopped || this.deps.settings.retainCompletedMs === null) return;
+    this.maintenanceTimer = this.clock.setTimeout(() => {
+      void this.pruneCompleted().finally(() => this.scheduleMaintenance());
+    }, this.deps.settings.maintenanceIntervalMs);
+  }
+
+  /** Retention: completed jobs past `retainCompletedMs` go, in bounded batches (roll-up counts stay). */
+  private async pruneCompleted(): Promise<void> {
+    const retain = this.deps.settings.retainCompletedMs;
+    if (retain === null) return;
+    try {
+      const olderThan = new Date((await this.deps.storage.now()) - retain);
+      const removed = await this.deps.storage.prune({ olderThan, states: ['completed'], batchSize: 1000 });
+      if (removed) this.deps.logger.debug?.(`Pruned ${removed} completed job(s) past retention.`);
+    } catch (err) {
+      this.deps.logger.error(`Pruning completed jobs failed: ${coerceError(err).message}`);
+    }
   }
 
   private async rescue(): Promise<void> {

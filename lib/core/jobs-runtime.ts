@@ -7,11 +7,23 @@ import { HandlerRegistry } from './handler-registry.js';
 import { JobClient } from './job-client.js';
 import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
-import type { QueueStats, Storage } from './storage.js';
+import { waitForJob } from './job-waiter.js';
+import { Scheduler, type EveryOptions } from './scheduler.js';
+import type { ListFilter, ListPage, QueueStats, Storage } from './storage.js';
+import { assertInt, assertName } from './validation.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { JOB_STATES, type JobState } from './job-record.js';
 
 export interface RuntimeSettings extends EngineSettings {
   workers: boolean;
   maxPayloadBytes: number;
+}
+
+function assertState(state: unknown): JobState {
+  if (!JOB_STATES.includes(state as JobState)) {
+    throw new InvalidOptionsError('state', `expected one of ${JOB_STATES.join(', ')}, got ${String(state)}`);
+  }
+  return state as JobState;
 }
 
 /**
@@ -23,6 +35,7 @@ export class JobsRuntime {
   readonly events = new Subject<JobEvent>();
   readonly client: JobClient;
   readonly engine: Engine | null;
+  readonly scheduler: Scheduler;
 
   constructor(
     readonly storage: Storage,
@@ -43,14 +56,18 @@ export class JobsRuntime {
         for (const q of queues) this.engine?.wake(q);
       },
     );
+    this.scheduler = new Scheduler(storage, this.client, this.registry, logger);
   }
 
   get events$(): Observable<JobEvent> {
     return this.events.asObservable();
   }
 
-  start(): void {
-    this.engine?.start();
+  /** Stores declared schedules' rows and starts the workers. */
+  async start(): Promise<void> {
+    if (!this.engine) return;
+    await this.scheduler.registerDeclared();
+    this.engine.start();
   }
 
   /** Stops claiming and drains running jobs (shutdown, step one). */
@@ -84,6 +101,72 @@ export class JobsRuntime {
 
   stats(): Promise<QueueStats[]> {
     return this.storage.stats();
+  }
+
+  /** Resolves with the job's result when it completes; rejects with `JobFailedError` when it ends dead or cancelled. */
+  waitFor(id: string, options: { timeoutMs?: number } = {}): Promise<unknown> {
+    const timeoutMs = options.timeoutMs === undefined ? 60_000 : assertInt('timeoutMs', options.timeoutMs, 1, 2 ** 31 - 1);
+    return waitForJob(this.storage, this.events, String(id), timeoutMs);
+  }
+
+  async pause(queue: string): Promise<void> {
+    await this.storage.pause(assertName('queue name', queue));
+  }
+
+  async resume(queue: string): Promise<void> {
+    await this.storage.resume(assertName('queue name', queue));
+    this.engine?.wake(queue);
+  }
+
+  list(filter: ListFilter = {}): Promise<ListPage> {
+    if (filter.queue !== undefined) assertName('queue name', filter.queue);
+    if (filter.name !== undefined) assertName('job name', filter.name);
+    if (filter.state !== undefined) assertState(filter.state);
+    if (filter.cursor != null && !/^\d{1,20}$/.test(String(filter.cursor))) {
+      throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
+    }
+    const limit = filter.limit === undefined ? 50 : assertInt('limit', filter.limit, 1, 1000);
+    return this.storage.list({ ...filter, limit });
+  }
+
+  /** Deletes finished jobs (completed, dead, cancelled) older than `olderThan`. */
+  prune(options: { olderThan: Date; states?: JobState[] }): Promise<number> {
+    if (!(options?.olderThan instanceof Date) || Number.isNaN(options.olderThan.getTime())) {
+      throw new InvalidOptionsError('olderThan', 'expected a valid Date');
+    }
+    const states = options.states ?? ['completed', 'dead', 'cancelled'];
+    for (const st of states) {
+      assertState(st);
+      if (st !== 'completed' && st !== 'dead' && st !== 'cancelled') {
+        throw new InvalidOptionsError('states', `only finished jobs can be pruned (completed, dead, cancelled), not '${st}'`);
+      }
+    }
+    return this.storage.prune({ olderThan: options.olderThan, states });
+  }
+
+  /** Retries every job of `queue` (or of all queues) in `state` (default `dead`). Returns how many. */
+  async retryAll(filter: { queue?: string; state?: 'dead' | 'cancelled' } = {}): Promise<number> {
+    const state = filter.state ?? 'dead';
+    if (state !== 'dead' && state !== 'cancelled') throw new InvalidOptionsError('state', "expected 'dead' or 'cancelled'");
+    let count = 0;
+    for (;;) {
+      const page = await this.list({ queue: filter.queue, state, limit: 500 });
+      let moved = 0;
+      for (const job of page.jobs) {
+        if ((await this.storage.retry(job.id))?.state === 'available') moved++;
+      }
+      count += moved;
+      if (!moved) return count;
+      this.engine?.wake(filter.queue);
+    }
+  }
+
+  every(name: string, payload: unknown, options: EveryOptions): Promise<{ key: string }> {
+    return this.scheduler.every(assertName('job name', name), payload, options);
+  }
+
+  unschedule(key: string): Promise<boolean> {
+    return this.scheduler.unschedule(key);
   }
 
   /**

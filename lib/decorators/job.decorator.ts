@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { MissedTicks } from '../core/handler-registry.js';
 import type { JobToken } from '../core/job-token.js';
 import type { BackoffInput, MaxRetriesInput } from '../core/retry-policy.js';
 import { JOB_METADATA, JOB_METHODS_METADATA } from '../jobs.constants.js';
@@ -12,6 +13,19 @@ export interface JobOptions {
   priority?: number;
   /** Any Standard Schema validator; the payload is checked at enqueue. */
   schema?: StandardSchemaV1;
+  /** Recurring: a cron expression (five fields, or six with seconds first). */
+  cron?: string;
+  /** IANA time zone of `cron`; default UTC. */
+  timezone?: string;
+  /** Recurring: an interval in ms or a duration (`'30s'`, `'5m'`, `'1h'`). */
+  every?: number | string;
+  /** After an outage: run one missed tick (default `'run-once'`) or `'skip'` it. */
+  missedTicks?: MissedTicks;
+  /**
+   * With a TypeORM storage: run the handler inside a transaction (`ctx.manager`) that also
+   * marks the job completed, so its writes and the completion commit together.
+   */
+  transaction?: boolean;
 }
 
 export interface JobMetadata {

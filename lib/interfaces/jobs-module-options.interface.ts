@@ -34,6 +34,12 @@ export interface JobsModuleOptions {
   maxPayloadBytes?: number;
   /** Completions written per statement, at most; default 500. */
   ackBatchSize?: number;
+  /**
+   * What is kept: `completedMs` — completed jobs are deleted this long after they complete
+   * (default 24 h; `false` keeps them). Dead jobs are kept until retried or pruned with
+   * `QueueService.prune()`. Statistics survive pruning.
+   */
+  retention?: { completedMs?: number | false; intervalMs?: number };
   /** Time source (tests): the engine's timers and the memory storage follow it. */
   clock?: Clock;
   /** Where the engine logs; default Nest's Logger; false: silent. */
