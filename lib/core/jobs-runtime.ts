@@ -104,7 +104,7 @@ export class JobsRuntime {
   }
 
   /** Resolves with the job's result when it completes; rejects with `JobFailedError` when it ends dead or cancelled. */
-  waitFor(id: string, options: { timeoutMs?: number } = {}): Promise<unknown> {
+  async waitFor(id: string, options: { timeoutMs?: number } = {}): Promise<unknown> {
     const timeoutMs = options.timeoutMs === undefined ? 60_000 : assertInt('timeoutMs', options.timeoutMs, 1, 2 ** 31 - 1);
     return waitForJob(this.storage, this.events, String(id), timeoutMs);
   }
@@ -118,7 +118,7 @@ export class JobsRuntime {
     this.engine?.wake(queue);
   }
 
-  list(filter: ListFilter = {}): Promise<ListPage> {
+  async list(filter: ListFilter = {}): Promise<ListPage> {
     if (filter.queue !== undefined) assertName('queue name', filter.queue);
     if (filter.name !== undefined) assertName('job name', filter.name);
     if (filter.state !== undefined) assertState(filter.state);
@@ -130,7 +130,7 @@ export class JobsRuntime {
   }
 
   /** Deletes finished jobs (completed, dead, cancelled) older than `olderThan`. */
-  prune(options: { olderThan: Date; states?: JobState[] }): Promise<number> {
+  async prune(options: { olderThan: Date; states?: JobState[] }): Promise<number> {
     if (!(options?.olderThan instanceof Date) || Number.isNaN(options.olderThan.getTime())) {
       throw new InvalidOptionsError('olderThan', 'expected a valid Date');
     }
@@ -161,7 +161,7 @@ export class JobsRuntime {
     }
   }
 
-  every(name: string, payload: unknown, options: EveryOptions): Promise<{ key: string }> {
+  async every(name: string, payload: unknown, options: EveryOptions): Promise<{ key: string }> {
     return this.scheduler.every(assertName('job name', name), payload, options);
   }
 
