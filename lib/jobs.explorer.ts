@@ -67,13 +67,16 @@ export class JobsExplorer implements OnModuleInit {
       if (!meta) continue;
       const o = meta.options;
       const timeout = o.timeout ?? processor.timeout;
+      const maxRetries = o.maxRetries ?? processor.maxRetries;
+      const backoff = o.backoff ?? processor.backoff;
       this.runtime.registry.register({
         name: assertName(`job name of ${where(method)}`, meta.name),
         queue,
         owner: where(method),
         handler: (payload, ctx) => fn.call(instance, payload, ctx),
-        maxRetries: o.maxRetries ?? processor.maxRetries ? toMaxRetries((o.maxRetries ?? processor.maxRetries)!) : undefined,
-        backoff: o.backoff ?? processor.backoff ? toBackoff((o.backoff ?? processor.backoff)!) : undefined,
+        // `!== undefined`, not truthiness: `maxRetries: 0` and `backoff: 0` are real settings.
+        maxRetries: maxRetries === undefined ? undefined : toMaxRetries(maxRetries),
+        backoff: backoff === undefined ? undefined : toBackoff(backoff),
         timeoutMs: timeout === undefined ? undefined : checkMs(`timeout of ${where(method)}`, timeout),
         priority: o.priority === undefined ? undefined : assertInt(`priority of ${where(method)}`, o.priority, -1_000_000, 1_000_000),
         schema: o.schema,
