@@ -29,7 +29,7 @@ export function toMaxRetries(input: MaxRetriesInput): MaxRetries {
 }
 
 export interface ExponentialOptions {
-  /** Delay of the first retry; default 1000 (so base 2 gives 2, 4, 8 … seconds). */
+  /** Unit of the delays: retry n waits `initialMs * base ^ n`; default 1000 (so base 2 gives 2, 4, 8 … seconds). */
   initialMs?: number;
   /** Cap on any one delay; default one hour. */
   maxMs?: number;
