@@ -200,11 +200,16 @@ export class QueueRunner {
     });
   }
 
+  /**
+   * Runs one job. Resolves as soon as the handler has settled, freeing the slot; the
+   * outcome is written by the ack batcher in the background (its lease is renewed until
+   * then, and shutdown drains it).
+   */
   private async execute({ record, controller }: RunningJob): Promise<void> {
     const { registry, clock, settings, storage, workerId } = this.deps;
     const def = registry.get(record.name);
     if (!def) {
-      await this.finishFailed(record, new UnknownJobError(record.name, registry.names()), 'failed');
+      void this.finishFailed(record, new UnknownJobError(record.name, registry.names()), 'failed');
       return;
     }
     const timeoutMs = record.timeoutMs ?? def.timeoutMs ?? settings.timeoutMs;
@@ -257,11 +262,11 @@ export class QueueRunner {
       return;
     }
     if (reason instanceof JobCancelledError) {
-      await this.finishFailed(record, reason, 'cancelled');
+      void this.finishFailed(record, reason, 'cancelled');
       return;
     }
     if (reason instanceof JobTimeoutError) {
-      await this.finishFailed(record, reason, 'failed');
+      void this.finishFailed(record, reason, 'failed');
       return;
     }
     if (outcome.ok && outcome.value instanceof Committed) {
@@ -269,9 +274,9 @@ export class QueueRunner {
     } else if (outcome.ok && outcome.value instanceof Snooze) {
       await this.snooze(record, outcome.value.until);
     } else if (outcome.ok) {
-      await this.finishCompleted(record, outcome.value);
+      void this.finishCompleted(record, outcome.value);
     } else {
-      await this.finishFailed(record, coerceError(outcome.error), 'failed');
+      void this.finishFailed(record, coerceError(outcome.error), 'failed');
     }
   }
 
