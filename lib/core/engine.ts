@@ -37,6 +37,7 @@ export class Engine {
   private maintenanceTimer: TimerHandle | null = null;
   private wakeSub: Subscription | null = null;
   private started = false;
+  private lastBeat = 0;
   private stopped = false;
 
   constructor(private readonly deps: EngineDeps) {
@@ -71,6 +72,7 @@ export class Engine {
       });
       this.runners.set(queue, runner);
     }
+    this.lastBeat = this.clock.now();
     this.wakeSub = this.deps.storage.wakeups?.().subscribe((queue) => this.wake(queue)) ?? null;
     for (const runner of this.runners.values()) runner.start();
     this.scheduleHeartbeat();
@@ -133,7 +135,16 @@ export class Engine {
   }
 
   private scheduleHeartbeat(): void {
+    const interval = this.deps.settings.heartbeatIntervalMs;
+    const due = this.clock.now() + interval;
     this.heartbeatTimer = this.clock.setTimeout(() => {
+      const lag = this.clock.now() - due;
+      if (lag > this.deps.settings.leaseMs / 3) {
+        this.deps.logger.warn(
+          `The event loop was blocked for ${lag} ms (lease ${this.deps.settings.leaseMs} ms): leases are at risk. ` +
+            'Move CPU-heavy work off the main thread, or raise leaseMs.',
+        );
+      }
       void this.heartbeat().finally(() => {
         if (this.heartbeatTimer !== null) this.scheduleHeartbeat();
       });
@@ -143,15 +154,25 @@ export class Engine {
   private async heartbeat(): Promise<void> {
     const ids = [...this.acks.pendingIds()];
     for (const r of this.runners.values()) ids.push(...r.heldIds());
-    if (!ids.length) return;
+    if (!ids.length) {
+      this.lastBeat = this.clock.now();
+      return;
+    }
     try {
       const { lost, cancelled } = await this.deps.storage.heartbeat(ids, this.workerId, this.deps.settings.leaseMs);
+      this.lastBeat = this.clock.now();
       if (!lost.length && !cancelled.length) return;
       const lostSet = new Set(lost);
       const cancelledSet = new Set(cancelled);
       for (const r of this.runners.values()) r.onHeartbeat(lostSet, cancelledSet);
     } catch (err) {
       this.deps.logger.error(`Heartbeat for ${ids.length} job(s) failed: ${coerceError(err).message}`);
+      // Past a whole lease without a renewal, another instance may have rescued these jobs:
+      // stop working on them rather than run them twice.
+      if (this.clock.now() - this.lastBeat >= this.deps.settings.leaseMs) {
+        this.deps.logger.warn(`No lease renewal for ${this.deps.settings.leaseMs} ms: abandoning ${ids.length} job(s) to the rescuer.`);
+        for (const r of this.runners.values()) r.onHeartbeat(new Set(r.heldIds()), new Set());
+      }
     }
   }
 

@@ -65,9 +65,18 @@ export class JobsRuntime {
 
   /** Stores declared schedules' rows and starts the workers. */
   async start(): Promise<void> {
+    await this.checkClockDrift();
     if (!this.engine) return;
     await this.scheduler.registerDeclared();
     this.engine.start();
+  }
+
+  /** Due times and leases follow the storage's clock; a node far off it only confuses logs and delays. */
+  private async checkClockDrift(): Promise<void> {
+    const drift = (await this.storage.now()) - this.clock.now();
+    if (Math.abs(drift) > 2_000) {
+      this.logger.warn(`This instance's clock is ${drift} ms off the job storage's clock; times are taken from the storage. Check NTP.`);
+    }
   }
 
   /** Stops claiming and drains running jobs (shutdown, step one). */
