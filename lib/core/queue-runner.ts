@@ -228,6 +228,8 @@ export class QueueRunner {
     };
     this.emit('started', record);
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    // False when the abort grace ran out first: the handler may still be running.
+    let handlerSettled = false;
     try {
       const transactional = def.transactional && storage.completeWithin ? storage.completeWithin.bind(storage) : null;
       const handlerDone = Promise.resolve()
@@ -242,6 +244,8 @@ export class QueueRunner {
           (value) => ({ ok: true as const, value }),
           (error: unknown) => ({ ok: false as const, error }),
         );
+      // Registered before the race's own callback, so it has run by the time a settled handler wins.
+      void handlerDone.then(() => (handlerSettled = true));
       outcome = await this.raceAbortGrace(handlerDone, controller.signal, record);
     } finally {
       if (timer) clock.clearTimeout(timer);
@@ -253,6 +257,12 @@ export class QueueRunner {
       return;
     }
     if (reason instanceof ShutdownAbort) {
+      if (!handlerSettled) {
+        // Never hand back a job whose handler may still run (another worker would run it
+        // concurrently): it returns when its lease expires, and that run counts as an attempt.
+        this.deps.logger.warn(`Job ${record.id} ('${record.name}') still runs after the shutdown abort; it returns to the queue when its lease expires.`);
+        return;
+      }
       try {
         await storage.release([record.id], workerId);
         this.emit('released', record);
