@@ -1,0 +1,143 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock } from '../../lib/core/clock.js';
+import type { EngineLogger } from '../../lib/core/engine-options.js';
+import { JobsRuntime } from '../../lib/core/jobs-runtime.js';
+import type { Storage } from '../../lib/core/storage.js';
+import type { JobsModuleOptions } from '../../lib/interfaces/jobs-module-options.interface.js';
+import type { StorageConfig } from '../../lib/interfaces/storage-options.interface.js';
+import { resolveSettings } from '../../lib/jobs-settings.js';
+import { createStorage } from '../../lib/storage/create-storage.js';
+import { JOB_NAME, MARIADB, PG, QUEUE, SCHEMAS, TMP_DIR } from '../config.js';
+import { dropMariaDb, dropPgSchema, recreateMariaDb, recreatePgSchema } from '../db.js';
+import type { Payload, Producer, SystemAdapter, WorkerHandle, WorkerOptions } from './types.js';
+
+export type OursBackend = 'memory' | 'postgres' | 'sqlite' | 'mariadb';
+
+/** Jobs claimed ahead of free slots: the documented setting for many short jobs. */
+export const OURS_PREFETCH = 500;
+
+const SQLITE_FILE = join(TMP_DIR, 'ours.sqlite');
+
+const logger: EngineLogger = {
+  log: () => undefined,
+  warn: (m) => process.stderr.write(`[ours warn] ${m}\n`),
+  error: (m) => process.stderr.write(`[ours error] ${m}\n`),
+};
+
+function storageConfig(backend: OursBackend): StorageConfig {
+  switch (backend) {
+    case 'memory':
+      return { type: 'memory' };
+    case 'postgres':
+      return { type: 'postgres', host: PG.host, port: PG.port, username: PG.user, database: PG.database, schema: SCHEMAS.ours, poolSize: 10 };
+    case 'sqlite':
+      return { type: 'sqlite', database: SQLITE_FILE };
+    case 'mariadb':
+      return { type: 'mariadb', host: MARIADB.host, port: MARIADB.port, username: MARIADB.user, password: MARIADB.password, database: MARIADB.database, poolSize: 10 };
+  }
+}
+
+function moduleOptions(backend: OursBackend, concurrency: number, workers: boolean): JobsModuleOptions {
+  return {
+    workers,
+    queues: workers ? { [QUEUE]: { concurrency, prefetch: OURS_PREFETCH } } : {},
+    logger,
+    // PostgreSQL wakes workers by LISTEN/NOTIFY; the other databases poll (local enqueues wake at once).
+    pollIntervalMs: backend === 'postgres' ? 1000 : 100,
+  };
+}
+
+export class OursAdapter implements SystemAdapter {
+  readonly id: string;
+  readonly inProcess: boolean;
+  /** Memory storage: producer and worker must share one instance. */
+  private shared: Storage | null = null;
+
+  constructor(readonly backend: OursBackend) {
+    this.id = `ours-${backend === 'postgres' ? 'pg' : backend}`;
+    this.inProcess = backend === 'memory';
+  }
+
+  describe(concurrency: number): Record<string, unknown> {
+    const o = moduleOptions(this.backend, concurrency, true);
+    return { storage: this.backend, concurrency, prefetch: OURS_PREFETCH, ackBatchSize: 500, pollIntervalMs: o.pollIntervalMs, poolSize: 10 };
+  }
+
+  async reset(): Promise<void> {
+    switch (this.backend) {
+      case 'memory':
+        this.shared = null;
+        return;
+      case 'postgres':
+        await recreatePgSchema(SCHEMAS.ours);
+        break;
+      case 'sqlite':
+        mkdirSync(TMP_DIR, { recursive: true });
+        for (const suffix of ['', '-wal', '-shm']) rmSync(SQLITE_FILE + suffix, { force: true });
+        break;
+      case 'mariadb':
+        await recreateMariaDb();
+        break;
+    }
+    // Install the schema now, so no workload times the migrations.
+    const storage = await this.openStorage();
+    await storage.close();
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.backend === 'postgres') await dropPgSchema(SCHEMAS.ours);
+    if (this.backend === 'mariadb') await dropMariaDb();
+    if (this.backend === 'sqlite') for (const suffix of ['', '-wal', '-shm']) rmSync(SQLITE_FILE + suffix, { force: true });
+  }
+
+  private async openStorage(): Promise<Storage> {
+    if (this.backend === 'memory' && this.shared) return this.shared;
+    const storage = await createStorage(storageConfig(this.backend), systemClock, () => undefined);
+    await storage.init();
+    if (this.backend === 'memory') this.shared = storage;
+    return storage;
+  }
+
+  async producer(): Promise<Producer> {
+    const storage = await this.openStorage();
+    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, 1, false)), logger, systemClock);
+    return this.producerOf(runtime, this.backend !== 'memory');
+  }
+
+  private producerOf(runtime: JobsRuntime, closes: boolean): Producer {
+    return {
+      enqueue: async (payload) => {
+        await runtime.client.enqueue(JOB_NAME, payload, { queue: QUEUE });
+      },
+      enqueueBulk: async (payloads) => {
+        await runtime.client.enqueueMany(payloads.map((payload) => ({ name: JOB_NAME, payload, options: { queue: QUEUE } })));
+      },
+      close: async () => {
+        if (closes) await runtime.close();
+      },
+    };
+  }
+
+  async worker(options: WorkerOptions): Promise<WorkerHandle & { localProducer: Producer }> {
+    const storage = await this.openStorage();
+    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, options.concurrency, true)), logger, systemClock);
+    const handler = options.handler;
+    runtime.registry.register({
+      name: JOB_NAME,
+      queue: QUEUE,
+      owner: 'Bench.noop',
+      handler: async (payload: unknown) => {
+        handler(payload as Payload);
+      },
+    });
+    return {
+      start: async () => runtime.start(),
+      stop: async () => {
+        await runtime.stop();
+        if (this.backend !== 'memory') await runtime.close();
+      },
+      localProducer: this.producerOf(runtime, false),
+    };
+  }
+}
