@@ -95,9 +95,14 @@ export class JobsRuntime {
   }
 
   async cancel(id: string): Promise<JobRecord> {
+    const before = await this.storage.get(String(id));
     const job = await this.storage.cancel(String(id));
     if (!job) throw new JobNotFoundError(String(id));
     if (job.state === 'running') this.engine?.wake(job.queue);
+    // A waiting job is cancelled right here (a running one by its worker, which emits the event).
+    if (job.state === 'cancelled' && before?.state !== 'cancelled') {
+      this.events.next({ type: 'cancelled', jobId: job.id, name: job.name, queue: job.queue, attempt: job.attempt, at: this.clock.now() });
+    }
     return job;
   }
 
