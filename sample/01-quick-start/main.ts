@@ -1,0 +1,27 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { DemoService } from './demo.service.js';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule);
+  // SIGINT / SIGTERM → app.close(): workers stop claiming, running jobs finish (or are
+  // handed back after shutdownTimeoutMs), then the storage closes.
+  app.enableShutdownHooks();
+  await app.listen(Number(process.env.PORT ?? 3000));
+
+  const logger = new Logger('Main');
+  const url = (await app.getUrl()).replace('[::1]', 'localhost');
+  logger.log(`Listening on ${url}. Try: curl -X POST ${url}/emails/welcome -H 'content-type: application/json' -d '{"userId":"ada"}'`);
+
+  if (process.env.DEMO_EXIT_AFTER_IDLE === '1') {
+    await app.get(DemoService).finished();
+    logger.log('DEMO_EXIT_AFTER_IDLE=1: the demo is done; shutting down.');
+    await app.close();
+  }
+}
+
+bootstrap().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,99 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '..');
+const main = join(root, 'dist/sample/01-quick-start/main.js');
+
+/** The sample as `npm start` runs it, in a fresh directory (its SQLite file lands there). */
+class SampleProcess {
+  output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+  private waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+
+  constructor(cwd: string, env: Record<string, string>) {
+    this.child = spawn(process.execPath, [main], { cwd, env: { ...process.env, NO_COLOR: '1', PORT: '0', ...env } });
+    const onData = (chunk: Buffer) => {
+      this.output += chunk.toString();
+      this.waiters = this.waiters.filter((w) => {
+        const m = this.output.match(w.pattern);
+        if (m) w.resolve(m);
+        return !m;
+      });
+    };
+    this.child.stdout!.on('data', onData);
+    this.child.stderr!.on('data', onData);
+    this.exited = new Promise((res) => this.child.on('exit', (code, signal) => res({ code, signal })));
+  }
+
+  /** Resolves when the log matches `pattern` (a guard fails the test after 15 s). */
+  waitForLog(pattern: RegExp): Promise<RegExpMatchArray> {
+    const m = this.output.match(pattern);
+    if (m) return Promise.resolve(m);
+    return new Promise((res, rej) => {
+      const guard = setTimeout(() => rej(new Error(`log never matched ${pattern}:\n${this.output}`)), 15_000);
+      this.waiters.push({ pattern, resolve: (found) => (clearTimeout(guard), res(found)) });
+    });
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+describe('sample/01-quick-start', () => {
+  let cwd: string;
+  const started: SampleProcess[] = [];
+
+  beforeAll(async () => {
+    // The same build as `npm start`.
+    await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.sample.json'], { cwd: root });
+    cwd = mkdtempSync(join(tmpdir(), 'jobs-sample-'));
+  }, 60_000);
+
+  afterAll(() => {
+    for (const p of started) p.kill('SIGKILL');
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('runs the demo: completed jobs, a retry that then succeeds, a dead job; exits by itself', async () => {
+    const sample = new SampleProcess(cwd, { DEMO_EXIT_AFTER_IDLE: '1' });
+    started.push(sample);
+    const { code } = await sample.exited;
+    const log = sample.output;
+    expect(code, log).toBe(0);
+    expect(log).toMatch(/enqueued\s+send-welcome #\d+ on queue 'email'/);
+    expect(log).toMatch(/completed\s+send-welcome #\d+/);
+    expect(log).toMatch(/failed\s+send-digest #\d+, attempt 1: SMTP connection reset/);
+    expect(log).toMatch(/retrying\s+send-digest #\d+ in 300 ms/);
+    expect(log).toMatch(/started\s+send-digest #\d+, attempt 2/);
+    expect(log).toMatch(/completed\s+send-digest #\d+/);
+    expect(log).toMatch(/dead\s+sync-newsletter #\d+ after 3 attempt\(s\): Newsletter API answered 503/);
+    expect(log).toMatch(/Demo jobs finished: 4 completed, 1 dead/);
+    expect(log).toMatch(/Workers drained; shut down cleanly/);
+  });
+
+  it('enqueues from POST /emails/welcome (validated), and shuts down cleanly on SIGTERM', async () => {
+    const sample = new SampleProcess(cwd, {});
+    started.push(sample);
+    const [, url] = await sample.waitForLog(/Listening on (http:\/\/\S+?)\./);
+
+    const bad = await fetch(`${url}/emails/welcome`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":""}' });
+    expect(bad.status).toBe(400);
+    const ok = await fetch(`${url}/emails/welcome`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"zoe"}' });
+    expect(ok.status).toBe(202);
+    const { id } = (await ok.json()) as { id: string };
+    await sample.waitForLog(new RegExp(`completed\\s+send-welcome #${id} -> \\{"to":"zoe@example.com"\\}`));
+    const job = (await (await fetch(`${url}/emails/jobs/${id}`)).json()) as { state: string; attempt: number };
+    expect(job).toMatchObject({ state: 'completed', attempt: 1 });
+
+    sample.kill('SIGTERM');
+    const { code, signal } = await sample.exited;
+    expect(code === 0 || signal === 'SIGTERM', sample.output).toBe(true);
+    expect(sample.output).toMatch(/Workers drained; shut down cleanly/);
+  });
+});
