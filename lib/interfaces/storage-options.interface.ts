@@ -12,6 +12,7 @@ export interface SqliteStorageConfig {
   database?: string;
   /** ms to wait for another process's write lock; default 5000. */
   busyTimeoutMs?: number;
+  /** Prefix of the table names (`<prefix>job`, …): 0 to 32 of A-Z a-z 0-9 _; default `jobs_`. */
   tablePrefix?: string;
   /** false: the app runs the migrations itself. */
   migrations?: boolean;
@@ -31,6 +32,13 @@ export interface ServerStorageConfig {
   migrations?: boolean;
   /** Connection pool size; default 10. */
   poolSize?: number;
+  /**
+   * PostgreSQL: keep one extra connection that LISTENs for new jobs, so workers wake at once
+   * instead of at their next poll; default true. (Opened only when workers run.)
+   */
+  listen?: boolean;
+  /** PostgreSQL: ms between health probes of the LISTEN connection; default 30 000. */
+  listenHealthCheckMs?: number;
 }
 
 /** An app's own TypeORM DataSource (e.g. from @nestjs/typeorm): the jobs table lives in its database. */
@@ -41,6 +49,14 @@ export interface DataSourceStorageConfig {
   dataSourceToken?: string | symbol | Function;
   tablePrefix?: string;
   migrations?: boolean;
+  /** PostgreSQL schema of the jobs tables; default: the DataSource's `schema`, else the search path. */
+  schema?: string;
+  /** SQLite: ms a write waits while the shared connection is inside an app transaction; default 5000. */
+  busyTimeoutMs?: number;
+  /** PostgreSQL: LISTEN for new jobs on an extra connection; default true. */
+  listen?: boolean;
+  /** PostgreSQL: ms between health probes of the LISTEN connection; default 30 000. */
+  listenHealthCheckMs?: number;
 }
 
 export interface CustomStorageConfig {

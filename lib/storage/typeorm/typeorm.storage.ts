@@ -1,13 +1,369 @@
-import type { Storage } from '../../core/storage.js';
+import { DataSource } from 'typeorm';
+import { defer, EMPTY, Subject, type Observable } from 'rxjs';
+import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
+import type {
+  CompleteItem,
+  EnqueueStorageOptions,
+  FailItem,
+  HeartbeatResult,
+  ListFilter,
+  ListPage,
+  PruneOptions,
+  QueueStats,
+  Storage,
+} from '../../core/storage.js';
+import { assertName } from '../../core/validation.js';
+import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
-import type { DataSourceStorageConfig, SqliteStorageConfig, ServerStorageConfig } from '../../interfaces/storage-options.interface.js';
+import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../../interfaces/storage-options.interface.js';
+import type { Dialect } from './dialect.js';
+import { dialectFor } from './dialects/dialect-for.js';
+import { EnqueuePlan, toInsertRow } from './enqueue-plan.js';
+import type { Executor, ManagerLike } from './executors/executor.js';
+import { startExecutor } from './executors/start-executor.js';
+import type { Step } from './flow.js';
+import { jobEntitySchema } from './job.entity.js';
+import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
+import { migrationStep } from './migrations/migrator.js';
+import { PgListener, type ListenerEvent } from './pg-listener.js';
+import { buildStats, counterWindow } from './stats.js';
+import { assertSchema, assertTablePrefix, tableNames, type DialectKind } from './table-names.js';
+import { assertDataSource, dataSourceOptions, dialectKindOf, pgClientFactory, DEFAULT_BUSY_TIMEOUT_MS } from './typeorm-options.js';
 
-// Placeholder until the TypeORM storage lands: the factory's import target.
-export class TypeOrmStorage {
-  static async fromConfig(_cfg: SqliteStorageConfig | ServerStorageConfig): Promise<Storage> {
-    throw new StorageUnavailableError('the TypeORM storage is not built yet');
+const FINISHED: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled']);
+const LEASE_EXPIRED =
+  'The worker running this job stopped renewing its lease (crashed or stalled), and no attempts are left.';
+
+interface Settings {
+  migrations: boolean;
+  busyTimeoutMs: number;
+  listen: boolean;
+  listenHealthCheckMs?: number;
+}
+
+/** Thrown inside `completeWithin`'s transaction to roll it back when the lease was lost. */
+class LeaseLost {
+  constructor(readonly value: unknown) {}
+}
+
+/**
+ * The Storage contract on TypeORM: SQLite (the embedded default), PostgreSQL and MariaDB.
+ * Hot paths are raw parameterized SQL from a dialect (see `dialects/`), run by an executor
+ * that knows the database's concurrency rules (see `executors/`); nothing hydrates entities.
+ */
+export class TypeOrmStorage implements Storage {
+  private executor: Executor | null = null;
+  private starting: Promise<void> | null = null;
+  private closed = false;
+  private listener: PgListener | null = null;
+  /** In-process wake-ups and cancel requests (SQLite, MariaDB); PostgreSQL uses NOTIFY. */
+  private readonly localWake$ = new Subject<string>();
+  private readonly localCancel$ = new Subject<string>();
+
+  private constructor(
+    readonly dataSource: DataSource,
+    private readonly ownsDataSource: boolean,
+    readonly dialect: Dialect,
+    private readonly settings: Settings,
+  ) {}
+
+  /** A storage with its own DataSource, destroyed by `close()`. */
+  static async fromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): Promise<TypeOrmStorage> {
+    const kind: DialectKind = cfg.type === 'sqlite' ? 'sqlite' : cfg.type === 'postgres' ? 'postgres' : 'mysql';
+    const prefix = assertTablePrefix(cfg.tablePrefix);
+    const schema = cfg.type === 'postgres' ? assertSchema(cfg.schema) : null;
+    const ds = new DataSource(dataSourceOptions(cfg, [jobEntitySchema(kind, prefix, schema)]));
+    const server = cfg.type === 'sqlite' ? null : cfg;
+    return new TypeOrmStorage(ds, true, dialectFor(kind, tableNames(kind, prefix, schema)), {
+      migrations: cfg.migrations !== false,
+      busyTimeoutMs: cfg.type === 'sqlite' ? (cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS) : DEFAULT_BUSY_TIMEOUT_MS,
+      listen: server?.listen !== false,
+      listenHealthCheckMs: server?.listenHealthCheckMs,
+    });
   }
-  static async fromDataSource(_ds: unknown, _cfg: DataSourceStorageConfig): Promise<Storage> {
-    throw new StorageUnavailableError('the TypeORM storage is not built yet');
+
+  /** A storage on the app's DataSource (initialized by the app, never destroyed by us). */
+  static async fromDataSource(dataSource: unknown, cfg: DataSourceStorageConfig): Promise<TypeOrmStorage> {
+    const ds = assertDataSource(dataSource);
+    const kind = dialectKindOf(ds);
+    const prefix = assertTablePrefix(cfg.tablePrefix);
+    const schema = kind === 'postgres' ? assertSchema(cfg.schema ?? (ds.options as { schema?: string }).schema) : null;
+    return new TypeOrmStorage(ds, false, dialectFor(kind, tableNames(kind, prefix, schema)), {
+      migrations: cfg.migrations !== false,
+      busyTimeoutMs: cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      listen: cfg.listen !== false,
+      listenHealthCheckMs: cfg.listenHealthCheckMs,
+    });
+  }
+
+  init(): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageUnavailableError('the storage was closed'));
+    this.starting ??= this.start().catch((err: unknown) => {
+      this.starting = null;
+      throw err instanceof StorageUnavailableError || err instanceof InvalidOptionsError
+        ? err
+        : new StorageUnavailableError(`could not prepare the ${this.dialect.kind} job tables`, err);
+    });
+    return this.starting;
+  }
+
+  private async start(): Promise<void> {
+    if (!this.dataSource.isInitialized) {
+      if (!this.ownsDataSource) {
+        throw new StorageUnavailableError('the DataSource given to the job storage is not initialized; initialize it first');
+      }
+      await this.dataSource.initialize();
+    }
+    const executor = await startExecutor(this.dataSource, this.dialect.kind, this.settings.busyTimeoutMs);
+    if (this.settings.migrations) await executor.run(migrationStep(this.dialect.kind, this.dialect.tables));
+    this.executor = executor;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.starting?.catch(() => undefined);
+    await this.listener?.close();
+    this.localWake$.complete();
+    this.localCancel$.complete();
+    if (this.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+
+  async now(): Promise<number> {
+    return this.run(this.dialect.now());
+  }
+
+  async enqueue(jobs: NewJob[], options: EnqueueStorageOptions = {}): Promise<EnqueueResult[]> {
+    if (!jobs.length) return [];
+    const plan = new EnqueuePlan(jobs.map(toInsertRow));
+    const manager = options.manager === undefined || options.manager === null ? null : this.assertManager(options.manager);
+    const insertAll = async (run: <T>(s: Step<T>) => Promise<T>) => {
+      // A key skipped as taken whose holder is gone by the time we look gets another try.
+      for (let round = 0; plan.todo.length && round < 5; round++) {
+        const skipped: number[] = [];
+        for (const chunk of plan.chunks(this.dialect.maxRowsPerStatement)) {
+          skipped.push(...plan.stored(chunk, await run(this.dialect.insert(chunk.map((i) => plan.rows[i]!)))));
+        }
+        plan.todo = skipped.length ? plan.duplicates(skipped, await run(this.dialect.holders(skipped.map((i) => plan.rows[i]!.uniqueKey!)))) : [];
+      }
+    };
+    if (manager) await insertAll((s) => this.exec().runOn(manager, s));
+    else if (plan.chunks(this.dialect.maxRowsPerStatement).length > 1) {
+      // Several statements: one transaction, so a failure stores none of the batch.
+      await this.exec().transaction((_m, run) => insertAll(run));
+    } else await insertAll((s) => this.run(s));
+    const results = plan.finish();
+    // Committed now (no caller transaction): tell this process's workers.
+    if (!manager && this.dialect.kind !== 'postgres') {
+      for (const queue of new Set(plan.rows.filter((_, i) => !results[i]!.duplicate).map((r) => r.queue))) this.localWake$.next(queue);
+    }
+    return results;
+  }
+
+  async claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]> {
+    if (limit <= 0) return [];
+    const rows = await this.run(this.dialect.claim(queue, workerId, Math.floor(limit), Math.round(leaseMs)));
+    return rows.map(toJobRecord).sort(byClaimOrder);
+  }
+
+  async complete(items: CompleteItem[]): Promise<string[]> {
+    const valid = items.filter((i) => isJobId(i.id)).map((i) => ({ id: i.id, workerId: i.workerId, result: i.result ?? null }));
+    return this.batched(valid, (chunk) => this.dialect.complete(chunk));
+  }
+
+  async fail(items: FailItem[]): Promise<string[]> {
+    const valid = items.filter((i) => isJobId(i.id)).map((i) => ({
+      id: i.id,
+      workerId: i.workerId,
+      error: JSON.stringify(i.error),
+      retryDelayMs: i.retryDelayMs === null ? null : Math.max(0, Math.round(i.retryDelayMs)),
+      cancelled: i.cancelled === true,
+    }));
+    return this.batched(valid, (chunk) => this.dialect.fail(chunk));
+  }
+
+  async release(ids: string[], workerId: string, runAt?: Date): Promise<string[]> {
+    const valid = ids.filter(isJobId);
+    return this.batched(valid, (chunk) => this.dialect.release(chunk, workerId, runAt ?? null));
+  }
+
+  async heartbeat(ids: string[], workerId: string, leaseMs: number): Promise<HeartbeatResult> {
+    const held = new Set<string>();
+    const cancelled: string[] = [];
+    const valid = [...new Set(ids.filter(isJobId))];
+    for (let i = 0; i < valid.length; i += this.dialect.maxRowsPerStatement) {
+      const res = await this.run(this.dialect.heartbeat(valid.slice(i, i + this.dialect.maxRowsPerStatement), workerId, Math.round(leaseMs)));
+      res.held.forEach((id) => held.add(id));
+      cancelled.push(...res.cancelled);
+    }
+    return { lost: ids.filter((id) => !held.has(id)), cancelled };
+  }
+
+  async rescue(limit = 1000): Promise<number> {
+    return this.run(this.dialect.rescue(Math.max(1, Math.floor(limit)), LEASE_EXPIRED));
+  }
+
+  async progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void> {
+    if (!isJobId(id)) return;
+    await this.run(this.dialect.progress(id, workerId, percent, data));
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const key = String(id);
+    if (!isJobId(key)) return null;
+    const row = await this.run(this.dialect.get(key));
+    return row ? toJobRecord(row) : null;
+  }
+
+  async findByUniqueKey(uniqueKey: string): Promise<JobRecord | null> {
+    const row = await this.run(this.dialect.findByUniqueKey(uniqueKey));
+    return row ? toJobRecord(row) : null;
+  }
+
+  async list(filter: ListFilter): Promise<ListPage> {
+    const limit = Math.max(1, Math.min(1000, Math.floor(filter.limit ?? 100)));
+    const cursor = filter.cursor ?? null;
+    if (cursor !== null && !isJobId(cursor)) throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
+    const rows = await this.run(this.dialect.list({ queue: filter.queue, state: filter.state, name: filter.name }, limit + 1, cursor));
+    const jobs = rows.slice(0, limit).map(toJobRecord);
+    return { jobs, nextCursor: rows.length > limit ? jobs[jobs.length - 1]!.id : null };
+  }
+
+  async cancel(id: string): Promise<JobRecord | null> {
+    const key = String(id);
+    if (!isJobId(key)) return null;
+    const row = await this.run(this.dialect.cancel(key));
+    const job = row ? toJobRecord(row) : null;
+    if (job?.cancelRequested && this.dialect.kind !== 'postgres') this.localCancel$.next(job.id);
+    return job;
+  }
+
+  async retry(id: string): Promise<JobRecord | null> {
+    const key = String(id);
+    if (!isJobId(key)) return null;
+    const row = await this.run(this.dialect.retry(key));
+    const job = row ? toJobRecord(row) : null;
+    if (job?.state === 'available' && this.dialect.kind !== 'postgres') this.localWake$.next(job.queue);
+    return job;
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const window = counterWindow(await this.now());
+    const [states, counters, paused] = await Promise.all([
+      this.run(this.dialect.stateCounts()),
+      this.run(this.dialect.counters(window)),
+      this.run(this.dialect.pausedQueues()),
+    ]);
+    return buildStats(states, counters, paused);
+  }
+
+  async pause(queue: string): Promise<void> {
+    await this.run(this.dialect.pause(assertName('queue name', queue)));
+  }
+
+  async resume(queue: string): Promise<void> {
+    await this.run(this.dialect.resume(assertName('queue name', queue)));
+    if (this.dialect.kind !== 'postgres') this.localWake$.next(queue);
+  }
+
+  async pausedQueues(): Promise<string[]> {
+    return this.run(this.dialect.pausedQueues());
+  }
+
+  /** Bounded batches until a batch comes back short; then drops counter buckets no one reads. */
+  async prune(options: PruneOptions): Promise<number> {
+    const states = [...new Set(options.states)].filter((s) => FINISHED.has(s));
+    const batch = Math.max(1, Math.floor(options.batchSize ?? 1000));
+    let removed = 0;
+    if (states.length) {
+      for (;;) {
+        const n = await this.run(this.dialect.prune(options.olderThan, states, batch));
+        removed += n;
+        if (n < batch) break;
+      }
+    }
+    await this.run(this.dialect.pruneCounters(counterWindow(await this.now())));
+    return removed;
+  }
+
+  /**
+   * PostgreSQL: queue names from NOTIFY (cross-process), through one LISTEN connection
+   * opened on first subscription. Elsewhere: wake-ups from this process's own writes.
+   */
+  wakeups(): Observable<string> {
+    const pg = this.pgListener();
+    return pg ? defer(() => (pg.start(), pg.wakeups)) : this.localWake$.asObservable();
+  }
+
+  /** Ids of running jobs whose cancellation was requested (NOTIFY `!cancel:<id>` on PostgreSQL). */
+  cancellations(): Observable<string> {
+    const pg = this.pgListener();
+    return pg ? defer(() => (pg.start(), pg.cancellations)) : this.localCancel$.asObservable();
+  }
+
+  /** The LISTEN connection's life ('listening' / 'lost'); nothing on other databases. */
+  listenerEvents(): Observable<ListenerEvent> {
+    return this.pgListener()?.events ?? EMPTY;
+  }
+
+  async completeWithin<T>(
+    id: string,
+    workerId: string,
+    work: (manager: unknown) => Promise<T>,
+    toResult: (value: T) => string | null,
+  ): Promise<{ held: boolean; value: T }> {
+    try {
+      return await this.exec().transaction(async (manager, run) => {
+        const value = await work(manager);
+        const held = isJobId(id) ? await run(this.dialect.complete([{ id, workerId, result: toResult(value) }])) : [];
+        if (!held.length) throw new LeaseLost(value);
+        return { held: true, value };
+      });
+    } catch (err) {
+      if (err instanceof LeaseLost) return { held: false, value: err.value as T };
+      throw err;
+    }
+  }
+
+  private pgListener(): PgListener | null {
+    if (this.dialect.kind !== 'postgres' || !this.settings.listen || this.closed) return null;
+    this.listener ??= new PgListener({
+      createClient: pgClientFactory(this.dataSource, this.dialect.tables.channel),
+      channel: this.dialect.tables.channel,
+      healthCheckMs: this.settings.listenHealthCheckMs,
+    });
+    return this.listener;
+  }
+
+  private async batched<I>(items: I[], make: (chunk: I[]) => Step<string[]>): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < items.length; i += this.dialect.maxRowsPerStatement) {
+      out.push(...(await this.run(make(items.slice(i, i + this.dialect.maxRowsPerStatement)))));
+    }
+    return out;
+  }
+
+  private run<T>(step: Step<T>): Promise<T> {
+    return this.exec().run(step);
+  }
+
+  private exec(): Executor {
+    if (this.executor) return this.executor;
+    throw new StorageUnavailableError(this.closed ? 'the storage was closed' : 'the storage is not initialized; call init() first');
+  }
+
+  /** The caller's transaction handle must belong to our DataSource, or its commit would not cover the jobs. */
+  private assertManager(manager: unknown): ManagerLike {
+    const m = manager as (ManagerLike & { connection?: unknown; query?: unknown }) | null;
+    if (!m || typeof m !== 'object' || typeof m.query !== 'function') {
+      throw new InvalidOptionsError('manager', 'expected a TypeORM EntityManager (e.g. the one `dataSource.transaction()` gives you)');
+    }
+    if ((m.dataSource ?? m.connection) !== this.dataSource) {
+      throw new InvalidOptionsError(
+        'manager',
+        'this EntityManager belongs to another DataSource than the job storage; use storage: { dataSource } with the same DataSource',
+      );
+    }
+    return m;
   }
 }

@@ -1,0 +1,217 @@
+import type { CompleteRow, Dialect, FailRow, InsertRow } from '../dialect.js';
+import { sql, step, type Flow, type Row } from '../flow.js';
+import { asBool, asDate, asNumber, asString } from '../job-row.js';
+import type { TableNames } from '../table-names.js';
+import { countByQueue, firstPerId } from './batch-helpers.js';
+import { commonFlows } from './common-flows.js';
+import { bumpCounters, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc } from './mysql.statements.js';
+
+/**
+ * MariaDB has no UPDATE … RETURNING: every guarded write is a short transaction that first
+ * locks the rows it may change (`SELECT … FOR UPDATE`: the ids that are still held), then
+ * updates exactly those. Batches of per-row values travel as one JSON parameter through
+ * JSON_TABLE (MariaDB 10.6+, MySQL 8).
+ */
+export function mysqlDialect(t: TableNames): Dialect {
+  /**
+   * Enqueue: one multi-row INSERT. `run_at` is computed first so `state` can read it (a
+   * VALUES list may refer to columns set earlier in the same row). IGNORE skips rows whose
+   * unique key is held (the unique index on `unique_active`); the storage validates
+   * lengths first, so no other error can be downgraded to a warning. RETURNING (MariaDB
+   * 10.5+) gives the stored rows.
+   */
+  const insertJobs = (rows: InsertRow[]) => {
+    const tuple = `(?, ?, ?, ?, ?, COALESCE(?, ${plusMs(NOW, '?')}),
+      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ?, ?)`;
+    return sql(
+      `INSERT IGNORE INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, state, created_at,
+                                     unique_key, unique_while, unique_active, backoff, timeout_ms)
+       VALUES ${rows.map(() => tuple).join(', ')}
+       RETURNING id, unique_key`,
+      rows.flatMap((r) => [
+        r.queue, r.name, r.payload, r.priority, r.maxAttempts, utc(r.runAt), r.delayMs,
+        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.backoff, r.timeoutMs,
+      ]),
+    );
+  };
+
+  /**
+   * Claim, step 1 (READ COMMITTED, so no gap locks block concurrent enqueues): due rows in
+   * claim order, locked, skipping rows other claimers hold. The index is on the generated
+   * column `pending_queue` (the queue while the job is pending, else NULL) then priority,
+   * run_at, id: MariaDB has no partial indexes, and an index matching the ORDER BY is what
+   * keeps the scan (and the rows it locks) short. FORCE INDEX because the optimizer may
+   * otherwise sort a primary-key scan.
+   */
+  const pickDue = (queue: string, limit: number) =>
+    sql(
+      `SELECT ${JOB_COLUMNS}, CAST(${NOW} AS CHAR) AS db_now
+       FROM ${t.jobs} FORCE INDEX (${t.index('claim_idx')})
+       WHERE pending_queue = ? AND run_at <= ${NOW}
+         AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = ?)
+       ORDER BY priority, run_at, id
+       LIMIT ?
+       FOR UPDATE SKIP LOCKED`,
+      [queue, queue, limit],
+    );
+
+  /** Claim, step 2: the picked rows to running, with the times step 1 read from the database. */
+  const markRunning = (ids: string[], workerId: string, startedAt: string, lockedUntil: string) =>
+    sql(
+      `UPDATE ${t.jobs}
+       SET attempt = attempt + 1, locked_by = ?, locked_until = ?, started_at = ?,
+           unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END,
+           state = 'running'
+       WHERE id IN (${marks(ids.length)})`,
+      [workerId, lockedUntil, startedAt, ...ids],
+    );
+
+  /** Step 1 of every guarded write: lock the running rows among `ids`; the caller keeps those its worker holds. */
+  const lockRunning = (ids: string[], columns: string) =>
+    sql(`SELECT ${columns} FROM ${t.jobs} WHERE id IN (${marks(ids.length)}) AND state = 'running' FOR UPDATE`, ids);
+
+  const completeHeld = (items: CompleteRow[]) =>
+    sql(
+      `UPDATE ${t.jobs} j
+       JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$.id', result LONGTEXT PATH '$.r')) i ON j.id = i.id
+       SET j.completed_at = ${NOW}, j.result = i.result, j.locked_by = NULL, j.locked_until = NULL,
+           j.cancel_requested = 0, j.unique_active = NULL, j.state = 'completed'
+       WHERE j.state = 'running'`,
+      [JSON.stringify(items.map((i) => (i.result === null ? { id: i.id } : { id: i.id, r: i.result })))],
+    );
+
+  /**
+   * A multi-table UPDATE gives no assignment order, so no expression here reads a column
+   * another assignment changes.
+   */
+  const failHeld = (items: FailRow[]) =>
+    sql(
+      `UPDATE ${t.jobs} j
+       JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$.id', error LONGTEXT PATH '$.e',
+                                         delay_ms BIGINT PATH '$.d', cancelled TINYINT PATH '$.c')) i ON j.id = i.id
+       SET j.state = CASE WHEN i.cancelled = 1 THEN 'cancelled' WHEN i.delay_ms IS NULL THEN 'dead' ELSE 'retryable' END,
+           j.run_at = CASE WHEN i.cancelled = 0 AND i.delay_ms IS NOT NULL THEN ${plusMs(NOW, 'i.delay_ms')} ELSE j.run_at END,
+           j.failed_at = CASE WHEN i.cancelled = 1 OR i.delay_ms IS NULL THEN ${NOW} ELSE j.failed_at END,
+           j.last_error = i.error,
+           j.unique_active = CASE WHEN i.cancelled = 1 THEN NULL
+                                  WHEN i.delay_ms IS NULL AND NOT (j.unique_while <=> 'until-complete') THEN NULL
+                                  ELSE j.unique_active END,
+           j.locked_by = NULL, j.locked_until = NULL, j.cancel_requested = 0
+       WHERE j.state = 'running'`,
+      [JSON.stringify(items.map((i) => ({ id: i.id, e: i.error, c: i.cancelled ? 1 : 0, ...(i.retryDelayMs === null ? {} : { d: i.retryDelayMs }) })))],
+    );
+
+  const releaseHeld = (ids: string[], runAt: Date | null) =>
+    sql(
+      `UPDATE ${t.jobs}
+       SET run_at = CASE WHEN ? > ${NOW} THEN ? ELSE run_at END,
+           attempt = GREATEST(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0,
+           state = CASE WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END
+       WHERE id IN (${marks(ids.length)})`,
+      [utc(runAt), utc(runAt), utc(runAt), ...ids],
+    );
+
+  const extendLeases = (ids: string[], leaseMs: number) =>
+    sql(`UPDATE ${t.jobs} SET locked_until = ${plusMs(NOW, '?')} WHERE id IN (${marks(ids.length)})`, [leaseMs, ...ids]);
+
+  /** Rescue, step 1 (READ COMMITTED): expired leases, oldest first, through (state, locked_until). */
+  const pickExpired = (limit: number) =>
+    sql(
+      `SELECT id, queue, attempt, max_attempts, cancel_requested FROM ${t.jobs}
+       WHERE state = 'running' AND locked_until <= ${NOW}
+       ORDER BY locked_until LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+
+  /** Rescue, step 2. Assignments in order: `state`, then `cancel_requested`, come last. */
+  const rescueHeld = (ids: string[], message: string) => {
+    const dead = `(max_attempts IS NOT NULL AND attempt >= max_attempts)`;
+    return sql(
+      `UPDATE ${t.jobs}
+       SET last_error = CASE WHEN cancel_requested = 0 AND ${dead} THEN JSON_OBJECT(
+               'name', 'LeaseExpired', 'message', ?, 'attempt', attempt,
+               'at', CONCAT(LEFT(DATE_FORMAT(${NOW}, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z'))
+             ELSE last_error END,
+           failed_at = CASE WHEN cancel_requested = 1 OR ${dead} THEN ${NOW} ELSE failed_at END,
+           run_at = CASE WHEN cancel_requested = 1 OR ${dead} THEN run_at ELSE ${NOW} END,
+           unique_active = CASE WHEN cancel_requested = 1 THEN NULL
+                                WHEN ${dead} AND NOT (unique_while <=> 'until-complete') THEN NULL
+                                ELSE unique_active END,
+           locked_by = NULL, locked_until = NULL,
+           state = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ${dead} THEN 'dead' ELSE 'available' END,
+           cancel_requested = 0
+       WHERE id IN (${marks(ids.length)})`,
+      [message, ...ids],
+    );
+  };
+
+  /** Of the rows locked by `lockRunning`, those `workerOf(id)` still holds. */
+  function* lockHeld(ids: string[], workerOf: (id: string) => string | undefined, columns: string): Flow<Row[]> {
+    if (!ids.length) return [];
+    const { rows } = yield lockRunning([...new Set(ids)], `id, locked_by, ${columns}`);
+    return rows.filter((r) => asString(r.locked_by) === workerOf(asString(r.id)));
+  }
+
+  return {
+    kind: 'mysql',
+    tables: t,
+    maxRowsPerStatement: 1000,
+    ...commonFlows(mysqlStatements(t)),
+    insert: (rows) => step('write', function* () {
+      const { rows: out } = yield insertJobs(rows);
+      return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
+    }),
+    claim: (queue, workerId, limit, leaseMs) => step('tx-read-committed', function* () {
+      const { rows } = yield pickDue(queue, limit);
+      if (!rows.length) return [];
+      const now = asString(rows[0]!.db_now);
+      const until = utc(new Date(asDate(now).getTime() + leaseMs))!;
+      yield markRunning(rows.map((r) => asString(r.id)), workerId, now, until);
+      return rows.map((r) => ({ ...r, state: 'running', attempt: asNumber(r.attempt) + 1, locked_by: workerId, locked_until: until, started_at: now }));
+    }),
+    complete: (items) => step('tx', function* () {
+      const byId = new Map(firstPerId(items).map((i) => [i.id, i]));
+      const held = yield* lockHeld([...byId.keys()], (id) => byId.get(id)?.workerId, 'queue');
+      if (!held.length) return [];
+      const ids = held.map((r) => asString(r.id));
+      yield completeHeld(ids.map((id) => byId.get(id)!));
+      yield bumpCounters(t, 'completed', countByQueue(held));
+      return ids;
+    }),
+    fail: (items) => step('tx', function* () {
+      const byId = new Map(firstPerId(items).map((i) => [i.id, i]));
+      const held = yield* lockHeld([...byId.keys()], (id) => byId.get(id)?.workerId, 'queue');
+      if (!held.length) return [];
+      const ids = held.map((r) => asString(r.id));
+      yield failHeld(ids.map((id) => byId.get(id)!));
+      const died = countByQueue(held, (r) => {
+        const item = byId.get(asString(r.id))!;
+        return !item.cancelled && item.retryDelayMs === null;
+      });
+      if (died.length) yield bumpCounters(t, 'died', died);
+      return ids;
+    }),
+    release: (ids, workerId, runAt) => step('tx', function* () {
+      const held = yield* lockHeld(ids, () => workerId, 'queue');
+      if (!held.length) return [];
+      const heldIds = held.map((r) => asString(r.id));
+      yield releaseHeld(heldIds, runAt);
+      return heldIds;
+    }),
+    heartbeat: (ids, workerId, leaseMs) => step('tx', function* () {
+      const held = yield* lockHeld(ids, () => workerId, 'cancel_requested');
+      if (!held.length) return { held: [], cancelled: [] };
+      const heldIds = held.map((r) => asString(r.id));
+      yield extendLeases(heldIds, leaseMs);
+      return { held: heldIds, cancelled: held.filter((r) => asBool(r.cancel_requested)).map((r) => asString(r.id)) };
+    }),
+    rescue: (limit, message) => step('tx-read-committed', function* () {
+      const { rows } = yield pickExpired(limit);
+      if (!rows.length) return 0;
+      yield rescueHeld(rows.map((r) => asString(r.id)), message);
+      const died = countByQueue(rows, (r) => !asBool(r.cancel_requested) && r.max_attempts != null && asNumber(r.attempt) >= asNumber(r.max_attempts));
+      if (died.length) yield bumpCounters(t, 'died', died);
+      return rows.length;
+    }),
+  };
+}

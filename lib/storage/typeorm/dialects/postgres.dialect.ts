@@ -1,0 +1,214 @@
+import type { CompleteRow, Dialect, FailRow, InsertRow } from '../dialect.js';
+import { sql, step } from '../flow.js';
+import { asBool, asString } from '../job-row.js';
+import type { TableNames } from '../table-names.js';
+import { commonFlows } from './common-flows.js';
+import { bumpCounters, jobColumns, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
+
+/**
+ * PostgreSQL: every hot path is one statement. Batches travel as typed arrays through
+ * `unnest`, so a statement has a dozen bind parameters however many rows it carries (far
+ * from the 65,535 limit); chunking only bounds statement size.
+ */
+export function postgresDialect(t: TableNames): Dialect {
+  /**
+   * Enqueue: one INSERT … SELECT over the arrays, in input order. A row whose unique key is
+   * held is skipped by ON CONFLICT on the unique index of `unique_active` (waiting, if a
+   * concurrent transaction holds the key uncommitted, for its outcome: race-free across
+   * processes). New due jobs NOTIFY their queue in the same statement. Returns the stored
+   * rows; ids come from one sequence in row order.
+   */
+  const insertJobs = (rows: InsertRow[]) =>
+    sql(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
+                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+           WITH ORDINALITY AS i(queue, name, payload, priority, max_attempts, run_at, delay_ms,
+                                unique_key, unique_while, backoff, timeout_ms, ord)
+       ), due AS (
+         SELECT i.*, COALESCE(i.run_at, ${NOW} + ${ms('i.delay_ms')}) AS due_at FROM input i
+       ), ins AS (
+         INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
+                                unique_key, unique_while, unique_active, backoff, timeout_ms)
+         SELECT queue, name, payload::json, CASE WHEN due_at > now() THEN 'scheduled' ELSE 'available' END,
+                priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key, backoff::json, timeout_ms
+         FROM due ORDER BY ord
+         ON CONFLICT DO NOTHING
+         RETURNING id, unique_key, queue, state
+       )
+       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`,
+      [
+        rows.map((r) => r.queue),
+        rows.map((r) => r.name),
+        rows.map((r) => r.payload),
+        rows.map((r) => r.priority),
+        rows.map((r) => r.maxAttempts),
+        rows.map((r) => r.runAt),
+        rows.map((r) => r.delayMs),
+        rows.map((r) => r.uniqueKey),
+        rows.map((r) => r.uniqueWhile),
+        rows.map((r) => r.backoff),
+        rows.map((r) => r.timeoutMs),
+        t.channel,
+      ],
+    );
+
+  /**
+   * Claim: one statement. The CTE picks due rows in claim order through the partial index
+   * (queue, priority, run_at, id) WHERE state IN (pending) — so its cost does not grow with
+   * finished or future rows elsewhere — and locks them with SKIP LOCKED, so concurrent
+   * claimers take disjoint rows without waiting. A CTE (not `id IN (SELECT … LIMIT n FOR
+   * UPDATE SKIP LOCKED)`) because the latter can be re-evaluated and claim more than n rows.
+   * A 'queued'-unique job gives its key up once it starts.
+   */
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
+    sql(
+      `WITH picked AS (
+         SELECT id FROM ${t.jobs}
+         WHERE queue = $1 AND state IN ${PENDING} AND run_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1)
+         ORDER BY priority, run_at, id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${t.jobs} AS j
+       SET state = 'running', attempt = j.attempt + 1, locked_by = $2,
+           locked_until = ${NOW} + ${ms('$4')}, started_at = ${NOW},
+           unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
+       FROM picked WHERE j.id = picked.id
+       RETURNING ${jobColumns('j')}`,
+      [queue, workerId, limit, leaseMs],
+    );
+
+  /** Guarded completion of a batch, with the counters, in one statement. */
+  const completeJobs = (items: CompleteRow[]) =>
+    sql(
+      `WITH done AS (
+         UPDATE ${t.jobs} AS j
+         SET state = 'completed', completed_at = ${NOW}, result = i.result::json, locked_by = NULL,
+             locked_until = NULL, cancel_requested = false, unique_active = NULL
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS i(id, worker, result)
+         WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
+         RETURNING j.id, j.queue
+       ), counted AS (${bumpCounters(t, 'completed', 'done')})
+       SELECT id FROM done`,
+      [items.map((i) => i.id), items.map((i) => i.workerId), items.map((i) => i.result)],
+    );
+
+  /**
+   * Guarded failure of a batch: retryable at now + delay, dead (keeping the key only for
+   * 'until-complete'), or cancelled. SET expressions read the row as it was before.
+   */
+  const failJobs = (items: FailRow[]) =>
+    sql(
+      `WITH failed AS (
+         UPDATE ${t.jobs} AS j
+         SET state = CASE WHEN i.cancelled THEN 'cancelled' WHEN i.delay_ms IS NULL THEN 'dead' ELSE 'retryable' END,
+             run_at = CASE WHEN NOT i.cancelled AND i.delay_ms IS NOT NULL THEN ${NOW} + ${ms('i.delay_ms')} ELSE j.run_at END,
+             failed_at = CASE WHEN i.cancelled OR i.delay_ms IS NULL THEN ${NOW} ELSE j.failed_at END,
+             last_error = i.error::json,
+             unique_active = CASE WHEN i.cancelled THEN NULL
+                                  WHEN i.delay_ms IS NULL AND j.unique_while IS DISTINCT FROM 'until-complete' THEN NULL
+                                  ELSE j.unique_active END,
+             locked_by = NULL, locked_until = NULL, cancel_requested = false
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[]) AS i(id, worker, error, delay_ms, cancelled)
+         WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
+         RETURNING j.id, j.queue, j.state
+       ), counted AS (${bumpCounters(t, 'died', 'failed', `s.state = 'dead'`)})
+       SELECT id FROM failed`,
+      [
+        items.map((i) => i.id),
+        items.map((i) => i.workerId),
+        items.map((i) => i.error),
+        items.map((i) => i.retryDelayMs),
+        items.map((i) => i.cancelled),
+      ],
+    );
+
+  /** Hands jobs back without counting the attempt; wakes the queue when they are due now. */
+  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
+    sql(
+      `WITH released AS (
+         UPDATE ${t.jobs}
+         SET state = CASE WHEN $3::timestamptz > now() THEN 'scheduled' ELSE 'available' END,
+             run_at = CASE WHEN $3::timestamptz > now() THEN $3::timestamptz ELSE run_at END,
+             attempt = greatest(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = false
+         WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
+         RETURNING id, queue, state
+       )
+       SELECT id FROM released WHERE ${notifyQueues('released', '$4', `state = 'available'`)}`,
+      [ids, workerId, runAt, t.channel],
+    );
+
+  /** Extends held leases; says which of them have a cancel request. */
+  const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number) =>
+    sql(
+      `UPDATE ${t.jobs} SET locked_until = ${NOW} + ${ms('$3')}
+       WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
+       RETURNING id, cancel_requested`,
+      [ids, workerId, leaseMs],
+    );
+
+  /**
+   * Expired leases, oldest first, in one bounded statement through the partial lease index;
+   * SKIP LOCKED so rescuers on several nodes split the work. Out of attempts → dead with a
+   * LeaseExpired error; a pending cancel → cancelled; otherwise available now.
+   */
+  const rescueJobs = (limit: number, message: string) => {
+    const dead = `(j.max_attempts IS NOT NULL AND j.attempt >= j.max_attempts)`;
+    return sql(
+      `WITH expired AS (
+         SELECT id FROM ${t.jobs} WHERE state = 'running' AND locked_until <= now()
+         ORDER BY locked_until LIMIT $1 FOR UPDATE SKIP LOCKED
+       ), moved AS (
+         UPDATE ${t.jobs} AS j
+         SET state = CASE WHEN j.cancel_requested THEN 'cancelled' WHEN ${dead} THEN 'dead' ELSE 'available' END,
+             failed_at = CASE WHEN j.cancel_requested OR ${dead} THEN ${NOW} ELSE j.failed_at END,
+             run_at = CASE WHEN j.cancel_requested OR ${dead} THEN j.run_at ELSE ${NOW} END,
+             last_error = CASE WHEN NOT j.cancel_requested AND ${dead} THEN json_build_object(
+                 'name', 'LeaseExpired', 'message', $2::text, 'attempt', j.attempt,
+                 'at', to_char(${NOW} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+               ELSE j.last_error END,
+             unique_active = CASE WHEN j.cancel_requested THEN NULL
+                                  WHEN ${dead} AND j.unique_while IS DISTINCT FROM 'until-complete' THEN NULL
+                                  ELSE j.unique_active END,
+             locked_by = NULL, locked_until = NULL, cancel_requested = false
+         FROM expired WHERE j.id = expired.id
+         RETURNING j.id, j.queue, j.state
+       ), counted AS (${bumpCounters(t, 'died', 'moved', `s.state = 'dead'`)})
+       SELECT count(*)::int AS n FROM moved WHERE ${notifyQueues('moved', '$3', `state = 'available'`)}`,
+      [limit, message, t.channel],
+    );
+  };
+
+  return {
+    kind: 'postgres',
+    tables: t,
+    maxRowsPerStatement: 5000,
+    ...commonFlows(postgresStatements(t)),
+    insert: (rows) => step('write', function* () {
+      const { rows: out } = yield insertJobs(rows);
+      return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
+    }),
+    claim: (queue, workerId, limit, leaseMs) => step('write', function* () {
+      return (yield claimJobs(queue, workerId, limit, leaseMs)).rows;
+    }),
+    complete: (items) => step('write', function* () {
+      return (yield completeJobs(items)).rows.map((r) => asString(r.id));
+    }),
+    fail: (items) => step('write', function* () {
+      return (yield failJobs(items)).rows.map((r) => asString(r.id));
+    }),
+    release: (ids, workerId, runAt) => step('write', function* () {
+      return (yield releaseJobs(ids, workerId, runAt)).rows.map((r) => asString(r.id));
+    }),
+    heartbeat: (ids, workerId, leaseMs) => step('write', function* () {
+      const { rows } = yield heartbeatJobs(ids, workerId, leaseMs);
+      return { held: rows.map((r) => asString(r.id)), cancelled: rows.filter((r) => asBool(r.cancel_requested)).map((r) => asString(r.id)) };
+    }),
+    rescue: (limit, message) => step('write', function* () {
+      const { rows } = yield rescueJobs(limit, message);
+      return Number(rows[0]?.n ?? 0);
+    }),
+  };
+}

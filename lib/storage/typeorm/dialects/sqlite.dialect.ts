@@ -1,0 +1,176 @@
+import type { CompleteRow, Dialect, FailRow, InsertRow } from '../dialect.js';
+import { sql, step, type Row } from '../flow.js';
+import { asBool, asNumber, asString } from '../job-row.js';
+import type { TableNames } from '../table-names.js';
+import { countByQueue } from './batch-helpers.js';
+import { commonFlows } from './common-flows.js';
+import { bumpCounters, idsJson, JOB_COLUMNS, msOf, NOW, PENDING, sqliteStatements } from './sqlite.statements.js';
+
+/**
+ * SQLite: the executor runs each step synchronously, multi-statement ones inside `BEGIN
+ * IMMEDIATE` (see `sqlite.executor.ts`). Nothing else writes in between, so the claim's
+ * `id IN (SELECT … LIMIT n)` cannot over-claim as it could on PostgreSQL.
+ */
+export function sqliteDialect(t: TableNames): Dialect {
+  /**
+   * Enqueue: one INSERT … SELECT over the JSON batch, in input order. ON CONFLICT DO NOTHING
+   * skips rows whose unique key is held (the unique index on `unique_active`). The
+   * `WHERE true` is required: without it SQLite would read `ON CONFLICT` as a join's ON.
+   */
+  const insertJobs = (rows: InsertRow[]) =>
+    sql(
+      `INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
+                              unique_key, unique_while, unique_active, backoff, timeout_ms)
+       SELECT i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
+              i.priority, i.max_attempts, i.due_at, ${NOW}, i.unique_key, i.unique_while, i.unique_key, i.backoff, i.timeout_ms
+       FROM (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
+                    value ->> 'pr' AS priority, value ->> 'ma' AS max_attempts,
+                    COALESCE(value ->> 'r', ${NOW} + (value ->> 'd')) AS due_at,
+                    value ->> 'k' AS unique_key, value ->> 'w' AS unique_while, value ->> 'b' AS backoff,
+                    value ->> 't' AS timeout_ms
+             FROM json_each(?)) AS i
+       WHERE true
+       ORDER BY i.ord
+       ON CONFLICT DO NOTHING
+       RETURNING id, unique_key`,
+      [
+        JSON.stringify(
+          rows.map((r) => ({
+            q: r.queue, n: r.name, p: r.payload, pr: r.priority, ma: r.maxAttempts, r: msOf(r.runAt), d: r.delayMs,
+            k: r.uniqueKey, w: r.uniqueWhile, b: r.backoff, t: r.timeoutMs,
+          })),
+        ),
+      ],
+    );
+
+  /** Claim: due rows in claim order through the partial index, moved to running. */
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
+    sql(
+      `UPDATE ${t.jobs}
+       SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_until = ${NOW} + ?, started_at = ${NOW},
+           unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END
+       WHERE id IN (
+         SELECT id FROM ${t.jobs}
+         WHERE queue = ? AND state IN ${PENDING} AND run_at <= ${NOW}
+           AND NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?)
+         ORDER BY priority, run_at, id
+         LIMIT ?)
+       RETURNING ${JOB_COLUMNS}`,
+      [workerId, leaseMs, queue, queue, limit],
+    );
+
+  /** Guarded completion of a batch (UPDATE … FROM the JSON items). */
+  const completeJobs = (items: CompleteRow[]) =>
+    sql(
+      `UPDATE ${t.jobs} AS j
+       SET state = 'completed', completed_at = ${NOW}, result = i.result, locked_by = NULL, locked_until = NULL,
+           cancel_requested = 0, unique_active = NULL
+       FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'r' AS result
+             FROM json_each(?)) AS i
+       WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
+       RETURNING id, queue`,
+      [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, r: i.result })))],
+    );
+
+  /** Guarded failure of a batch: retryable / dead / cancelled (SET reads the old row). */
+  const failJobs = (items: FailRow[]) =>
+    sql(
+      `UPDATE ${t.jobs} AS j
+       SET state = CASE WHEN i.cancelled THEN 'cancelled' WHEN i.delay_ms IS NULL THEN 'dead' ELSE 'retryable' END,
+           run_at = CASE WHEN NOT i.cancelled AND i.delay_ms IS NOT NULL THEN ${NOW} + i.delay_ms ELSE j.run_at END,
+           failed_at = CASE WHEN i.cancelled OR i.delay_ms IS NULL THEN ${NOW} ELSE j.failed_at END,
+           last_error = i.error,
+           unique_active = CASE WHEN i.cancelled THEN NULL
+                                WHEN i.delay_ms IS NULL AND j.unique_while IS NOT 'until-complete' THEN NULL
+                                ELSE j.unique_active END,
+           locked_by = NULL, locked_until = NULL, cancel_requested = 0
+       FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'e' AS error,
+                    value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled
+             FROM json_each(?)) AS i
+       WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
+       RETURNING id, queue, state`,
+      [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0 })))],
+    );
+
+  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
+    sql(
+      `UPDATE ${t.jobs}
+       SET state = CASE WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
+           run_at = CASE WHEN ? > ${NOW} THEN ? ELSE run_at END,
+           attempt = max(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0
+       WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND state = 'running'
+       RETURNING id`,
+      [msOf(runAt), msOf(runAt), msOf(runAt), idsJson(ids), workerId],
+    );
+
+  const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number) =>
+    sql(
+      `UPDATE ${t.jobs} SET locked_until = ${NOW} + ?
+       WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND state = 'running'
+       RETURNING id, cancel_requested`,
+      [leaseMs, idsJson(ids), workerId],
+    );
+
+  /** Expired leases, oldest first, bounded: back to available, or dead / cancelled. */
+  const rescueJobs = (limit: number, message: string) => {
+    const dead = `(max_attempts IS NOT NULL AND attempt >= max_attempts)`;
+    return sql(
+      `UPDATE ${t.jobs}
+       SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ${dead} THEN 'dead' ELSE 'available' END,
+           failed_at = CASE WHEN cancel_requested OR ${dead} THEN ${NOW} ELSE failed_at END,
+           run_at = CASE WHEN cancel_requested OR ${dead} THEN run_at ELSE ${NOW} END,
+           last_error = CASE WHEN NOT cancel_requested AND ${dead} THEN json_object(
+               'name', 'LeaseExpired', 'message', ?, 'attempt', attempt,
+               'at', strftime('%Y-%m-%dT%H:%M:%fZ', ${NOW} / 1000.0, 'unixepoch'))
+             ELSE last_error END,
+           unique_active = CASE WHEN cancel_requested THEN NULL
+                                WHEN ${dead} AND unique_while IS NOT 'until-complete' THEN NULL
+                                ELSE unique_active END,
+           locked_by = NULL, locked_until = NULL, cancel_requested = 0
+       WHERE id IN (SELECT id FROM ${t.jobs} WHERE state = 'running' AND locked_until <= ${NOW}
+                    ORDER BY locked_until LIMIT ?)
+       RETURNING id, queue, state`,
+      [message, limit],
+    );
+  };
+
+  const isDead = (r: Row) => asString(r.state) === 'dead';
+
+  return {
+    kind: 'sqlite',
+    tables: t,
+    maxRowsPerStatement: 5000,
+    ...commonFlows(sqliteStatements(t)),
+    insert: (rows) => step('write', function* () {
+      const { rows: out } = yield insertJobs(rows);
+      return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
+    }),
+    claim: (queue, workerId, limit, leaseMs) => step('tx', function* () {
+      return (yield claimJobs(queue, workerId, limit, leaseMs)).rows;
+    }),
+    complete: (items) => step('tx', function* () {
+      const { rows } = yield completeJobs(items);
+      if (rows.length) yield bumpCounters(t, 'completed', countByQueue(rows));
+      return rows.map((r) => asString(r.id));
+    }),
+    fail: (items) => step('tx', function* () {
+      const { rows } = yield failJobs(items);
+      const died = countByQueue(rows, isDead);
+      if (died.length) yield bumpCounters(t, 'died', died);
+      return rows.map((r) => asString(r.id));
+    }),
+    release: (ids, workerId, runAt) => step('write', function* () {
+      return (yield releaseJobs(ids, workerId, runAt)).rows.map((r) => asString(r.id));
+    }),
+    heartbeat: (ids, workerId, leaseMs) => step('write', function* () {
+      const { rows } = yield heartbeatJobs(ids, workerId, leaseMs);
+      return { held: rows.map((r) => asString(r.id)), cancelled: rows.filter((r) => asBool(r.cancel_requested)).map((r) => asString(r.id)) };
+    }),
+    rescue: (limit, message) => step('tx', function* () {
+      const { rows } = yield rescueJobs(limit, message);
+      const died = countByQueue(rows, isDead);
+      if (died.length) yield bumpCounters(t, 'died', died);
+      return asNumber(rows.length);
+    }),
+  };
+}

@@ -1,0 +1,136 @@
+import type { CounterEvent, CounterWindow, ListWhere } from '../dialect.js';
+import { sql, type Sql } from '../flow.js';
+import type { TableNames } from '../table-names.js';
+import type { CommonStatements } from './common-flows.js';
+
+/**
+ * SQLite SQL. Times are INTEGER epoch milliseconds (SQLite has no time type, and integers
+ * compare and index exactly); the clock is SQLite's own, fixed for the length of a
+ * statement. Batches travel as one JSON parameter read with `json_each`, so statements
+ * have constant text (prepared once, cached) and no bind-parameter limit applies.
+ */
+
+export const PENDING = `('scheduled', 'available', 'retryable')`;
+export const FINISHED = `('completed', 'dead', 'cancelled')`;
+
+/** Epoch ms. `unixepoch('subsec')` is seconds as a float; rounding removes its binary fuzz. */
+export const NOW = `CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)`;
+
+export const JOB_COLUMNS =
+  'id, queue, name, payload, state, priority, attempt, max_attempts, run_at, created_at, started_at, completed_at, ' +
+  'failed_at, locked_by, locked_until, last_error, unique_key, backoff, timeout_ms, progress, progress_data, result, ' +
+  'cancel_requested';
+
+/** better-sqlite3 binds numbers, strings, null: times as epoch ms, ids as integers in JSON. */
+export const msOf = (d: Date | null) => (d === null ? null : d.getTime());
+export const idsJson = (ids: string[]) => JSON.stringify(ids.map(Number));
+
+/**
+ * Roll-up counters for `counts` ({queue, n} per queue, counted from the rows a statement
+ * changed): minute, hour and all-time rows, in the same transaction as the state change.
+ */
+export const bumpCounters = (t: TableNames, event: CounterEvent, counts: Array<{ q: string; n: number }>): Sql =>
+  sql(
+    `INSERT INTO ${t.counters} (grain, bucket, queue, event, n)
+     SELECT g.grain,
+            CASE g.grain WHEN 'm' THEN (${NOW} / 60000) * 60000 WHEN 'h' THEN (${NOW} / 3600000) * 3600000 ELSE 0 END,
+            s.queue, ?, s.n
+     FROM (SELECT value ->> 'q' AS queue, value ->> 'n' AS n FROM json_each(?)) AS s
+     CROSS JOIN (SELECT 'a' AS grain UNION ALL SELECT 'h' UNION ALL SELECT 'm') AS g
+     WHERE true
+     ON CONFLICT (grain, bucket, queue, event) DO UPDATE SET n = n + excluded.n`,
+    [event, JSON.stringify(counts)],
+  );
+
+export function sqliteStatements(t: TableNames): CommonStatements {
+  return {
+    now: () => sql(`SELECT ${NOW} AS now`),
+    get: (id) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE id = ?`, [Number(id)]),
+    byUniqueKey: (key) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE unique_active = ?`, [key]),
+    holders: (keys) =>
+      sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active IN (SELECT value FROM json_each(?))`, [JSON.stringify(keys)]),
+
+    // Only the filters asked for, so SQLite can pick (queue, id) or (state, queue, run_at).
+    list: (where: ListWhere, limit, before) => {
+      const cond: string[] = [];
+      const params: unknown[] = [];
+      const add = (expr: string, value: unknown) => {
+        cond.push(expr);
+        params.push(value);
+      };
+      if (where.queue !== undefined) add('queue = ?', where.queue);
+      if (where.state !== undefined) add('state = ?', where.state);
+      if (where.name !== undefined) add('name = ?', where.name);
+      if (before !== null) add('id < ?', Number(before));
+      const w = cond.length ? `WHERE ${cond.join(' AND ')}` : '';
+      return sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} ${w} ORDER BY id DESC LIMIT ?`, [...params, limit]);
+    },
+
+    progress: (id, workerId, percent, data) =>
+      sql(
+        `UPDATE ${t.jobs} SET progress = ?, progress_data = CASE WHEN ? THEN ? ELSE progress_data END
+         WHERE id = ? AND locked_by = ? AND state = 'running'`,
+        [percent, data === undefined ? 0 : 1, data ?? null, Number(id), workerId],
+      ),
+
+    cancel: (id) =>
+      sql(
+        `UPDATE ${t.jobs} SET
+           state = CASE WHEN state IN ${PENDING} THEN 'cancelled' ELSE state END,
+           failed_at = CASE WHEN state IN ${PENDING} THEN ${NOW} ELSE failed_at END,
+           unique_active = CASE WHEN state IN ${PENDING} THEN NULL ELSE unique_active END,
+           cancel_requested = (state = 'running')
+         WHERE id = ? AND (state IN ${PENDING} OR state = 'running')
+         RETURNING ${JOB_COLUMNS}`,
+        [Number(id)],
+      ),
+
+    retry: (id, reacquire) =>
+      sql(
+        `UPDATE ${t.jobs} SET state = 'available', attempt = 0, run_at = ${NOW}, completed_at = NULL, failed_at = NULL,
+           cancel_requested = 0, unique_active = CASE WHEN ? THEN unique_key ELSE unique_active END
+         WHERE id = ? AND state IN ${FINISHED}`,
+        [reacquire ? 1 : 0, Number(id)],
+      ),
+
+    stateCounts: () =>
+      sql(
+        `SELECT queue, state, (run_at <= ${NOW}) AS due, count(*) AS n FROM ${t.jobs}
+         WHERE state IN ('scheduled', 'available', 'retryable', 'running', 'dead')
+         GROUP BY queue, state, due`,
+      ),
+
+    counters: (w: CounterWindow) =>
+      sql(
+        `SELECT queue, event,
+           total(CASE WHEN grain = 'm' AND bucket > ? THEN n END) AS last_hour,
+           total(CASE WHEN grain = 'h' AND bucket >= ? THEN n END) AS today,
+           total(CASE WHEN grain = 'h' AND bucket >= ? THEN n END) AS this_month,
+           total(CASE WHEN grain = 'a' THEN n END) AS all_time
+         FROM ${t.counters}
+         WHERE (grain = 'm' AND bucket > ?) OR (grain = 'h' AND bucket >= ?) OR grain = 'a'
+         GROUP BY queue, event`,
+        [w.hourAgo, w.dayStart, w.monthStart, w.hourAgo, w.monthStart],
+      ),
+
+    pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES (?, ${NOW}) ON CONFLICT DO NOTHING`, [queue]),
+    resume: (queue) => sql(`DELETE FROM ${t.paused} WHERE queue = ?`, [queue]),
+    pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
+
+    prune: (olderThan, states, limit) =>
+      sql(
+        `DELETE FROM ${t.jobs} WHERE id IN (
+           SELECT id FROM ${t.jobs}
+           WHERE state IN ${FINISHED} AND state IN (SELECT value FROM json_each(?))
+             AND COALESCE(completed_at, failed_at, created_at) < ?
+           LIMIT ?)`,
+        [JSON.stringify(states), olderThan.getTime(), limit],
+      ),
+
+    pruneCounters: (w: CounterWindow) =>
+      sql(`DELETE FROM ${t.counters} WHERE (grain = 'm' AND bucket <= ?) OR (grain = 'h' AND bucket < ?)`, [
+        w.hourAgo,
+        w.monthStart,
+      ]),
+  };
+}

@@ -1,0 +1,79 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+import { driveAsync, type Row, type Sql, type SqlResult, type Step } from '../flow.js';
+import type { Executor, ManagerLike, QueryRunnerLike } from './executor.js';
+
+/** Deadlocks (MariaDB 1213, PostgreSQL 40P01) are retried this many times: the database chose a victim. */
+const DEADLOCK_RETRIES = 3;
+
+/**
+ * PostgreSQL and MariaDB: each step takes one pooled connection (a TypeORM QueryRunner) for
+ * its statements, in a transaction when its mode asks for one.
+ */
+export class TypeOrmExecutor implements Executor {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async run<T>(step: Step<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.runOnce(step);
+      } catch (err) {
+        if (step.mode === 'read' || step.mode === 'write' || attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+      }
+    }
+  }
+
+  async runOn<T>(manager: ManagerLike, step: Step<T>): Promise<T> {
+    const qr = manager.queryRunner;
+    // A manager without a QueryRunner is not in a transaction: the pool does the same.
+    if (!qr) return this.run(step);
+    return driveAsync(step.make(), (q) => exec(qr, q));
+  }
+
+  async transaction<T>(work: (manager: ManagerLike, run: <U>(step: Step<U>) => Promise<U>) => Promise<T>): Promise<T> {
+    const qr = this.dataSource.createQueryRunner('master');
+    try {
+      await qr.connect();
+      await qr.startTransaction();
+      try {
+        const value = await work(qr.manager, (s) => driveAsync(s.make(), (q) => exec(qr, q)));
+        await qr.commitTransaction();
+        return value;
+      } catch (err) {
+        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private async runOnce<T>(step: Step<T>): Promise<T> {
+    const qr: QueryRunner = this.dataSource.createQueryRunner('master');
+    try {
+      if (step.mode === 'read' || step.mode === 'write') return await driveAsync(step.make(), (q) => exec(qr, q));
+      await qr.startTransaction(step.mode === 'tx-read-committed' ? 'READ COMMITTED' : undefined);
+      try {
+        const value = await driveAsync(step.make(), (q) => exec(qr, q));
+        await qr.commitTransaction();
+        return value;
+      } catch (err) {
+        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await qr.release();
+    }
+  }
+}
+
+export async function exec(qr: QueryRunnerLike, q: Sql): Promise<SqlResult> {
+  const res = await qr.query(q.text, q.params, true);
+  const rows = (Array.isArray(res.records) ? res.records : []) as Row[];
+  return { rows, affected: typeof res.affected === 'number' ? res.affected : rows.length };
+}
+
+function isDeadlock(err: unknown): boolean {
+  const driverError = (err as { driverError?: { code?: unknown; errno?: unknown } } | null)?.driverError ?? err;
+  const { code, errno } = (driverError ?? {}) as { code?: unknown; errno?: unknown };
+  return errno === 1213 || code === 'ER_LOCK_DEADLOCK' || code === '40P01';
+}

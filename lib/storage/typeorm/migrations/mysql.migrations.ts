@@ -1,0 +1,64 @@
+import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
+
+/** utf8mb4 for any text; binary collation so queue names and unique keys compare exactly. */
+const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+export const mysqlMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'jobs, paused queues, counters',
+    up: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.jobs} (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        queue VARCHAR(128) NOT NULL,
+        name VARCHAR(128) NOT NULL,
+        payload LONGTEXT NOT NULL,
+        state VARCHAR(16) NOT NULL,
+        priority INT NOT NULL DEFAULT 0,
+        attempt INT NOT NULL DEFAULT 0,
+        max_attempts INT NULL,
+        run_at DATETIME(3) NOT NULL,
+        created_at DATETIME(3) NOT NULL,
+        started_at DATETIME(3) NULL,
+        completed_at DATETIME(3) NULL,
+        failed_at DATETIME(3) NULL,
+        locked_by VARCHAR(255) NULL,
+        locked_until DATETIME(3) NULL,
+        last_error LONGTEXT NULL,
+        unique_key VARCHAR(255) NULL,
+        unique_while VARCHAR(16) NULL,
+        unique_active VARCHAR(255) NULL,
+        backoff TEXT NULL,
+        timeout_ms BIGINT NULL,
+        progress DOUBLE NULL,
+        progress_data LONGTEXT NULL,
+        result LONGTEXT NULL,
+        cancel_requested TINYINT(1) NOT NULL DEFAULT 0,
+        -- No partial indexes here: generated columns that are NULL outside the rows an index
+        -- is for stand in for them (pending jobs for the claim, finished ones for prune).
+        pending_queue VARCHAR(128) AS (CASE WHEN state IN ${PENDING_STATES} THEN queue END) STORED,
+        finished_at DATETIME(3) AS (CASE WHEN state IN ${FINISHED_STATES} THEN COALESCE(completed_at, failed_at, created_at) END) STORED,
+        PRIMARY KEY (id),
+        UNIQUE KEY ${t.index('unique_idx')} (unique_active),
+        KEY ${t.index('claim_idx')} (pending_queue, priority, run_at, id),
+        KEY ${t.index('lease_idx')} (state, locked_until),
+        KEY ${t.index('state_idx')} (state, queue, run_at),
+        KEY ${t.index('queue_idx')} (queue, id),
+        KEY ${t.index('finished_idx')} (state, finished_at),
+        CONSTRAINT ${t.index('state_check')} CHECK (state IN ${ALL_STATES})
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${t.paused} (
+        queue VARCHAR(128) NOT NULL PRIMARY KEY,
+        paused_at DATETIME(3) NOT NULL
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${t.counters} (
+        grain CHAR(1) NOT NULL,
+        bucket BIGINT NOT NULL,
+        queue VARCHAR(128) NOT NULL,
+        event VARCHAR(16) NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (grain, bucket, queue, event)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
+];

@@ -1,0 +1,61 @@
+import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
+
+export const sqliteMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'jobs, paused queues, counters',
+    up: (t) => [
+      // STRICT: SQLite checks the column types. AUTOINCREMENT: ids are never reused after the
+      // newest job is pruned, so ids seen earlier (cursors, logs) keep naming one job.
+      // Times are epoch milliseconds.
+      `CREATE TABLE IF NOT EXISTS ${t.jobs} (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        queue TEXT NOT NULL,
+        name TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ${ALL_STATES}),
+        priority INTEGER NOT NULL DEFAULT 0,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER,
+        run_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        completed_at INTEGER,
+        failed_at INTEGER,
+        locked_by TEXT,
+        locked_until INTEGER,
+        last_error TEXT,
+        unique_key TEXT,
+        unique_while TEXT,
+        unique_active TEXT,
+        backoff TEXT,
+        timeout_ms INTEGER,
+        progress REAL,
+        progress_data TEXT,
+        result TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0
+      ) STRICT`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('claim_idx')} ON ${t.jobs} (queue, priority, run_at, id)
+         WHERE state IN ${PENDING_STATES}`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS ${t.index('unique_idx')} ON ${t.jobs} (unique_active)
+         WHERE unique_active IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('lease_idx')} ON ${t.jobs} (locked_until) WHERE state = 'running'`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('state_idx')} ON ${t.jobs} (state, queue, run_at)`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('queue_idx')} ON ${t.jobs} (queue, id)`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('finished_idx')} ON ${t.jobs} (COALESCE(completed_at, failed_at, created_at))
+         WHERE state IN ${FINISHED_STATES}`,
+      `CREATE TABLE IF NOT EXISTS ${t.paused} (
+        queue TEXT PRIMARY KEY,
+        paused_at INTEGER NOT NULL
+      ) STRICT`,
+      `CREATE TABLE IF NOT EXISTS ${t.counters} (
+        grain TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        queue TEXT NOT NULL,
+        event TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (grain, bucket, queue, event)
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
+];

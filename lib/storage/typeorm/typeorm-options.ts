@@ -1,0 +1,130 @@
+import type { DataSource, DataSourceOptions } from 'typeorm';
+import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
+import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
+import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../../interfaces/storage-options.interface.js';
+import { DEFAULT_SQLITE_FILE } from '../../jobs.constants.js';
+import type { PgClientLike } from './pg-listener.js';
+import type { DialectKind } from './table-names.js';
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const APPLICATION_NAME = 'nestjs-background-jobs';
+
+/** DataSource options for a storage that owns its connection (`storage: { type, … }`). */
+export function dataSourceOptions(cfg: SqliteStorageConfig | ServerStorageConfig, entities: DataSourceOptions['entities']): DataSourceOptions {
+  if (cfg.type === 'sqlite') {
+    const database = cfg.database ?? DEFAULT_SQLITE_FILE;
+    return {
+      type: 'better-sqlite3',
+      database,
+      // busy_timeout: how long a write waits for another process's lock.
+      timeout: cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      // WAL: readers never block the writer, nor it them. (Not for in-memory databases.)
+      enableWAL: database !== ':memory:',
+      entities,
+      synchronize: false,
+      logging: false,
+    };
+  }
+  const common = {
+    url: cfg.url,
+    host: cfg.host,
+    port: cfg.port,
+    username: cfg.username,
+    password: cfg.password,
+    database: cfg.database,
+    poolSize: cfg.poolSize ?? 10,
+    entities,
+    synchronize: false,
+    logging: false,
+  };
+  if (cfg.type === 'postgres') {
+    return { type: 'postgres', ...common, schema: cfg.schema, applicationName: APPLICATION_NAME };
+  }
+  // bigints as strings (ids above 2^53 stay exact); utf8mb4 for any text.
+  return { type: cfg.type, ...common, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true };
+}
+
+/** Which dialect a TypeORM DataSource speaks. */
+export function dialectKindOf(ds: DataSource): DialectKind {
+  const type = (ds.options as { type?: unknown }).type;
+  switch (type) {
+    case 'postgres':
+      return 'postgres';
+    case 'mysql':
+    case 'mariadb':
+      return 'mysql';
+    case 'better-sqlite3':
+      return 'sqlite';
+    default:
+      throw new InvalidOptionsError(
+        'storage.dataSource',
+        `a DataSource of type ${JSON.stringify(type)} is not supported: use 'postgres', 'mariadb' (or 'mysql' pointing at MariaDB) or 'better-sqlite3'`,
+      );
+  }
+}
+
+export function assertDataSource(value: unknown): DataSource {
+  const ds = value as Partial<DataSource> | null;
+  if (!ds || typeof ds !== 'object' || typeof ds.createQueryRunner !== 'function' || !ds.options) {
+    throw new InvalidOptionsError('storage.dataSource', 'expected a TypeORM DataSource');
+  }
+  return ds as DataSource;
+}
+
+/** A client for the LISTEN connection, with the DataSource's own credentials and driver. */
+export function pgClientFactory(ds: DataSource, channel: string): () => PgClientLike {
+  // The `pg` module TypeORM loaded for this DataSource: no second import of the driver.
+  const pg = (ds.driver as unknown as { postgres: { Client: new (config: object) => PgClientLike } }).postgres;
+  const options = ds.options as DataSourceOptions & {
+    url?: string; host?: string; port?: number; username?: string; password?: string; database?: string; ssl?: unknown;
+    replication?: { master: { url?: string; host?: string; port?: number; username?: string; password?: string; database?: string; ssl?: unknown } };
+  };
+  const c = options.replication?.master ?? options;
+  const config = {
+    connectionString: c.url,
+    host: c.host,
+    port: c.port,
+    user: c.username,
+    password: c.password,
+    database: c.database,
+    ssl: c.ssl,
+    application_name: `${APPLICATION_NAME}:listen:${channel}`.slice(0, 63),
+    keepAlive: true,
+    connectionTimeoutMillis: 10_000,
+  };
+  return () => new pg.Client(config);
+}
+
+/**
+ * The SQL relies on: PostgreSQL 12+ (CTEs, SKIP LOCKED); MariaDB 10.6+ (SKIP LOCKED,
+ * JSON_TABLE, INSERT … RETURNING; MySQL has no INSERT … RETURNING, so it is refused
+ * clearly rather than failing on the first enqueue); SQLite 3.42+ (`->>`, `unixepoch('subsec')`).
+ */
+export function assertServerVersion(kind: DialectKind, version: string): void {
+  const [major = 0, minor = 0] = (version.match(/(\d+)\.(\d+)/) ?? []).slice(1).map(Number);
+  const atLeast = (M: number, m: number) => major > M || (major === M && minor >= m);
+  if (kind === 'mysql') {
+    if (!/mariadb/i.test(version)) {
+      throw new StorageUnavailableError(
+        `the server is MySQL ${version}; the job storage needs MariaDB 10.6 or later (MySQL lacks INSERT … RETURNING). ` +
+          'Use MariaDB, PostgreSQL or SQLite',
+      );
+    }
+    if (!atLeast(10, 6)) throw new StorageUnavailableError(`MariaDB ${version} is too old: the job storage needs 10.6 or later (SKIP LOCKED, JSON_TABLE)`);
+  }
+  if (kind === 'postgres' && major < 12) throw new StorageUnavailableError(`PostgreSQL ${version} is too old: the job storage needs 12 or later`);
+  if (kind === 'sqlite' && !(major > 3 || (major === 3 && minor >= 42))) {
+    throw new StorageUnavailableError(`SQLite ${version} is too old: the job storage needs 3.42 or later (update better-sqlite3)`);
+  }
+}
+
+export function versionQuery(kind: DialectKind): string {
+  switch (kind) {
+    case 'postgres':
+      return `SELECT current_setting('server_version') AS v`;
+    case 'mysql':
+      return 'SELECT VERSION() AS v';
+    case 'sqlite':
+      return 'SELECT sqlite_version() AS v';
+  }
+}

@@ -1,0 +1,17 @@
+import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
+import { freshSqliteFile, sleep } from '../support/databases.js';
+import { describeStorageContract } from './storage-contract.js';
+
+describeStorageContract('sqlite', async () => {
+  const { file, remove } = freshSqliteFile();
+  const storage = await TypeOrmStorage.fromConfig({ type: 'sqlite', database: file });
+  await storage.init();
+  return {
+    storage,
+    advance: sleep,
+    cleanup: async () => {
+      await storage.close();
+      await remove();
+    },
+  };
+});
