@@ -6,9 +6,8 @@ import { JobEventsLogger } from './job-events.logger.js';
 
 @Module({
   imports: [
+    // No `storage` option: the embedded default, SQLite in ./jobs.sqlite.
     JobsModule.forRoot({
-      // Until the embedded SQLite storage lands; then no `storage` option (SQLite in ./jobs.sqlite).
-      storage: { type: 'memory' },
       queues: { email: { concurrency: 4 } },
       shutdownTimeoutMs: 5_000,
     }),
