@@ -41,15 +41,16 @@ export function mysqlDialect(t: TableNames): Dialect {
    * column `pending_queue` (the queue while the job is pending, else NULL) then priority,
    * run_at, id: MariaDB has no partial indexes, and an index matching the ORDER BY is what
    * keeps the scan (and the rows it locks) short. FORCE INDEX because the optimizer may
-   * otherwise sort a primary-key scan.
+   * otherwise sort a primary-key scan. The ORDER BY names `j.run_at`: a bare `run_at` would
+   * mean the select list's text copy of it, and sort (filesort) instead of reading in order.
    */
   const pickDue = (queue: string, limit: number) =>
     sql(
       `SELECT ${JOB_COLUMNS}, CAST(${NOW} AS CHAR) AS db_now
-       FROM ${t.jobs} FORCE INDEX (${t.index('claim_idx')})
-       WHERE pending_queue = ? AND run_at <= ${NOW}
+       FROM ${t.jobs} j FORCE INDEX (${t.index('claim_idx')})
+       WHERE j.pending_queue = ? AND j.run_at <= ${NOW}
          AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = ?)
-       ORDER BY priority, run_at, id
+       ORDER BY j.priority, j.run_at, j.id
        LIMIT ?
        FOR UPDATE SKIP LOCKED`,
       [queue, queue, limit],

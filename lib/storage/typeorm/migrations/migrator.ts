@@ -36,7 +36,12 @@ export function migrationStep(kind: DialectKind, t: TableNames): Step<number[]> 
         yield sql(`SELECT pg_advisory_xact_lock($1::bigint)`, [lockKey(t)]);
         if (t.schema) {
           const { rows } = yield sql(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [t.schema]);
-          if (!rows.length) yield sql(`CREATE SCHEMA IF NOT EXISTS "${t.schema}"`);
+          if (!rows.length) {
+            // Stores with other prefixes may be creating the same schema: CREATE SCHEMA IF NOT
+            // EXISTS is not safe against that race, so creators of one schema queue on its own lock.
+            yield sql(`SELECT pg_advisory_xact_lock($1::bigint)`, [lockKey({ ...t, prefix: '' }, 'schema')]);
+            yield sql(`CREATE SCHEMA IF NOT EXISTS "${t.schema}"`);
+          }
         }
         yield sql(`CREATE TABLE IF NOT EXISTS ${t.migrations} (
           version integer PRIMARY KEY, name varchar(128) NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -84,7 +89,7 @@ export function migrationStep(kind: DialectKind, t: TableNames): Step<number[]> 
 }
 
 /** A stable 64-bit key per schema and prefix (so two job stores in one database migrate independently). */
-function lockKey(t: TableNames): string {
-  const digest = createHash('sha256').update(`nestjs-background-jobs:${t.schema ?? ''}:${t.prefix}`).digest();
+function lockKey(t: TableNames, scope = 'tables'): string {
+  const digest = createHash('sha256').update(`nestjs-background-jobs:${scope}:${t.schema ?? ''}:${t.prefix}`).digest();
   return digest.readBigInt64BE(0).toString();
 }

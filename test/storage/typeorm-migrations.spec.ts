@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionsError } from '../../lib/errors/invalid-options.error.js';
+import { MIGRATIONS } from '../../lib/storage/typeorm/migrations/migrator.js';
+import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
+import { newJob } from '../storage-contract/storage-contract.js';
+import { availableKinds } from '../support/available-kinds.js';
+import { freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL } from '../support/databases.js';
+import type { DbKind } from '../support/typeorm-harness.js';
+
+/** A fresh place, and a factory of storages on it (each with its own connection pool). */
+async function place(kind: DbKind) {
+  if (kind === 'postgres') {
+    const { schema, drop } = await freshPostgresSchema();
+    return { open: (tablePrefix?: string) => TypeOrmStorage.fromConfig({ type: 'postgres', url: PG_URL, schema, tablePrefix, poolSize: 2 }), drop };
+  }
+  if (kind === 'mariadb') {
+    const { url, drop } = await freshMysqlDatabase();
+    return { open: (tablePrefix?: string) => TypeOrmStorage.fromConfig({ type: 'mariadb', url, tablePrefix, poolSize: 2 }), drop };
+  }
+  const { file, remove } = freshSqliteFile();
+  return { open: (tablePrefix?: string) => TypeOrmStorage.fromConfig({ type: 'sqlite', database: file, tablePrefix }), drop: remove };
+}
+
+async function appliedVersions(s: TypeOrmStorage): Promise<number[]> {
+  const rows = (await s.dataSource.query(`SELECT version FROM ${s.dialect.tables.migrations} ORDER BY version`)) as Array<{ version: unknown }>;
+  return rows.map((r) => Number(r.version));
+}
+
+for (const kind of await availableKinds()) {
+  const latest = MIGRATIONS[kind === 'mariadb' ? 'mysql' : kind].map((m) => m.version);
+
+  describe(`TypeORM storage migrations: ${kind}`, () => {
+    it('run once when several instances start together, and again is a no-op', async () => {
+      const p = await place(kind);
+      const storages = await Promise.all(Array.from({ length: 4 }, () => p.open()));
+      try {
+        await Promise.all(storages.map((s) => s.init()));
+        expect(await appliedVersions(storages[0]!)).toEqual(latest);
+        // A later start (and a second init of a running one) changes nothing.
+        const again = await p.open();
+        storages.push(again);
+        await again.init();
+        await storages[0]!.init();
+        expect(await appliedVersions(again)).toEqual(latest);
+        // All of them share one working schema.
+        const [r] = await storages[1]!.enqueue([newJob()]);
+        expect((await storages[2]!.claim('q', 'w', 1, 30_000))[0]!.id).toBe(r!.id);
+      } finally {
+        await Promise.all(storages.map((s) => s.close()));
+        await p.drop();
+      }
+    });
+
+    it('keep stores with different table prefixes apart in one database', async () => {
+      const p = await place(kind);
+      const a = await p.open('a_');
+      const b = await p.open('b_');
+      try {
+        await Promise.all([a.init(), b.init()]);
+        await a.enqueue([newJob({ uniqueKey: 'same' })]);
+        expect((await b.enqueue([newJob({ uniqueKey: 'same' })]))[0]!.duplicate).toBe(false);
+        expect(await a.claim('q', 'w', 10, 30_000)).toHaveLength(1);
+        expect(await b.claim('q', 'w', 10, 30_000)).toHaveLength(1);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+        await p.drop();
+      }
+    });
+  });
+}
+
+describe('TypeORM storage options', () => {
+  it('refuses a table prefix outside [A-Za-z0-9_]{0,32}', async () => {
+    for (const bad of ['jobs;drop', 'a-b', 'x'.repeat(33), '"q"']) {
+      await expect(TypeOrmStorage.fromConfig({ type: 'sqlite', database: ':memory:', tablePrefix: bad })).rejects.toBeInstanceOf(InvalidOptionsError);
+    }
+  });
+
+  it('refuses an invalid PostgreSQL schema name', async () => {
+    await expect(TypeOrmStorage.fromConfig({ type: 'postgres', url: PG_URL, schema: 'a"b' })).rejects.toBeInstanceOf(InvalidOptionsError);
+  });
+
+  it('with migrations: false, creates no tables', async () => {
+    const s = await TypeOrmStorage.fromConfig({ type: 'sqlite', database: ':memory:', migrations: false });
+    await s.init();
+    try {
+      await expect(s.enqueue([newJob()])).rejects.toThrow(/no such table/);
+    } finally {
+      await s.close();
+    }
+  });
+});
