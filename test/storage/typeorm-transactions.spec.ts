@@ -35,7 +35,7 @@ for (const kind of await availableKinds()) {
       await expect(
         h.dataSource.transaction(async (manager) => {
           await manager.query(h.insertNote, ['signed up']);
-          [{ id }] = (await h.storage.enqueue([newJob({ uniqueKey: 'welcome' })], { manager })) as [{ id: string }];
+          id = (await h.storage.enqueue([newJob({ uniqueKey: 'welcome' })], { manager }))[0]!.id;
           throw new Rollback();
         }),
       ).rejects.toBeInstanceOf(Rollback);

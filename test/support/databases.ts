@@ -60,7 +60,7 @@ export async function freshPostgresSchema(): Promise<{ schema: string; drop(): P
   const schema = uniqueName('jobs_test');
   return {
     schema,
-    drop: () => withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)),
+    drop: () => withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).then(() => undefined),
   };
 }
 
