@@ -8,6 +8,8 @@ import { startClockedApp } from './fixtures/clocked-app.js';
 class Probe {
   readonly signals = new Map<string, AbortSignal>();
   readonly done: string[] = [];
+  /** Lets a handler that ignores its signal finally settle. */
+  readonly settle = new Map<string, () => void>();
 }
 
 /** Rejects with the abort reason as soon as the signal fires: a well-behaved handler. */
@@ -28,7 +30,8 @@ class TimeoutProcessor {
   @Job('never-settles', { timeout: 100 })
   neverSettles(_payload: unknown, ctx: JobContext) {
     this.probe.signals.set(ctx.id, ctx.signal);
-    return new Promise(() => undefined);
+    // Ignores its signal; settles only when the test says so.
+    return new Promise<void>((resolve) => this.probe.settle.set(ctx.id, resolve));
   }
 
   @Job('quick')
@@ -111,8 +114,13 @@ describe('timeouts (FakeClock)', () => {
     await t.clock.advance(1);
     await t.log.waitFor('completed', next.id);
     expect(t.app.get(Probe).done).toEqual([next.id]);
+    expect(logger.warnings.some((w) => w.includes(`Job ${stuck.id}`) && w.includes('ignored its abort signal'))).toBe(true);
+    // The abandoned handler may still be running: the job keeps its lease, so no retry runs beside it.
+    expect((await queueOf(t.app).getJob(stuck.id))!.state).toBe('running');
+    expect(t.log.count('dead', stuck.id)).toBe(0);
+    // Once it finally settles, the timed-out attempt is recorded.
+    t.app.get(Probe).settle.get(stuck.id)!();
     const dead = await t.log.waitFor('dead', stuck.id);
     expect(dead.error?.name).toBe('JobTimeoutError');
-    expect(logger.warnings.some((w) => w.includes(`Job ${stuck.id}`) && w.includes('ignored its abort signal'))).toBe(true);
   });
 });

@@ -56,6 +56,9 @@ export interface RunnerDeps {
 export class QueueRunner {
   private readonly buffer: JobRecord[] = [];
   private readonly running = new Map<string, RunningJob>();
+  /** Jobs whose handler ignored a timeout/cancel abort: slot freed, lease kept until it settles. */
+  private readonly abandoned = new Map<string, JobRecord>();
+  private retryWake: { at: number; timer: TimerHandle } | null = null;
   private claiming = false;
   private drained = false;
   private stopping = false;
@@ -89,6 +92,7 @@ export class QueueRunner {
   heldIds(): string[] {
     const ids = this.buffer.map((j) => j.id);
     for (const id of this.running.keys()) ids.push(id);
+    for (const id of this.abandoned.keys()) ids.push(id);
     return ids;
   }
 
@@ -124,6 +128,8 @@ export class QueueRunner {
     this.stopping = true;
     if (this.pollTimer) this.deps.clock.clearTimeout(this.pollTimer);
     this.pollTimer = null;
+    if (this.retryWake) this.deps.clock.clearTimeout(this.retryWake.timer);
+    this.retryWake = null;
     const unstarted = this.buffer.splice(0);
     if (unstarted.length) {
       try {
@@ -181,6 +187,18 @@ export class QueueRunner {
     );
   }
 
+  /** Claims again at `at` if that is before the next poll: a retry runs when due, not a poll later. */
+  private wakeAt(at: number): void {
+    const { clock } = this.deps;
+    if (this.stopping || (this.retryWake && this.retryWake.at <= at)) return;
+    if (this.retryWake) clock.clearTimeout(this.retryWake.timer);
+    const timer = clock.setTimeout(() => {
+      this.retryWake = null;
+      this.wake();
+    }, Math.max(0, at - clock.now()));
+    this.retryWake = { at, timer };
+  }
+
   private idleUntilPoll(ms = this.deps.settings.pollIntervalMs): void {
     this.drained = true;
     if (this.pollTimer) this.deps.clock.clearTimeout(this.pollTimer);
@@ -230,9 +248,10 @@ export class QueueRunner {
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     // False when the abort grace ran out first: the handler may still be running.
     let handlerSettled = false;
+    let handlerDone: Promise<unknown> | undefined;
     try {
       const transactional = def.transactional && storage.completeWithin ? storage.completeWithin.bind(storage) : null;
-      const handlerDone = Promise.resolve()
+      const done = Promise.resolve()
         .then(() =>
           transactional
             ? transactional(record.id, workerId, (manager) => Promise.resolve(def.handler(record.payload, { ...ctx, manager }, record)), (v) => toResultJson(v, record, this.deps.logger)).then(
@@ -244,9 +263,10 @@ export class QueueRunner {
           (value) => ({ ok: true as const, value }),
           (error: unknown) => ({ ok: false as const, error }),
         );
+      handlerDone = done;
       // Registered before the race's own callback, so it has run by the time a settled handler wins.
-      void handlerDone.then(() => (handlerSettled = true));
-      outcome = await this.raceAbortGrace(handlerDone, controller.signal, record);
+      void done.then(() => (handlerSettled = true));
+      outcome = await this.raceAbortGrace(done, controller.signal, record);
     } finally {
       if (timer) clock.clearTimeout(timer);
     }
@@ -271,12 +291,19 @@ export class QueueRunner {
       }
       return;
     }
-    if (reason instanceof JobCancelledError) {
-      void this.finishFailed(record, reason, 'cancelled');
-      return;
-    }
-    if (reason instanceof JobTimeoutError) {
-      void this.finishFailed(record, reason, 'failed');
+    if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
+      const kind = reason instanceof JobCancelledError ? 'cancelled' : 'failed';
+      if (handlerSettled) {
+        void this.finishFailed(record, reason, kind);
+        return;
+      }
+      // The handler ignored its signal: its slot is freed, but the job keeps its lease (renewed
+      // by heartbeats) until the handler settles, so no retry can run beside it.
+      this.abandoned.set(record.id, record);
+      void handlerDone!.then(() => {
+        this.abandoned.delete(record.id);
+        void this.finishFailed(record, reason, kind);
+      });
       return;
     }
     if (outcome.ok && outcome.value instanceof Committed) {
@@ -353,6 +380,7 @@ export class QueueRunner {
       this.emit('dead', record, { error: info });
     } else {
       this.emit('retrying', record, { error: info, retryDelayMs });
+      this.wakeAt(this.deps.clock.now() + retryDelayMs);
     }
   }
 

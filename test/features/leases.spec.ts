@@ -45,7 +45,8 @@ describe('leases, heartbeats and rescue', () => {
 
   it('a job claimed by a worker that died is rescued after its lease expires and runs again, counting the crash', async () => {
     const storage = new MemoryStorage();
-    const [{ id }] = await storage.enqueue([{ queue: 'lease', name: 'lease-job', payload: '{}', priority: 0, maxAttempts: 5 }]).then((r) => r);
+    const [stored] = await storage.enqueue([{ queue: 'lease', name: 'lease-job', payload: '{}', priority: 0, maxAttempts: 5 }]);
+    const id = stored!.id;
     // A worker that claims the job and then dies (never heartbeats, never completes).
     await storage.claim('lease', 'dead-worker', 1, 100);
     const app = await instance(storage);
