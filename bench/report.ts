@@ -12,6 +12,8 @@ export interface Sample {
   error?: string;
   /** Wall time of the whole row (every step, child start-up included), ms. */
   wallMs: number;
+  /** Busy share of the CPUs just before the measured step (others share the machine). */
+  cpuBusyBefore?: number | null;
 }
 
 export interface Cell {
@@ -86,7 +88,7 @@ export function tables(samples: Sample[], jobs: number, latencyJobs: number, bac
   }
   if (has('backlog')) {
     const [a, b] = backlogs;
-    parts.push(`### 5. Backlog (PostgreSQL): ms to claim and complete 1,000 jobs (after 500 of warm-up), concurrency 10`);
+    parts.push(`### 5. Backlog (PostgreSQL): ms to claim and complete 1,000 jobs (mean over 5,000 after 1,000 of warm-up), concurrency 10`);
     parts.push(table(['system', `${a} waiting`, `${b} waiting`, `ratio ${b}/${a}`], labels(samples, 'backlog').map((l) => {
       const x = cell(samples, 'backlog', a!, l, 'ms');
       const y = cell(samples, 'backlog', b!, l, 'ms');

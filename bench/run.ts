@@ -13,6 +13,7 @@ import { machineInfo } from './machine.js';
 import { FULL, QUICK, buildPlan, kLabel, rotate, type Row, type Sizes, type WorkloadId } from './plan.js';
 import { tables, targets, targetTable, type Sample } from './report.js';
 import { SYSTEM_IDS } from './systems/index.js';
+import { waitForQuiet } from './quiet.js';
 import { describeSettings } from './settings.js';
 
 const ALL_WORKLOADS: WorkloadId[] = ['enqueue-one', 'enqueue-bulk', 'process', 'latency', 'backlog', 'ceiling'];
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(`NOTE: ${n}`);
   console.log(`Child output goes to ${logFile}.`);
 
+  if (quick) quietWaitMs = 2_000;
   const samples: Sample[] = [];
   // Workload by workload; in each repetition every variant's rows in a rotated order.
   for (const w of ALL_WORKLOADS) {
@@ -107,12 +109,20 @@ async function main(): Promise<void> {
   console.log(`Raw results: ${file}`);
 }
 
+let quietWaitMs = 20_000;
+
 async function runRow(row: Row, rep: number, logFile: string): Promise<Sample> {
   const started = performance.now();
   const tag = `[${row.workload}${row.variant ? ` ${row.variant}` : ''} #${rep + 1}] ${row.label}`;
   process.stdout.write(`${tag} ... `);
   let last: Sample | null = null;
-  for (const step of row.steps) {
+  let busyBefore: number | null = null;
+  for (const [i, step] of row.steps.entries()) {
+    // Every measured step starts on a fresh checkpoint: no system pays for the WAL another left.
+    if (i === row.steps.length - 1) {
+      await checkpoint();
+      busyBefore = await waitForQuiet(quietWaitMs);
+    }
     const reply = await runInChild(step, step.params.timeoutMs, logFile);
     if (!reply.ok) {
       last = { workload: row.workload, variant: row.variant, label: row.label, system: row.system, rep, ok: false, error: `${step.task}: ${reply.error}`, wallMs: 0 };
@@ -121,8 +131,19 @@ async function runRow(row: Row, rep: number, logFile: string): Promise<Sample> {
     last = { workload: row.workload, variant: row.variant, label: row.label, system: row.system, rep, ok: true, result: reply.result, wallMs: 0 };
   }
   last!.wallMs = performance.now() - started;
-  console.log(last!.ok ? summary(last!.result!) : `FAILED: ${last!.error}`);
+  last!.cpuBusyBefore = busyBefore;
+  const load = busyBefore !== null && busyBefore > 0.25 ? ` (machine ${Math.round(busyBefore * 100)}% busy before)` : '';
+  console.log((last!.ok ? summary(last!.result!) : `FAILED: ${last!.error}`) + load);
   return last!;
+}
+
+async function checkpoint(): Promise<void> {
+  try {
+    const { withPg } = await import('./db.js');
+    await withPg((c) => c.query('CHECKPOINT'));
+  } catch (err) {
+    console.log(`(CHECKPOINT failed: ${(err as Error).message})`);
+  }
 }
 
 function summary(r: Record<string, unknown>): string {

@@ -78,6 +78,7 @@ export async function bareClaim(p: Params): Promise<Result> {
       [n],
     );
     await c.query(`ANALYZE "${schema}".jobs`);
+    await c.query('CHECKPOINT');
   });
   const claimer = await client();
   const completer = await client();
