@@ -57,7 +57,8 @@ export function readRuns(files: string[]): { id: string; attempt: number; starte
 export async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let wait = 10; ; wait = Math.min(250, wait * 2)) {
-    if (await check()) return;
+    // A check that throws (a connection cut on purpose) counts as "not yet".
+    if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, wait));
   }
