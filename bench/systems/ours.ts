@@ -9,7 +9,7 @@ import type { StorageConfig } from '../../lib/interfaces/storage-options.interfa
 import { resolveSettings } from '../../lib/jobs-settings.js';
 import { createStorage } from '../../lib/storage/create-storage.js';
 import { JOB_NAME, MARIADB, PG, QUEUE, SCHEMAS, TMP_DIR } from '../config.js';
-import { dropMariaDb, dropPgSchema, recreateMariaDb, recreatePgSchema } from '../db.js';
+import { dropMariaDb, dropPgSchema, recreateMariaDb, recreatePgSchema, withPg } from '../db.js';
 import type { Payload, Producer, SystemAdapter, WorkerHandle, WorkerOptions } from './types.js';
 
 export type OursBackend = 'memory' | 'postgres' | 'sqlite' | 'mariadb';
@@ -138,6 +138,23 @@ export class OursAdapter implements SystemAdapter {
         if (this.backend !== 'memory') await runtime.close();
       },
       localProducer: this.producerOf(runtime, false),
+    };
+  }
+
+  /** PostgreSQL: waiting rows straight into the jobs table (`jobs_job`, as the migrations make it). */
+  get seedBacklog(): ((count: number) => Promise<void>) | undefined {
+    if (this.backend !== 'postgres') return undefined;
+    return async (count: number) => {
+      await withPg(async (c) => {
+        await c.query(
+          `INSERT INTO "${SCHEMAS.ours}".jobs_job (queue, name, payload, state, priority, max_attempts, run_at, created_at)
+           SELECT $1, $2, json_build_object('i', g), 'available', 0, 6,
+                  date_trunc('milliseconds', now()) - interval '1 second', date_trunc('milliseconds', now())
+           FROM generate_series(1, $3::int) g`,
+          [QUEUE, JOB_NAME, count],
+        );
+        await c.query(`ANALYZE "${SCHEMAS.ours}".jobs_job`);
+      });
     };
   }
 }
