@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewJob } from '../../lib/core/job-record.js';
 import type { Storage } from '../../lib/core/storage.js';
+import { describeMoreContractCases } from './storage-contract.more.js';
 
 export interface ContractHarness {
   storage: Storage;
@@ -357,4 +358,6 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
       expect(Math.abs((await s.now()) - Date.now())).toBeLessThan(5 * 60_000);
     });
   });
+
+  describeMoreContractCases(name, factory);
 }

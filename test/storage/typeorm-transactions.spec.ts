@@ -94,6 +94,19 @@ for (const kind of await availableKinds()) {
       expect(await h.storage.get(r!.id)).toMatchObject({ state: 'running', lockedBy: 'w1' });
     });
 
+    it("completeWithin: the handler's own storage calls do not wait for its transaction", async () => {
+      const [r] = await h.storage.enqueue([newJob()]);
+      await h.storage.claim('q', 'w1', 1, 30_000);
+      const out = await h.storage.completeWithin(r!.id, 'w1', async () => {
+        // More than one INSERT statement's worth, which the storage runs in a transaction.
+        const res = await h.storage.enqueue(Array.from({ length: 5200 }, () => newJob({ queue: 'fan-out' })));
+        return res.length;
+      }, () => null);
+      expect(out).toEqual({ held: true, value: 5200 });
+      const st = (await h.storage.stats()).find((x) => x.queue === 'fan-out')!;
+      expect(st.available).toBe(5200);
+    });
+
     it('completeWithin rolls back and rethrows when the work throws', async () => {
       const [r] = await h.storage.enqueue([newJob()]);
       await h.storage.claim('q', 'w1', 1, 30_000);

@@ -40,8 +40,9 @@ export function dataSourceOptions(cfg: SqliteStorageConfig | ServerStorageConfig
   if (cfg.type === 'postgres') {
     return { type: 'postgres', ...common, schema: cfg.schema, applicationName: APPLICATION_NAME };
   }
-  // bigints as strings (ids above 2^53 stay exact); utf8mb4 for any text.
-  return { type: cfg.type, ...common, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true };
+  // bigints as strings (ids above 2^53 stay exact); utf8mb4 for any text; times are UTC
+  // (our SQL reads them as text; this is for reads through the entity).
+  return { type: cfg.type, ...common, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: true, timezone: 'Z' };
 }
 
 /** Which dialect a TypeORM DataSource speaks. */

@@ -3,7 +3,7 @@ import { sql, step } from '../flow.js';
 import { asBool, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
-import { bumpCounters, jobColumns, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
+import { bumpCounters, CLOCK, jobColumns, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
 
 /**
  * PostgreSQL: every hot path is one statement. Batches travel as typed arrays through
@@ -30,7 +30,7 @@ export function postgresDialect(t: TableNames): Dialect {
        ), ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
                                 unique_key, unique_while, unique_active, backoff, timeout_ms)
-         SELECT queue, name, payload::json, CASE WHEN due_at > now() THEN 'scheduled' ELSE 'available' END,
+         SELECT queue, name, payload::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
                 priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key, backoff::json, timeout_ms
          FROM due ORDER BY ord
          ON CONFLICT DO NOTHING
@@ -65,7 +65,7 @@ export function postgresDialect(t: TableNames): Dialect {
     sql(
       `WITH picked AS (
          SELECT id FROM ${t.jobs}
-         WHERE queue = $1 AND state IN ${PENDING} AND run_at <= now()
+         WHERE queue = $1 AND state IN ${PENDING} AND run_at <= ${CLOCK}
            AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1)
          ORDER BY priority, run_at, id
          LIMIT $3
@@ -130,8 +130,8 @@ export function postgresDialect(t: TableNames): Dialect {
     sql(
       `WITH released AS (
          UPDATE ${t.jobs}
-         SET state = CASE WHEN $3::timestamptz > now() THEN 'scheduled' ELSE 'available' END,
-             run_at = CASE WHEN $3::timestamptz > now() THEN $3::timestamptz ELSE run_at END,
+         SET state = CASE WHEN $3::timestamptz > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
+             run_at = CASE WHEN $3::timestamptz > ${CLOCK} THEN $3::timestamptz ELSE run_at END,
              attempt = greatest(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = false
          WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
          RETURNING id, queue, state
@@ -158,7 +158,7 @@ export function postgresDialect(t: TableNames): Dialect {
     const dead = `(j.max_attempts IS NOT NULL AND j.attempt >= j.max_attempts)`;
     return sql(
       `WITH expired AS (
-         SELECT id FROM ${t.jobs} WHERE state = 'running' AND locked_until <= now()
+         SELECT id FROM ${t.jobs} WHERE state = 'running' AND locked_until <= ${CLOCK}
          ORDER BY locked_until LIMIT $1 FOR UPDATE SKIP LOCKED
        ), moved AS (
          UPDATE ${t.jobs} AS j

@@ -4,24 +4,31 @@ import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
 
 /**
- * PostgreSQL SQL shared by several statements. Times are `timestamptz(3)`; the clock is
- * the database's `now()` (transaction start; every statement here is its own transaction
- * unless the caller's `manager` brings one).
+ * PostgreSQL SQL shared by several statements. Times are `timestamptz(3)`; the clock is the
+ * database's, as `CLOCK`.
  */
+
+/**
+ * The database clock: `statement_timestamp()`, not `now()`. They agree for our own
+ * statements (each is its own transaction), but inside a caller's transaction (`manager`,
+ * `completeWithin`) `now()` is when that transaction began: a job enqueued with a delay at
+ * the end of a long transaction would come due early, and completion times would be stale.
+ */
+export const CLOCK = 'statement_timestamp()';
 
 /** States a job waits in. Spelled out literally so the planner matches the partial claim index. */
 export const PENDING = `('scheduled', 'available', 'retryable')`;
 export const FINISHED = `('completed', 'dead', 'cancelled')`;
 
 /**
- * `now()` cut to whole milliseconds. Storing `now()` into a `timestamptz(3)` column would
+ * The clock cut to whole milliseconds. Storing it as is into a `timestamptz(3)` column would
  * round it, up to 0.5 ms into the future, and a job enqueued then claimed within that
- * half-millisecond would not yet be due. Truncating keeps every stored time <= `now()`.
+ * half-millisecond would not yet be due. Truncating keeps every stored time <= the clock.
  */
-export const NOW = `date_trunc('milliseconds', now())`;
+export const NOW = `date_trunc('milliseconds', ${CLOCK})`;
 
-/** Epoch ms of `now()`, for counter buckets. */
-const EPOCH_MS = `(extract(epoch from now()) * 1000)`;
+/** Epoch ms of the clock, for counter buckets. */
+const EPOCH_MS = `(extract(epoch from ${CLOCK}) * 1000)`;
 
 /** A millisecond count as an interval; the count is always a bind parameter or a column. */
 export const ms = (expr: string) => `(${expr})::float8 * interval '1 millisecond'`;
@@ -70,7 +77,7 @@ export const notifyQueues = (source: string, channelParam: string, filter = 'tru
 export function postgresStatements(t: TableNames): CommonStatements {
   const cols = jobColumns();
   return {
-    now: () => sql(`SELECT floor(extract(epoch from now()) * 1000)::float8 AS now`),
+    now: () => sql(`SELECT floor(extract(epoch from ${CLOCK}) * 1000)::float8 AS now`),
 
     get: (id) => sql(`SELECT ${cols} FROM ${t.jobs} WHERE id = $1`, [id]),
 
@@ -137,7 +144,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
     // Pending, running and dead rows only: an index-only scan of (state, queue, run_at).
     stateCounts: () =>
       sql(
-        `SELECT queue, state, (run_at <= now()) AS due, count(*)::int AS n FROM ${t.jobs}
+        `SELECT queue, state, (run_at <= ${CLOCK}) AS due, count(*)::int AS n FROM ${t.jobs}
          WHERE state IN ('scheduled', 'available', 'retryable', 'running', 'dead')
          GROUP BY queue, state, due`,
       ),
@@ -156,7 +163,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
         [w.hourAgo, w.dayStart, w.monthStart],
       ),
 
-    pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES ($1, now()) ON CONFLICT DO NOTHING`, [queue]),
+    pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES ($1, ${CLOCK}) ON CONFLICT DO NOTHING`, [queue]),
 
     resume: (queue) =>
       sql(

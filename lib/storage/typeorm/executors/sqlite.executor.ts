@@ -52,6 +52,11 @@ export class SqliteExecutor implements Executor {
   }
 
   transaction<T>(work: (manager: ManagerLike, run: <U>(step: Step<U>) => Promise<U>) => Promise<T>): Promise<T> {
+    // Already inside our transaction (a handler's work in completeWithin enqueueing a large
+    // batch): the one connection is in it, so join it; queueing would wait for ourselves.
+    if (this.holding.getStore()) {
+      return work(this.dataSource.manager, (s) => Promise.resolve(driveSync(s.make(), this.execSync)));
+    }
     return this.serial(() =>
       this.whenFree(() =>
         this.holding.run(true, () =>

@@ -17,7 +17,8 @@ export class TypeOrmExecutor implements Executor {
       try {
         return await this.runOnce(step);
       } catch (err) {
-        if (step.mode === 'read' || step.mode === 'write' || attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+        // The database rolled the victim back whole (our own statement or transaction): run it again.
+        if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
       }
     }
   }

@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobErrorInfo } from '../../lib/core/job-record.js';
+import type { Storage } from '../../lib/core/storage.js';
+import type { ContractHarness } from './storage-contract.js';
+import { newJob } from './storage-contract.js';
+
+const T = 60;
+const numeric = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+const error = (message = 'x'): JobErrorInfo => ({ name: 'Error', message, attempt: 1, at: new Date().toISOString() });
+
+/**
+ * More conformance cases: batches past one statement's size, races on unique keys, edge
+ * ids, and exactness of stored text. Registered by `describeStorageContract`.
+ */
+export function describeMoreContractCases(name: string, factory: () => Promise<ContractHarness>): void {
+  describe(`Storage contract (more): ${name}`, () => {
+    let h: ContractHarness;
+    let s: Storage;
+
+    beforeEach(async () => {
+      h = await factory();
+      s = h.storage;
+    });
+
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it('enqueue: a batch larger than one statement keeps input order, keys and duplicates', async () => {
+      const [held] = await s.enqueue([newJob({ uniqueKey: 'held' })]);
+      const jobs = Array.from({ length: 6000 }, (_, i) =>
+        newJob({ payload: `{"i":${i}}`, uniqueKey: i === 5999 ? 'held' : i % 1000 === 1 ? `k${i}` : i === 4500 ? 'k1001' : null }),
+      );
+      const res = await s.enqueue(jobs);
+      expect(res).toHaveLength(6000);
+      expect(res[5999]).toEqual({ id: held!.id, duplicate: true });
+      expect(res[4500]).toEqual({ id: res[1001]!.id, duplicate: true });
+      const stored = res.filter((r) => !r.duplicate).map((r) => r.id);
+      expect(stored).toHaveLength(5998);
+      expect([...stored].sort(numeric)).toEqual(stored);
+      expect((await s.get(res[3001]!.id))!.payload).toEqual({ i: 3001 });
+      expect((await s.findByUniqueKey('k2001'))!.id).toBe(res[2001]!.id);
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(st!.available).toBe(5999);
+    });
+
+    it('complete() and fail() take batches larger than one statement', async () => {
+      await s.enqueue(Array.from({ length: 1300 }, () => newJob()));
+      const claimed = await s.claim('q', 'w1', 1300, 30_000);
+      expect(claimed).toHaveLength(1300);
+      const done = await s.complete(claimed.slice(0, 1200).map((j) => ({ id: j.id, workerId: 'w1' })));
+      expect(done).toHaveLength(1200);
+      const failed = await s.fail(claimed.slice(1200).map((j) => ({ id: j.id, workerId: 'w1', error: error(), retryDelayMs: null })));
+      expect(failed).toHaveLength(100);
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(st).toMatchObject({ running: 0, dead: 100 });
+      expect(st!.completed.allTime).toBe(1200);
+      expect(st!.died.today).toBe(100);
+    });
+
+    it('concurrent enqueues of one unique key store exactly one job', async () => {
+      const results = (await Promise.all(Array.from({ length: 10 }, () => s.enqueue([newJob({ uniqueKey: 'race' })])))).flat();
+      expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      expect(await s.claim('q', 'w1', 10, 30_000)).toHaveLength(1);
+    });
+
+    it('retry() gives a finished job its unique key back when no other job holds it', async () => {
+      const [a] = await s.enqueue([newJob({ uniqueKey: 'rk', maxAttempts: 1 })]);
+      await s.claim('q', 'w1', 1, 30_000);
+      await s.fail([{ id: a!.id, workerId: 'w1', error: error(), retryDelayMs: null }]);
+      expect(await s.findByUniqueKey('rk')).toBeNull();
+      await s.retry(a!.id);
+      expect((await s.findByUniqueKey('rk'))!.id).toBe(a!.id);
+      expect(await s.enqueue([newJob({ uniqueKey: 'rk' })])).toEqual([{ id: a!.id, duplicate: true }]);
+    });
+
+    // (A rescued job whose cancellation was requested should end cancelled: the TypeORM
+    // storages do, the memory storage clears the flag first; see test/storage.)
+    it('rescue(): out of attempts is dead with a LeaseExpired error and counts as died', async () => {
+      const [a, b] = await s.enqueue([newJob(), newJob({ maxAttempts: 1 })]);
+      await s.claim('q', 'w1', 2, T);
+      await h.advance(T * 3);
+      expect(await s.rescue()).toBe(2);
+      expect(await s.get(a!.id)).toMatchObject({ state: 'available', lockedBy: null });
+      expect((await s.get(b!.id))!.lastError).toMatchObject({ name: 'LeaseExpired', attempt: 1 });
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(st).toMatchObject({ dead: 1, running: 0 });
+      expect(st!.died).toMatchObject({ lastHour: 1, allTime: 1 });
+    });
+
+    it('prune() removes only finished jobs in the given states, whatever else it is asked', async () => {
+      const [a, b, c, d] = await s.enqueue([newJob(), newJob({ maxAttempts: 1 }), newJob(), newJob()]);
+      await s.claim('q', 'w1', 3, 30_000);
+      await s.complete([{ id: a!.id, workerId: 'w1' }]);
+      await s.fail([{ id: b!.id, workerId: 'w1', error: error(), retryDelayMs: null }]);
+      await s.cancel(d!.id);
+      await h.advance(T);
+      const cut = new Date((await s.now()) + 1);
+      expect(await s.prune({ olderThan: cut, states: ['dead', 'running', 'available', 'cancelled'], batchSize: 1 })).toBe(2);
+      expect(await s.get(b!.id)).toBeNull();
+      expect(await s.get(d!.id)).toBeNull();
+      expect(await s.get(a!.id)).toMatchObject({ state: 'completed' });
+      expect(await s.get(c!.id)).toMatchObject({ state: 'running' });
+      expect(await s.prune({ olderThan: new Date((await s.now()) - 3_600_000), states: ['completed'] })).toBe(0);
+    });
+
+    it('stores results, errors and progress data exactly (unicode, quotes, escapes)', async () => {
+      const text = 'héllo ✓ 😀 "q" \\ \u0000 \n ﻿';
+      const [a, b] = await s.enqueue([newJob(), newJob()]);
+      await s.claim('q', 'w1', 2, 30_000);
+      await s.progress(a!.id, 'w1', 12.5, JSON.stringify({ text }));
+      expect(await s.get(a!.id)).toMatchObject({ progress: 12.5, progressData: { text } });
+      await s.progress(a!.id, 'w1', 20);
+      expect(await s.get(a!.id)).toMatchObject({ progress: 20, progressData: { text } });
+      await s.complete([{ id: a!.id, workerId: 'w1', result: JSON.stringify({ text, n: [1.5, -2e20] }) }]);
+      expect((await s.get(a!.id))!.result).toEqual({ text, n: [1.5, -2e20] });
+      await s.fail([{ id: b!.id, workerId: 'w1', error: { ...error(text), stack: `Error: ${text}\n  at x` }, retryDelayMs: 1000 }]);
+      expect((await s.get(b!.id))!.lastError).toMatchObject({ message: text, stack: `Error: ${text}\n  at x` });
+    });
+
+    it('unknown or malformed ids are simply not found, held or listed', async () => {
+      for (const id of ['abc', '-1', '0', '1.5', '99999999999999999999999', "1' OR '1'='1"]) {
+        expect(await s.get(id)).toBeNull();
+        expect(await s.cancel(id)).toBeNull();
+        expect(await s.retry(id)).toBeNull();
+        expect(await s.complete([{ id, workerId: 'w1' }])).toEqual([]);
+        expect(await s.release([id], 'w1')).toEqual([]);
+        expect((await s.heartbeat([id], 'w1', 1000)).lost).toEqual([id]);
+      }
+      await expect(s.list({ cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+    });
+
+    it('pause() and resume() are idempotent', async () => {
+      await s.enqueue([newJob()]);
+      await s.pause('q');
+      await s.pause('q');
+      expect(await s.pausedQueues()).toEqual(['q']);
+      await s.resume('q');
+      await s.resume('q');
+      await s.resume('never-paused');
+      expect(await s.pausedQueues()).toEqual([]);
+      expect(await s.claim('q', 'w1', 5, 30_000)).toHaveLength(1);
+    });
+  });
+}
