@@ -16,9 +16,9 @@ export function killAllChildren(): void {
  * Runs one task in a fresh child process. Resolves with the child's reply; a child that
  * times out is killed and its reply is the timeout error, a child that dies is its exit.
  */
-export function runInChild(task: Task, timeoutMs: number, logFile: string): Promise<Reply> {
+export function runInChild(task: Task, timeoutMs: number, logFile: string, execArgv: string[] = []): Promise<Reply> {
   return new Promise((resolve) => {
-    const child = fork(CHILD, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    const child = fork(CHILD, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv });
     live.add(child);
     let tail = '';
     let settled = false;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--systems=a,b] [--workloads=process,latency] [--reps=N] [--jobs=N] [--ours=ours-pg]`
+ * `npm run bench [-- --quick] [--systems=a,b] [--workloads=process,latency] [--reps=N] [--jobs=N] [--ours=ours-pg] [--profile]`
  *
  * Runs every workload for every system, each step in its own child process, one at a time,
  * the systems in a rotated order in each repetition; prints a table per workload, the
@@ -110,6 +110,8 @@ async function main(): Promise<void> {
 }
 
 let quietWaitMs = 20_000;
+/** `--profile`: each measured step writes a V8 CPU profile to .bench-tmp/profiles. */
+const profile = process.argv.includes('--profile');
 
 async function runRow(row: Row, rep: number, logFile: string): Promise<Sample> {
   const started = performance.now();
@@ -123,7 +125,11 @@ async function runRow(row: Row, rep: number, logFile: string): Promise<Sample> {
       await checkpoint();
       busyBefore = await waitForQuiet(quietWaitMs);
     }
-    const reply = await runInChild(step, step.params.timeoutMs, logFile);
+    const measured = i === row.steps.length - 1;
+    const execArgv = profile && measured
+      ? ['--cpu-prof', `--cpu-prof-dir=${TMP_DIR}/profiles`, `--cpu-prof-name=${row.system}-${step.task}-${row.variant || 'x'}-${rep + 1}.cpuprofile`]
+      : [];
+    const reply = await runInChild(step, step.params.timeoutMs, logFile, execArgv);
     if (!reply.ok) {
       last = { workload: row.workload, variant: row.variant, label: row.label, system: row.system, rep, ok: false, error: `${step.task}: ${reply.error}`, wallMs: 0 };
       break;

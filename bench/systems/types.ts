@@ -17,6 +17,8 @@ export interface WorkerHandle {
   /** Starts claiming; the clock of a processing run starts right before this call. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Optional counters of the storage round trips (ours), merged into the result. */
+  trace?(): Record<string, number>;
 }
 
 export interface WorkerOptions {

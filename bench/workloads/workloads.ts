@@ -87,7 +87,7 @@ export async function processJobs(a: Adapter, p: Params): Promise<Result> {
     await worker.stop();
   }
   const ms = last - t0;
-  return { jobs: n, ms, perSec: (n / ms) * 1000, firstToLastMs: last - first, handled: count, rssMb: peakRssMb() };
+  return { jobs: n, ms, perSec: (n / ms) * 1000, firstToLastMs: last - first, handled: count, rssMb: peakRssMb(), ...worker.trace?.() };
 }
 
 /** 4. Latency at light load: idle worker, jobs enqueued one at a time `gapMs` apart. */
