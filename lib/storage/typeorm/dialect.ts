@@ -108,8 +108,8 @@ export interface Dialect {
   pause(queue: string): Step<void>;
   resume(queue: string): Step<void>;
   pausedQueues(): Step<string[]>;
-  /** Deletes up to `limit` finished jobs in `states` finished before `olderThan`. */
-  prune(olderThan: Date, states: JobState[], limit: number): Step<number>;
+  /** Deletes up to `limit` jobs in the finished `state` that finished before `olderThan`. */
+  prune(olderThan: Date, state: JobState, limit: number): Step<number>;
   /** Drops counter buckets no period of `stats()` reads any more. */
   pruneCounters(window: CounterWindow): Step<number>;
 }

@@ -275,9 +275,9 @@ export class TypeOrmStorage implements Storage {
     const states = [...new Set(options.states)].filter((s) => FINISHED.has(s));
     const batch = Math.max(1, Math.floor(options.batchSize ?? 1000));
     let removed = 0;
-    if (states.length) {
+    for (const state of states) {
       for (;;) {
-        const n = await this.run(this.dialect.prune(options.olderThan, states, batch));
+        const n = await this.run(this.dialect.prune(options.olderThan, state, batch));
         removed += n;
         if (n < batch) break;
       }

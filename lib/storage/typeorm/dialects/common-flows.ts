@@ -23,7 +23,7 @@ export interface CommonStatements {
   pause(queue: string): Sql;
   resume(queue: string): Sql;
   pausedQueues(): Sql;
-  prune(olderThan: Date, states: JobState[], limit: number): Sql;
+  prune(olderThan: Date, state: JobState, limit: number): Sql;
   pruneCounters(window: CounterWindow): Sql;
 }
 
@@ -109,8 +109,8 @@ export function commonFlows(s: CommonStatements): CommonFlows {
     pausedQueues: () => step('read', function* () {
       return (yield s.pausedQueues()).rows.map((r) => asString(r.queue));
     }),
-    prune: (olderThan, states, limit) => step('write', function* () {
-      return (yield s.prune(olderThan, states, limit)).affected;
+    prune: (olderThan, state, limit) => step('write', function* () {
+      return (yield s.prune(olderThan, state, limit)).affected;
     }),
     pruneCounters: (window) => step('write', function* () {
       return (yield s.pruneCounters(window)).affected;

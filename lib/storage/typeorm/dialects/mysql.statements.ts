@@ -127,13 +127,10 @@ export function mysqlStatements(t: TableNames): CommonStatements {
     pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
 
     // `finished_at` is a stored generated column (finished rows only), indexed with state:
-    // MariaDB has no partial or expression indexes.
-    prune: (olderThan, states, limit) =>
-      sql(`DELETE FROM ${t.jobs} WHERE state IN (${marks(states.length)}) AND finished_at < ? LIMIT ?`, [
-        ...states,
-        utc(olderThan),
-        limit,
-      ]),
+    // MariaDB has no partial or expression indexes. One state per statement and ORDER BY
+    // finished_at, so the (state, finished_at) index is the one that answers in order.
+    prune: (olderThan, state, limit) =>
+      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ?`, [state, utc(olderThan), limit]),
 
     pruneCounters: (w: CounterWindow) =>
       sql(`DELETE FROM ${t.counters} WHERE (grain = 'm' AND bucket <= ?) OR (grain = 'h' AND bucket < ?)`, [

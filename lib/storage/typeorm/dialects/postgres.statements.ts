@@ -175,16 +175,17 @@ export function postgresStatements(t: TableNames): CommonStatements {
     pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
 
     // A bounded batch through the partial "finished" index; SKIP LOCKED so two pruners (or
-    // a pruner and a retry) never wait on each other.
-    prune: (olderThan, states, limit) =>
+    // a pruner and a retry) never wait on each other. `id = ANY(ARRAY(…))` keeps the DELETE
+    // on primary-key lookups (a join with the CTE may be planned as a scan of the table).
+    prune: (olderThan, state, limit) =>
       sql(
         `WITH doomed AS (
            SELECT id FROM ${t.jobs}
-           WHERE state IN ${FINISHED} AND state = ANY($1::text[])
+           WHERE state IN ${FINISHED} AND state = $1
              AND COALESCE(completed_at, failed_at, created_at) < $2
            LIMIT $3 FOR UPDATE SKIP LOCKED)
-         DELETE FROM ${t.jobs} j USING doomed WHERE j.id = doomed.id`,
-        [states, olderThan, limit],
+         DELETE FROM ${t.jobs} WHERE id = ANY (ARRAY(SELECT id FROM doomed))`,
+        [state, olderThan, limit],
       ),
 
     // Minute rows older than an hour and hour rows before this month are never read again.

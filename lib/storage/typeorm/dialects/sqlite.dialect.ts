@@ -10,6 +10,9 @@ import { bumpCounters, idsJson, JOB_COLUMNS, msOf, NOW, PENDING, sqliteStatement
  * SQLite: the executor runs each step synchronously, multi-statement ones inside `BEGIN
  * IMMEDIATE` (see `sqlite.executor.ts`). Nothing else writes in between, so the claim's
  * `id IN (SELECT … LIMIT n)` cannot over-claim as it could on PostgreSQL.
+ * Guarded batch writes spell the guard `+state = 'running'`: the unary plus keeps SQLite
+ * from driving the statement through the (state, …) index, which would visit every running
+ * job once per batch item; the ids then drive it through the primary key.
  */
 export function sqliteDialect(t: TableNames): Dialect {
   /**
@@ -43,14 +46,18 @@ export function sqliteDialect(t: TableNames): Dialect {
       ],
     );
 
-  /** Claim: due rows in claim order through the partial index, moved to running. */
+  /**
+   * Claim: due rows in claim order through the partial index, moved to running. INDEXED BY
+   * pins the index (SQLite plans without statistics unless the app runs ANALYZE), and
+   * makes the statement fail to prepare, loudly, if a schema change ever made it unusable.
+   */
   const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
     sql(
       `UPDATE ${t.jobs}
        SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_until = ${NOW} + ?, started_at = ${NOW},
            unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END
        WHERE id IN (
-         SELECT id FROM ${t.jobs}
+         SELECT id FROM ${t.jobs} INDEXED BY ${t.index('claim_idx')}
          WHERE queue = ? AND state IN ${PENDING} AND run_at <= ${NOW}
            AND NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?)
          ORDER BY priority, run_at, id
@@ -67,7 +74,7 @@ export function sqliteDialect(t: TableNames): Dialect {
            cancel_requested = 0, unique_active = NULL
        FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'r' AS result
              FROM json_each(?)) AS i
-       WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
+       WHERE j.id = i.id AND j.locked_by = i.worker AND +j.state = 'running'
        RETURNING id, queue`,
       [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, r: i.result })))],
     );
@@ -87,7 +94,7 @@ export function sqliteDialect(t: TableNames): Dialect {
        FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'e' AS error,
                     value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled
              FROM json_each(?)) AS i
-       WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
+       WHERE j.id = i.id AND j.locked_by = i.worker AND +j.state = 'running'
        RETURNING id, queue, state`,
       [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0 })))],
     );
@@ -98,7 +105,7 @@ export function sqliteDialect(t: TableNames): Dialect {
        SET state = CASE WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
            run_at = CASE WHEN ? > ${NOW} THEN ? ELSE run_at END,
            attempt = max(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0
-       WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND state = 'running'
+       WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
        RETURNING id`,
       [msOf(runAt), msOf(runAt), msOf(runAt), idsJson(ids), workerId],
     );
@@ -106,7 +113,7 @@ export function sqliteDialect(t: TableNames): Dialect {
   const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number) =>
     sql(
       `UPDATE ${t.jobs} SET locked_until = ${NOW} + ?
-       WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND state = 'running'
+       WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
        RETURNING id, cancel_requested`,
       [leaseMs, idsJson(ids), workerId],
     );
@@ -127,7 +134,8 @@ export function sqliteDialect(t: TableNames): Dialect {
                                 WHEN ${dead} AND unique_while IS NOT 'until-complete' THEN NULL
                                 ELSE unique_active END,
            locked_by = NULL, locked_until = NULL, cancel_requested = 0
-       WHERE id IN (SELECT id FROM ${t.jobs} WHERE state = 'running' AND locked_until <= ${NOW}
+       WHERE id IN (SELECT id FROM ${t.jobs} INDEXED BY ${t.index('lease_idx')}
+                    WHERE state = 'running' AND locked_until <= ${NOW}
                     ORDER BY locked_until LIMIT ?)
        RETURNING id, queue, state`,
       [message, limit],

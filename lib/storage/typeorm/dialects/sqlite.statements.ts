@@ -117,14 +117,14 @@ export function sqliteStatements(t: TableNames): CommonStatements {
     resume: (queue) => sql(`DELETE FROM ${t.paused} WHERE queue = ?`, [queue]),
     pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
 
-    prune: (olderThan, states, limit) =>
+    prune: (olderThan, state, limit) =>
       sql(
         `DELETE FROM ${t.jobs} WHERE id IN (
-           SELECT id FROM ${t.jobs}
-           WHERE state IN ${FINISHED} AND state IN (SELECT value FROM json_each(?))
+           SELECT id FROM ${t.jobs} INDEXED BY ${t.index('finished_idx')}
+           WHERE state IN ${FINISHED} AND state = ?
              AND COALESCE(completed_at, failed_at, created_at) < ?
            LIMIT ?)`,
-        [JSON.stringify(states), olderThan.getTime(), limit],
+        [state, olderThan.getTime(), limit],
       ),
 
     pruneCounters: (w: CounterWindow) =>
