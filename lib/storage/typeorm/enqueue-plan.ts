@@ -1,7 +1,8 @@
 import type { EnqueueResult, NewJob } from '../../core/job-record.js';
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
-import type { InsertedRow, InsertRow } from './dialect.js';
+import type { Dialect, InsertedRow, InsertRow } from './dialect.js';
+import type { Step } from './flow.js';
 import { compareIds } from './job-row.js';
 
 /** Statement size bound: payloads are up to 1 MB each; keep each INSERT a few MB. */
@@ -124,5 +125,21 @@ export class EnqueuePlan {
       if (!r) throw new Error('a job was neither stored nor matched to a holder of its unique key');
       return r;
     });
+  }
+}
+
+/**
+ * Inserts the plan's rows in chunks through `run`; rows skipped for a taken key become
+ * duplicates of its holder. A key whose holder is gone by the time we look (it finished in
+ * between) gets another try.
+ */
+export async function insertPlanned(plan: EnqueuePlan, dialect: Dialect, run: <T>(step: Step<T>) => Promise<T>): Promise<void> {
+  for (let round = 0; plan.todo.length && round < 5; round++) {
+    const skipped: number[] = [];
+    for (const chunk of plan.chunks(dialect.maxRowsPerStatement)) {
+      skipped.push(...plan.stored(chunk, await run(dialect.insert(chunk.map((i) => plan.rows[i]!)))));
+    }
+    const keys = skipped.map((i) => plan.rows[i]!.uniqueKey!);
+    plan.todo = skipped.length ? plan.duplicates(skipped, await run(dialect.holders(keys))) : [];
   }
 }

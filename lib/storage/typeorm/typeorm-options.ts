@@ -3,6 +3,7 @@ import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../../interfaces/storage-options.interface.js';
 import { DEFAULT_SQLITE_FILE } from '../../jobs.constants.js';
+import type { ManagerLike } from './executors/executor.js';
 import type { PgClientLike } from './pg-listener.js';
 import type { DialectKind } from './table-names.js';
 
@@ -128,4 +129,19 @@ export function versionQuery(kind: DialectKind): string {
     case 'sqlite':
       return 'SELECT sqlite_version() AS v';
   }
+}
+
+/** The caller's transaction handle must belong to our DataSource, or its commit would not cover the jobs. */
+export function assertManagerOf(ds: DataSource, manager: unknown): ManagerLike {
+  const m = manager as (ManagerLike & { connection?: unknown; query?: unknown }) | null;
+  if (!m || typeof m !== 'object' || typeof m.query !== 'function') {
+    throw new InvalidOptionsError('manager', 'expected a TypeORM EntityManager (e.g. the one `dataSource.transaction()` gives you)');
+  }
+  if ((m.dataSource ?? m.connection) !== ds) {
+    throw new InvalidOptionsError(
+      'manager',
+      'this EntityManager belongs to another DataSource than the job storage; use storage: { dataSource } with the same DataSource',
+    );
+  }
+  return m;
 }

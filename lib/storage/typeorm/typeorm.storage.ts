@@ -1,5 +1,5 @@
-import { DataSource } from 'typeorm';
-import { defer, EMPTY, Subject, type Observable } from 'rxjs';
+import type { DataSource } from 'typeorm';
+import type { Observable } from 'rxjs';
 import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
 import type {
   CompleteItem,
@@ -17,29 +17,21 @@ import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../../interfaces/storage-options.interface.js';
 import type { Dialect } from './dialect.js';
-import { dialectFor } from './dialects/dialect-for.js';
-import { EnqueuePlan, toInsertRow } from './enqueue-plan.js';
-import type { Executor, ManagerLike } from './executors/executor.js';
+import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
+import type { Executor } from './executors/executor.js';
 import { startExecutor } from './executors/start-executor.js';
 import type { Step } from './flow.js';
-import { jobEntitySchema } from './job.entity.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import { migrationStep } from './migrations/migrator.js';
-import { PgListener, type ListenerEvent } from './pg-listener.js';
+import type { ListenerEvent } from './pg-listener.js';
+import { JobSignals } from './signals.js';
 import { buildStats, counterWindow } from './stats.js';
-import { assertSchema, assertTablePrefix, tableNames, type DialectKind } from './table-names.js';
-import { assertDataSource, dataSourceOptions, dialectKindOf, pgClientFactory, DEFAULT_BUSY_TIMEOUT_MS } from './typeorm-options.js';
+import { setupFromConfig, setupFromDataSource, type StorageSetup } from './storage-setup.js';
+import { assertManagerOf } from './typeorm-options.js';
 
 const FINISHED: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled']);
 const LEASE_EXPIRED =
   'The worker running this job stopped renewing its lease (crashed or stalled), and no attempts are left.';
-
-interface Settings {
-  migrations: boolean;
-  busyTimeoutMs: number;
-  listen: boolean;
-  listenHealthCheckMs?: number;
-}
 
 /** Thrown inside `completeWithin`'s transaction to roll it back when the lease was lost. */
 class LeaseLost {
@@ -55,45 +47,31 @@ export class TypeOrmStorage implements Storage {
   private executor: Executor | null = null;
   private starting: Promise<void> | null = null;
   private closed = false;
-  private listener: PgListener | null = null;
-  /** In-process wake-ups and cancel requests (SQLite, MariaDB); PostgreSQL uses NOTIFY. */
-  private readonly localWake$ = new Subject<string>();
-  private readonly localCancel$ = new Subject<string>();
+  private readonly signals: JobSignals;
 
-  private constructor(
-    readonly dataSource: DataSource,
-    private readonly ownsDataSource: boolean,
-    readonly dialect: Dialect,
-    private readonly settings: Settings,
-  ) {}
+  readonly dataSource: DataSource;
+  readonly dialect: Dialect;
+
+  private constructor(private readonly setup: StorageSetup) {
+    this.dataSource = setup.dataSource;
+    this.dialect = setup.dialect;
+    this.signals = new JobSignals({
+      kind: setup.dialect.kind,
+      dataSource: setup.dataSource,
+      channel: setup.dialect.tables.channel,
+      listen: setup.listen,
+      listenHealthCheckMs: setup.listenHealthCheckMs,
+    });
+  }
 
   /** A storage with its own DataSource, destroyed by `close()`. */
   static async fromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): Promise<TypeOrmStorage> {
-    const kind: DialectKind = cfg.type === 'sqlite' ? 'sqlite' : cfg.type === 'postgres' ? 'postgres' : 'mysql';
-    const prefix = assertTablePrefix(cfg.tablePrefix);
-    const schema = cfg.type === 'postgres' ? assertSchema(cfg.schema) : null;
-    const ds = new DataSource(dataSourceOptions(cfg, [jobEntitySchema(kind, prefix, schema)]));
-    const server = cfg.type === 'sqlite' ? null : cfg;
-    return new TypeOrmStorage(ds, true, dialectFor(kind, tableNames(kind, prefix, schema)), {
-      migrations: cfg.migrations !== false,
-      busyTimeoutMs: cfg.type === 'sqlite' ? (cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS) : DEFAULT_BUSY_TIMEOUT_MS,
-      listen: server?.listen !== false,
-      listenHealthCheckMs: server?.listenHealthCheckMs,
-    });
+    return new TypeOrmStorage(setupFromConfig(cfg));
   }
 
   /** A storage on the app's DataSource (initialized by the app, never destroyed by us). */
   static async fromDataSource(dataSource: unknown, cfg: DataSourceStorageConfig): Promise<TypeOrmStorage> {
-    const ds = assertDataSource(dataSource);
-    const kind = dialectKindOf(ds);
-    const prefix = assertTablePrefix(cfg.tablePrefix);
-    const schema = kind === 'postgres' ? assertSchema(cfg.schema ?? (ds.options as { schema?: string }).schema) : null;
-    return new TypeOrmStorage(ds, false, dialectFor(kind, tableNames(kind, prefix, schema)), {
-      migrations: cfg.migrations !== false,
-      busyTimeoutMs: cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
-      listen: cfg.listen !== false,
-      listenHealthCheckMs: cfg.listenHealthCheckMs,
-    });
+    return new TypeOrmStorage(setupFromDataSource(dataSource, cfg));
   }
 
   init(): Promise<void> {
@@ -109,13 +87,13 @@ export class TypeOrmStorage implements Storage {
 
   private async start(): Promise<void> {
     if (!this.dataSource.isInitialized) {
-      if (!this.ownsDataSource) {
+      if (!this.setup.ownsDataSource) {
         throw new StorageUnavailableError('the DataSource given to the job storage is not initialized; initialize it first');
       }
       await this.dataSource.initialize();
     }
-    const executor = await startExecutor(this.dataSource, this.dialect.kind, this.settings.busyTimeoutMs);
-    if (this.settings.migrations) await executor.run(migrationStep(this.dialect.kind, this.dialect.tables));
+    const executor = await startExecutor(this.dataSource, this.dialect.kind, this.setup.busyTimeoutMs);
+    if (this.setup.migrations) await executor.run(migrationStep(this.dialect.kind, this.dialect.tables));
     this.executor = executor;
   }
 
@@ -123,10 +101,8 @@ export class TypeOrmStorage implements Storage {
     if (this.closed) return;
     this.closed = true;
     await this.starting?.catch(() => undefined);
-    await this.listener?.close();
-    this.localWake$.complete();
-    this.localCancel$.complete();
-    if (this.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.signals.close();
+    if (this.setup.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 
   async now(): Promise<number> {
@@ -136,27 +112,15 @@ export class TypeOrmStorage implements Storage {
   async enqueue(jobs: NewJob[], options: EnqueueStorageOptions = {}): Promise<EnqueueResult[]> {
     if (!jobs.length) return [];
     const plan = new EnqueuePlan(jobs.map(toInsertRow));
-    const manager = options.manager === undefined || options.manager === null ? null : this.assertManager(options.manager);
-    const insertAll = async (run: <T>(s: Step<T>) => Promise<T>) => {
-      // A key skipped as taken whose holder is gone by the time we look gets another try.
-      for (let round = 0; plan.todo.length && round < 5; round++) {
-        const skipped: number[] = [];
-        for (const chunk of plan.chunks(this.dialect.maxRowsPerStatement)) {
-          skipped.push(...plan.stored(chunk, await run(this.dialect.insert(chunk.map((i) => plan.rows[i]!)))));
-        }
-        plan.todo = skipped.length ? plan.duplicates(skipped, await run(this.dialect.holders(skipped.map((i) => plan.rows[i]!.uniqueKey!)))) : [];
-      }
-    };
-    if (manager) await insertAll((s) => this.exec().runOn(manager, s));
+    const manager = options.manager === undefined || options.manager === null ? null : assertManagerOf(this.dataSource, options.manager);
+    if (manager) await insertPlanned(plan, this.dialect, (s) => this.exec().runOn(manager, s));
     else if (plan.chunks(this.dialect.maxRowsPerStatement).length > 1) {
       // Several statements: one transaction, so a failure stores none of the batch.
-      await this.exec().transaction((_m, run) => insertAll(run));
-    } else await insertAll((s) => this.run(s));
+      await this.exec().transaction((_m, run) => insertPlanned(plan, this.dialect, run));
+    } else await insertPlanned(plan, this.dialect, (s) => this.run(s));
     const results = plan.finish();
-    // Committed now (no caller transaction): tell this process's workers.
-    if (!manager && this.dialect.kind !== 'postgres') {
-      for (const queue of new Set(plan.rows.filter((_, i) => !results[i]!.duplicate).map((r) => r.queue))) this.localWake$.next(queue);
-    }
+    // Committed now (a caller's transaction is not: its jobs wait for the poll or NOTIFY).
+    if (!manager) for (const queue of new Set(plan.rows.filter((_, i) => !results[i]!.duplicate).map((r) => r.queue))) this.signals.wake(queue);
     return results;
   }
 
@@ -234,7 +198,7 @@ export class TypeOrmStorage implements Storage {
     if (!isJobId(key)) return null;
     const row = await this.run(this.dialect.cancel(key));
     const job = row ? toJobRecord(row) : null;
-    if (job?.cancelRequested && this.dialect.kind !== 'postgres') this.localCancel$.next(job.id);
+    if (job?.cancelRequested) this.signals.cancelled(job.id);
     return job;
   }
 
@@ -243,7 +207,7 @@ export class TypeOrmStorage implements Storage {
     if (!isJobId(key)) return null;
     const row = await this.run(this.dialect.retry(key));
     const job = row ? toJobRecord(row) : null;
-    if (job?.state === 'available' && this.dialect.kind !== 'postgres') this.localWake$.next(job.queue);
+    if (job?.state === 'available') this.signals.wake(job.queue);
     return job;
   }
 
@@ -263,7 +227,7 @@ export class TypeOrmStorage implements Storage {
 
   async resume(queue: string): Promise<void> {
     await this.run(this.dialect.resume(assertName('queue name', queue)));
-    if (this.dialect.kind !== 'postgres') this.localWake$.next(queue);
+    this.signals.wake(queue);
   }
 
   async pausedQueues(): Promise<string[]> {
@@ -286,24 +250,19 @@ export class TypeOrmStorage implements Storage {
     return removed;
   }
 
-  /**
-   * PostgreSQL: queue names from NOTIFY (cross-process), through one LISTEN connection
-   * opened on first subscription. Elsewhere: wake-ups from this process's own writes.
-   */
+  /** Queues where new work may be due (see `JobSignals`). */
   wakeups(): Observable<string> {
-    const pg = this.pgListener();
-    return pg ? defer(() => (pg.start(), pg.wakeups)) : this.localWake$.asObservable();
+    return this.signals.wakeups();
   }
 
-  /** Ids of running jobs whose cancellation was requested (NOTIFY `!cancel:<id>` on PostgreSQL). */
+  /** Ids of running jobs whose cancellation was requested (PostgreSQL: NOTIFY `!cancel:<id>`). */
   cancellations(): Observable<string> {
-    const pg = this.pgListener();
-    return pg ? defer(() => (pg.start(), pg.cancellations)) : this.localCancel$.asObservable();
+    return this.signals.cancellations();
   }
 
   /** The LISTEN connection's life ('listening' / 'lost'); nothing on other databases. */
   listenerEvents(): Observable<ListenerEvent> {
-    return this.pgListener()?.events ?? EMPTY;
+    return this.signals.listenerEvents();
   }
 
   async completeWithin<T>(
@@ -325,16 +284,6 @@ export class TypeOrmStorage implements Storage {
     }
   }
 
-  private pgListener(): PgListener | null {
-    if (this.dialect.kind !== 'postgres' || !this.settings.listen || this.closed) return null;
-    this.listener ??= new PgListener({
-      createClient: pgClientFactory(this.dataSource, this.dialect.tables.channel),
-      channel: this.dialect.tables.channel,
-      healthCheckMs: this.settings.listenHealthCheckMs,
-    });
-    return this.listener;
-  }
-
   private async batched<I>(items: I[], make: (chunk: I[]) => Step<string[]>): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < items.length; i += this.dialect.maxRowsPerStatement) {
@@ -350,20 +299,5 @@ export class TypeOrmStorage implements Storage {
   private exec(): Executor {
     if (this.executor) return this.executor;
     throw new StorageUnavailableError(this.closed ? 'the storage was closed' : 'the storage is not initialized; call init() first');
-  }
-
-  /** The caller's transaction handle must belong to our DataSource, or its commit would not cover the jobs. */
-  private assertManager(manager: unknown): ManagerLike {
-    const m = manager as (ManagerLike & { connection?: unknown; query?: unknown }) | null;
-    if (!m || typeof m !== 'object' || typeof m.query !== 'function') {
-      throw new InvalidOptionsError('manager', 'expected a TypeORM EntityManager (e.g. the one `dataSource.transaction()` gives you)');
-    }
-    if ((m.dataSource ?? m.connection) !== this.dataSource) {
-      throw new InvalidOptionsError(
-        'manager',
-        'this EntityManager belongs to another DataSource than the job storage; use storage: { dataSource } with the same DataSource',
-      );
-    }
-    return m;
   }
 }

@@ -1,0 +1,53 @@
+import { DataSource } from 'typeorm';
+import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../../interfaces/storage-options.interface.js';
+import type { Dialect } from './dialect.js';
+import { dialectFor } from './dialects/dialect-for.js';
+import { jobEntitySchema } from './job.entity.js';
+import { assertSchema, assertTablePrefix, tableNames, type DialectKind } from './table-names.js';
+import { assertDataSource, dataSourceOptions, DEFAULT_BUSY_TIMEOUT_MS, dialectKindOf } from './typeorm-options.js';
+
+/** Everything a TypeOrmStorage is built from, validated. */
+export interface StorageSetup {
+  dataSource: DataSource;
+  /** We created it: `close()` destroys it. */
+  ownsDataSource: boolean;
+  dialect: Dialect;
+  migrations: boolean;
+  busyTimeoutMs: number;
+  listen: boolean;
+  listenHealthCheckMs?: number;
+}
+
+/** `storage: { type: 'sqlite' | 'postgres' | 'mysql' | 'mariadb', … }`: a DataSource of our own. */
+export function setupFromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): StorageSetup {
+  const kind: DialectKind = cfg.type === 'sqlite' ? 'sqlite' : cfg.type === 'postgres' ? 'postgres' : 'mysql';
+  const prefix = assertTablePrefix(cfg.tablePrefix);
+  const schema = cfg.type === 'postgres' ? assertSchema(cfg.schema) : null;
+  const server = cfg.type === 'sqlite' ? null : cfg;
+  return {
+    dataSource: new DataSource(dataSourceOptions(cfg, [jobEntitySchema(kind, prefix, schema)])),
+    ownsDataSource: true,
+    dialect: dialectFor(kind, tableNames(kind, prefix, schema)),
+    migrations: cfg.migrations !== false,
+    busyTimeoutMs: cfg.type === 'sqlite' ? (cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS) : DEFAULT_BUSY_TIMEOUT_MS,
+    listen: server?.listen !== false,
+    listenHealthCheckMs: server?.listenHealthCheckMs,
+  };
+}
+
+/** `storage: { dataSource }`: the app's DataSource, initialized by the app and never destroyed by us. */
+export function setupFromDataSource(value: unknown, cfg: DataSourceStorageConfig): StorageSetup {
+  const dataSource = assertDataSource(value);
+  const kind = dialectKindOf(dataSource);
+  const prefix = assertTablePrefix(cfg.tablePrefix);
+  const schema = kind === 'postgres' ? assertSchema(cfg.schema ?? (dataSource.options as { schema?: string }).schema) : null;
+  return {
+    dataSource,
+    ownsDataSource: false,
+    dialect: dialectFor(kind, tableNames(kind, prefix, schema)),
+    migrations: cfg.migrations !== false,
+    busyTimeoutMs: cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    listen: cfg.listen !== false,
+    listenHealthCheckMs: cfg.listenHealthCheckMs,
+  };
+}
