@@ -20,6 +20,8 @@ export interface SqliteStorageConfig {
 
 export interface ServerStorageConfig {
   type: 'postgres' | 'mysql' | 'mariadb';
+  /** PostgreSQL `application_name` of the module's connections (seen in pg_stat_activity); default `nestjs-background-jobs`. */
+  applicationName?: string;
   url?: string;
   host?: string;
   port?: number;

@@ -22,7 +22,9 @@ async function targets(): Promise<Target[]> {
   list.push({ name: 'sqlite', config: { type: 'sqlite', database: sqlite.file }, cleanup: sqlite.remove });
   if (await databaseAvailable('postgres')) {
     const pg = await freshPostgresSchema();
-    list.push({ name: 'postgres', config: { type: 'postgres', url: PG_URL, schema: pg.schema, poolSize: 4 }, cleanup: pg.drop });
+    // Its own application_name, so the connection-cutting test hits only these workers.
+    const applicationName = `nbj-mp-${pg.schema}`.slice(0, 48);
+    list.push({ name: 'postgres', config: { type: 'postgres', url: PG_URL, schema: pg.schema, poolSize: 4, applicationName }, cleanup: pg.drop });
   }
   return list;
 }
@@ -104,7 +106,8 @@ for (const target of await targets()) {
         const killed = await withPg((c) =>
           c.query(
             `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE application_name LIKE 'nestjs-background-jobs%' AND pid <> pg_backend_pid() AND datname = current_database()`,
+              WHERE application_name LIKE $1 AND pid <> pg_backend_pid() AND datname = current_database()`,
+            [`${(target.config as { applicationName: string }).applicationName}%`],
           ),
         );
         expect(killed.rowCount).toBeGreaterThan(0);

@@ -39,7 +39,10 @@ export function dataSourceOptions(cfg: SqliteStorageConfig | ServerStorageConfig
     logging: false,
   };
   if (cfg.type === 'postgres') {
-    return { type: 'postgres', ...common, schema: cfg.schema, applicationName: APPLICATION_NAME };
+    if (cfg.applicationName !== undefined && (typeof cfg.applicationName !== 'string' || !/^[\x20-\x7e]{1,48}$/.test(cfg.applicationName))) {
+      throw new InvalidOptionsError('storage.applicationName', 'expected 1 to 48 printable ASCII characters');
+    }
+    return { type: 'postgres', ...common, schema: cfg.schema, applicationName: cfg.applicationName ?? APPLICATION_NAME };
   }
   // bigints as strings (ids above 2^53 stay exact); utf8mb4 for any text; times are UTC
   // (our SQL reads them as text; this is for reads through the entity).
@@ -78,6 +81,7 @@ export function pgClientFactory(ds: DataSource, channel: string): () => PgClient
   // The `pg` module TypeORM loaded for this DataSource: no second import of the driver.
   const pg = (ds.driver as unknown as { postgres: { Client: new (config: object) => PgClientLike } }).postgres;
   const options = ds.options as DataSourceOptions & {
+    applicationName?: string;
     url?: string; host?: string; port?: number; username?: string; password?: string; database?: string; ssl?: unknown;
     replication?: { master: { url?: string; host?: string; port?: number; username?: string; password?: string; database?: string; ssl?: unknown } };
   };
@@ -90,7 +94,7 @@ export function pgClientFactory(ds: DataSource, channel: string): () => PgClient
     password: c.password,
     database: c.database,
     ssl: c.ssl,
-    application_name: `${APPLICATION_NAME}:listen:${channel}`.slice(0, 63),
+    application_name: `${options.applicationName ?? APPLICATION_NAME}:listen:${channel}`.slice(0, 63),
     keepAlive: true,
     connectionTimeoutMillis: 10_000,
   };
