@@ -54,6 +54,12 @@ for (const kind of await availableKinds()) {
       });
     });
 
+    it("close() leaves the app's DataSource open", async () => {
+      await h.storage.close();
+      expect(h.dataSource.isInitialized).toBe(true);
+      expect(await h.notes()).toEqual([]);
+    });
+
     it('refuses an EntityManager of another DataSource', async () => {
       const { file, remove } = freshSqliteFile();
       const other = await TypeOrmStorage.fromConfig({ type: 'sqlite', database: file });
