@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { PG, SCHEMAS, TMP_DIR } from '../config.js';
 import { recreatePgSchema, withPg } from '../db.js';
+import { processCpuMs } from './common.js';
 import type { Params, Result } from './workloads.js';
 
 /**
@@ -86,6 +87,8 @@ export async function bareClaim(p: Params): Promise<Result> {
   try {
     let handled = 0;
     let pending: Promise<unknown> = Promise.resolve();
+    const pg0 = processCpuMs('postgres');
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (let round = 0; round < Math.ceil(n / batch) + 10 && handled < n; round++) {
       const { rows } = await claimer.query<{ id: string; payload: unknown }>({
@@ -116,7 +119,15 @@ export async function bareClaim(p: Params): Promise<Result> {
     }
     await pending;
     const ms = performance.now() - t0;
-    return { jobs: handled, ms, perSec: (handled / ms) * 1000 };
+    const cpu = process.cpuUsage(cpu0);
+    const pg1 = processCpuMs('postgres');
+    return {
+      jobs: handled,
+      ms,
+      perSec: (handled / ms) * 1000,
+      workerCpuMsPer1k: ((cpu.user + cpu.system) / 1000 / handled) * 1000,
+      pgCpuMsPer1k: pg0 !== null && pg1 !== null ? ((pg1 - pg0) / handled) * 1000 : -1,
+    };
   } finally {
     await claimer.end();
     await completer.end();

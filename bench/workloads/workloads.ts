@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Adapter } from '../systems/index.js';
 import type { Payload, Producer } from '../systems/types.js';
 import { percentile } from '../stats.js';
-import { BULK_CHUNK, bulkSeed, deferred, payloads, peakRssMb, sleep } from './common.js';
+import { BULK_CHUNK, bulkSeed, deferred, payloads, peakRssMb, processCpuMs, sleep } from './common.js';
 
 export interface Params {
   jobs?: number;
@@ -79,15 +79,23 @@ export async function processJobs(a: Adapter, p: Params): Promise<Result> {
       }
     },
   });
+  const pg0 = processCpuMs('postgres');
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await worker.start();
+  let cpu: NodeJS.CpuUsage;
+  let pg1: number | null;
   try {
     await done.promise;
   } finally {
+    cpu = process.cpuUsage(cpu0);
+    pg1 = processCpuMs('postgres');
     await worker.stop();
   }
   const ms = last - t0;
-  return { jobs: n, ms, perSec: (n / ms) * 1000, firstToLastMs: last - first, handled: count, rssMb: peakRssMb(), ...worker.trace?.() };
+  // CPU spent per 1,000 jobs: this process, and every PostgreSQL backend (0 for other databases).
+  const cpuMs = { workerCpuMsPer1k: ((cpu.user + cpu.system) / 1000 / n) * 1000, pgCpuMsPer1k: pg0 !== null && pg1 !== null ? ((pg1 - pg0) / n) * 1000 : -1 };
+  return { jobs: n, ms, perSec: (n / ms) * 1000, firstToLastMs: last - first, handled: count, rssMb: peakRssMb(), ...cpuMs, ...worker.trace?.() };
 }
 
 /** 4. Latency at light load: idle worker, jobs enqueued one at a time `gapMs` apart. */
