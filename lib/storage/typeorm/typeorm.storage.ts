@@ -120,7 +120,11 @@ export class TypeOrmStorage implements Storage {
     } else await insertPlanned(plan, this.dialect, (s) => this.run(s));
     const results = plan.finish();
     // Committed now (a caller's transaction is not: its jobs wait for the poll or NOTIFY).
-    if (!manager) for (const queue of new Set(plan.rows.filter((_, i) => !results[i]!.duplicate).map((r) => r.queue))) this.signals.wake(queue);
+    // Only jobs due at once wake anyone; the rest are found by the poll.
+    if (!manager) {
+      const due = plan.rows.filter((r, i) => !results[i]!.duplicate && r.runAt === null && r.delayMs === 0);
+      for (const queue of new Set(due.map((r) => r.queue))) this.signals.wake(queue);
+    }
     return results;
   }
 
