@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Subject, type Subscription } from 'rxjs';
+import { Subject, Subscription } from 'rxjs';
 import { ShutdownAbort } from './abort-reasons.js';
 import { AckBatcher } from './ack-batcher.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
@@ -35,7 +35,7 @@ export class Engine {
   private heartbeatTimer: TimerHandle | null = null;
   private rescueTimer: TimerHandle | null = null;
   private maintenanceTimer: TimerHandle | null = null;
-  private wakeSub: Subscription | null = null;
+  private readonly signalSubs = new Subscription();
   private started = false;
   private lastBeat = 0;
   private stopped = false;
@@ -73,7 +73,14 @@ export class Engine {
       this.runners.set(queue, runner);
     }
     this.lastBeat = this.clock.now();
-    this.wakeSub = this.deps.storage.wakeups?.().subscribe((queue) => this.wake(queue)) ?? null;
+    const { storage } = this.deps;
+    this.signalSubs.add(storage.wakeups?.().subscribe((queue) => this.wake(queue)));
+    this.signalSubs.add(
+      storage.cancellations?.().subscribe((id) => {
+        const cancelled = new Set([id]);
+        for (const r of this.runners.values()) r.onHeartbeat(new Set(), cancelled);
+      }),
+    );
     for (const runner of this.runners.values()) runner.start();
     this.scheduleHeartbeat();
     this.scheduleRescue(0);
@@ -107,7 +114,7 @@ export class Engine {
   async stop(): Promise<void> {
     if (!this.started || this.stopped) return;
     this.stopped = true;
-    this.wakeSub?.unsubscribe();
+    this.signalSubs.unsubscribe();
     if (this.rescueTimer) this.clock.clearTimeout(this.rescueTimer);
     if (this.maintenanceTimer) this.clock.clearTimeout(this.maintenanceTimer);
     const runners = [...this.runners.values()];

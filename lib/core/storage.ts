@@ -89,6 +89,12 @@ export interface Storage {
   wakeups?(): Observable<string>;
 
   /**
+   * Optional push of "cancellation was requested for running job <id>" (PostgreSQL
+   * NOTIFY), so the instance running it aborts it at once rather than at its next heartbeat.
+   */
+  cancellations?(): Observable<string>;
+
+  /**
    * Optional (TypeORM storages): runs `work(manager)` inside one transaction that also marks
    * the job completed (guarded by `workerId`), so the handler's writes and the completion
    * commit together or not at all. When the lease was lost the transaction rolls back and

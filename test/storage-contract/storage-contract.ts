@@ -263,6 +263,26 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
       expect(await s.complete([{ id: a!.id, workerId: 'w1' }])).toEqual([]);
     });
 
+    it('rescue() ends a job whose cancellation was requested as cancelled, not available', async () => {
+      const [a] = await s.enqueue([newJob()]);
+      await s.claim('q', 'w1', 1, T);
+      await s.cancel(a!.id);
+      await h.advance(T * 3);
+      expect(await s.rescue()).toBe(1);
+      expect(await s.get(a!.id)).toMatchObject({ state: 'cancelled', lockedBy: null });
+      expect(await s.claim('q', 'w2', 1, 30_000)).toHaveLength(0);
+    });
+
+    it("a 'queued' unique job that started gives its key up for good, even when it comes back to wait", async () => {
+      const [a] = await s.enqueue([newJob({ uniqueKey: 'gone', uniqueWhile: 'queued' })]);
+      await s.claim('q', 'w1', 1, 30_000);
+      const error = { name: 'Error', message: 'x', attempt: 1, at: new Date().toISOString() };
+      await s.fail([{ id: a!.id, workerId: 'w1', error, retryDelayMs: 60_000 }]);
+      expect(await s.findByUniqueKey('gone')).toBeNull();
+      const [b] = await s.enqueue([newJob({ uniqueKey: 'gone', uniqueWhile: 'queued' })]);
+      expect(b!.duplicate).toBe(false);
+    });
+
     it('maxAttempts null (infinite retries) is never made dead by rescue', async () => {
       const [a] = await s.enqueue([newJob({ maxAttempts: null })]);
       await s.claim('q', 'w1', 1, T);

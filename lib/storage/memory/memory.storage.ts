@@ -33,6 +33,9 @@ export class MemoryStorage implements Storage {
   private readonly diedCounts = new Map<string, PeriodCounter>();
   private readonly wake$ = new Subject<string>();
   private readonly uniqueWhile = new Map<string, UniqueWhile>();
+  /** Jobs that gave their unique key up (left their unique states); they never take it back on their own. */
+  private readonly keyReleased = new Set<string>();
+  private readonly cancel$ = new Subject<string>();
   private nextId = 1;
   private readonly clock: Clock;
 
@@ -100,6 +103,7 @@ export class MemoryStorage implements Storage {
       job.lockedBy = workerId;
       job.lockedUntil = new Date(now + leaseMs);
       job.startedAt = new Date(now);
+      this.trackUnique(job);
       return structuredClone(job);
     });
   }
@@ -115,6 +119,7 @@ export class MemoryStorage implements Storage {
       job.result = item.result == null ? null : (JSON.parse(item.result) as unknown);
       this.unlock(job);
       this.counter(this.completedCounts, job.queue).add(now);
+      this.trackUnique(job);
       held.push(item.id);
     }
     return held;
@@ -139,6 +144,7 @@ export class MemoryStorage implements Storage {
         job.state = 'retryable';
         job.runAt = new Date(now + item.retryDelayMs);
       }
+      this.trackUnique(job);
       held.push(item.id);
     }
     return held;
@@ -158,6 +164,7 @@ export class MemoryStorage implements Storage {
       }
       job.attempt = Math.max(0, job.attempt - 1);
       this.unlock(job);
+      this.trackUnique(job);
       held.push(id);
     }
     if (held.length) this.wake$.next(this.jobs.get(held[0]!)!.queue);
@@ -186,9 +193,10 @@ export class MemoryStorage implements Storage {
     for (const job of this.jobs.values()) {
       if (moved >= limit) break;
       if (job.state !== 'running' || !job.lockedUntil || job.lockedUntil.getTime() > now) continue;
+      const cancelRequested = job.cancelRequested;
       this.unlock(job);
       moved++;
-      if (job.cancelRequested) {
+      if (cancelRequested) {
         job.state = 'cancelled';
         job.failedAt = new Date(now);
       } else if (job.maxAttempts !== null && job.attempt >= job.maxAttempts) {
@@ -200,6 +208,7 @@ export class MemoryStorage implements Storage {
         job.state = 'available';
         job.runAt = new Date(now);
       }
+      this.trackUnique(job);
     }
     return moved;
   }
@@ -240,8 +249,10 @@ export class MemoryStorage implements Storage {
     if (pending.has(job.state)) {
       job.state = 'cancelled';
       job.failedAt = new Date(this.clock.now());
-    } else if (job.state === 'running') {
+      this.trackUnique(job);
+    } else if (job.state === 'running' && !job.cancelRequested) {
       job.cancelRequested = true;
+      this.cancel$.next(job.id);
     }
     return structuredClone(job);
   }
@@ -256,8 +267,11 @@ export class MemoryStorage implements Storage {
     job.completedAt = null;
     job.failedAt = null;
     job.cancelRequested = false;
+    // Takes its unique key back only if no other job holds it meanwhile.
+    if (job.uniqueKey && this.keyReleased.has(job.id) && !this.holderOf(job.uniqueKey)) this.keyReleased.delete(job.id);
+    const copy = structuredClone(job);
     this.wake$.next(job.queue);
-    return structuredClone(job);
+    return copy;
   }
 
   async stats(): Promise<QueueStats[]> {
@@ -303,6 +317,7 @@ export class MemoryStorage implements Storage {
       if (at < before) {
         this.jobs.delete(id);
         this.uniqueWhile.delete(id);
+        this.keyReleased.delete(id);
         removed++;
       }
     }
@@ -313,13 +328,23 @@ export class MemoryStorage implements Storage {
     return this.wake$.asObservable();
   }
 
+  cancellations(): Observable<string> {
+    return this.cancel$.asObservable();
+  }
+
   private holderOf(uniqueKey: string): JobRecord | undefined {
     for (const other of this.jobs.values()) {
-      if (other.uniqueKey !== uniqueKey) continue;
+      if (other.uniqueKey !== uniqueKey || this.keyReleased.has(other.id)) continue;
       const states = UNIQUE_STATES[this.uniqueWhile.get(other.id) ?? 'running'];
       if (states.includes(other.state)) return other;
     }
     return undefined;
+  }
+
+  /** After a state change: a job out of its unique states gives its key up for good. */
+  private trackUnique(job: JobRecord): void {
+    const mode = this.uniqueWhile.get(job.id);
+    if (mode && !UNIQUE_STATES[mode].includes(job.state)) this.keyReleased.add(job.id);
   }
 
   private held(id: string, workerId: string): JobRecord | undefined {
