@@ -1,28 +1,22 @@
-import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Job,
   JobCancelledError,
   JobFailedError,
-  JobsModule,
   MaxRetries,
-  MemoryStorage,
   Processor,
   QueueService,
   WaitTimeoutError,
   type JobContext,
   type JobEvent,
 } from '../../lib/index.js';
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+import { deferred } from '../fixtures/deferred.js';
+import { featureKinds, openTarget, startInstance, until, type FeatureTarget } from '../support/feature-targets.js';
 
 let gate = deferred();
 let started = deferred<JobContext>();
+const startedIds: string[] = [];
 
 @Processor({ queue: 'ctl', maxRetries: MaxRetries.count(0) })
 class ControlProcessor {
@@ -38,6 +32,7 @@ class ControlProcessor {
 
   @Job('block')
   async block(_p: unknown, ctx: JobContext) {
+    startedIds.push(ctx.id);
     started.resolve(ctx);
     await new Promise<void>((resolve, reject) => {
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
@@ -45,150 +40,138 @@ class ControlProcessor {
     });
     return 'unblocked';
   }
-
-  @Job('steps')
-  async steps(_p: unknown, ctx: JobContext) {
-    await ctx.progress(10, { step: 'a' });
-    await ctx.progress(100, { step: 'done' });
-  }
 }
 
-async function instance(storage: MemoryStorage, workers = true): Promise<INestApplication> {
-  const mod = await Test.createTestingModule({
-    imports: [
-      JobsModule.forRoot({
-        storage: { instance: storage },
-        workers,
-        pollIntervalMs: 20,
-        leaseMs: 300,
-        heartbeatIntervalMs: 20,
-        logger: false,
-      }),
-    ],
-    providers: [ControlProcessor],
-  }).compile();
-  const app = mod.createNestApplication();
-  await app.init();
-  return app;
+for (const kind of await featureKinds()) {
+  describe(`control of queues and jobs: ${kind}`, () => {
+    let target: FeatureTarget;
+    const apps: INestApplication[] = [];
+    const instance = async (workers = true, heartbeatIntervalMs?: number) => {
+      const app = await startInstance(target, [ControlProcessor], { workers, ...(heartbeatIntervalMs ? { heartbeatIntervalMs, leaseMs: heartbeatIntervalMs * 3 } : {}) });
+      apps.push(app);
+      return app;
+    };
+
+    beforeEach(async () => {
+      target = await openTarget(kind);
+    });
+    afterEach(async () => {
+      gate.resolve();
+      for (const app of apps.splice(0)) await app.close();
+      await target.cleanup();
+      gate = deferred();
+      started = deferred();
+      startedIds.length = 0;
+    });
+
+    it('waitFor resolves with the result from another instance, rejects when the job dies', async () => {
+      const queue = (await instance(false)).get(QueueService);
+      const { id } = await queue.enqueue('echo', { v: 21 });
+      const bad = await queue.enqueue('boom', {});
+      await instance(); // the worker runs elsewhere
+      await expect(queue.waitFor(id, { timeoutMs: 5_000 })).resolves.toEqual({ doubled: 42 });
+      const err = await queue.waitFor(bad.id, { timeoutMs: 5_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JobFailedError);
+      expect((err as JobFailedError).message).toMatch(/dead: Error: kaput/);
+    });
+
+    it('waitFor times out with WaitTimeoutError and leaves the job alone', async () => {
+      const queue = (await instance(false)).get(QueueService);
+      const { id } = await queue.enqueue('echo', { v: 1 });
+      await expect(queue.waitFor(id, { timeoutMs: 30 })).rejects.toBeInstanceOf(WaitTimeoutError);
+      expect((await queue.getJob(id))!.state).toBe('available');
+    });
+
+    it(`cancel of a running job on another instance aborts its signal ${kind === 'postgres' ? 'at once (NOTIFY)' : 'at the next heartbeat'} and ends it cancelled`, async () => {
+      // On PostgreSQL heartbeats are far apart: only the NOTIFY can deliver the cancel in time.
+      const worker = await instance(true, kind === 'postgres' ? 20_000 : undefined);
+      const other = (await instance(false)).get(QueueService);
+      const events: JobEvent[] = [];
+      worker.get(QueueService).events$.subscribe((e) => events.push(e));
+      const { id } = await other.enqueue('block', {});
+      const ctx = await started.promise;
+      const aborted = new Promise<number>((resolve) => ctx.signal.addEventListener('abort', () => resolve(Date.now())));
+      const at = Date.now();
+      await other.cancel(id);
+      expect((await aborted) - at).toBeLessThan(kind === 'postgres' ? 2_000 : 5_000);
+      await expect(other.waitFor(id, { timeoutMs: 5_000 })).rejects.toThrow(/cancelled/);
+      expect(ctx.signal.reason).toBeInstanceOf(JobCancelledError);
+      await until(() => events.some((e) => e.type === 'cancelled'), 2_000, 'the cancelled event');
+      expect(await other.getJob(id)).toMatchObject({ state: 'cancelled' });
+    });
+
+    it('cancel of a waiting job: it never runs', async () => {
+      const producer = (await instance(false)).get(QueueService);
+      const { id } = await producer.enqueue('block', {}, { delay: 150 });
+      expect(await producer.cancel(id)).toMatchObject({ state: 'cancelled' });
+      await instance();
+      await new Promise((r) => setTimeout(r, 300));
+      expect(startedIds).toEqual([]);
+      expect((await producer.getJob(id))!.state).toBe('cancelled');
+    });
+
+    it('pause stops claiming on every instance within a poll interval; running jobs finish; resume picks up', async () => {
+      const a = (await instance()).get(QueueService);
+      await instance();
+      const running = await a.enqueue('block', {});
+      await started.promise;
+      await a.pause('ctl');
+      const { id } = await a.enqueue('echo', { v: 1 });
+      await new Promise((r) => setTimeout(r, 200)); // ten poll intervals
+      expect((await a.getJob(id))!.state).toBe('available');
+      expect((await a.stats()).find((s) => s.queue === 'ctl')).toMatchObject({ paused: true, available: 1, running: 1 });
+      gate.resolve();
+      await expect(a.waitFor(running.id, { timeoutMs: 5_000 })).resolves.toBe('unblocked');
+      expect((await a.getJob(id))!.state).toBe('available');
+      await a.resume('ctl');
+      await expect(a.waitFor(id, { timeoutMs: 5_000 })).resolves.toEqual({ doubled: 2 });
+    });
+
+    it('retryAll brings back every dead job of a queue; list pages by cursor; prune keeps stats', async () => {
+      const queue = (await instance()).get(QueueService);
+      const dead = [];
+      for (let i = 0; i < 3; i++) dead.push((await queue.enqueue('boom', { i })).id);
+      for (const id of dead) await queue.waitFor(id, { timeoutMs: 5_000 }).catch(() => undefined);
+      await queue.onIdle('ctl');
+      expect((await queue.list({ queue: 'ctl', state: 'dead' })).jobs).toHaveLength(3);
+      const page1 = await queue.list({ queue: 'ctl', limit: 2 });
+      const page2 = await queue.list({ queue: 'ctl', limit: 2, cursor: page1.nextCursor });
+      expect(page1.jobs.map((j) => j.id)).toEqual([dead[2], dead[1]]);
+      expect(page2.jobs.map((j) => j.id)).toEqual([dead[0]]);
+      expect(page2.nextCursor).toBeNull();
+      await queue.pause('ctl');
+      expect(await queue.retryAll({ queue: 'ctl' })).toBe(3);
+      expect((await queue.stats()).find((s) => s.queue === 'ctl')).toMatchObject({ available: 3, dead: 0 });
+      await queue.resume('ctl');
+      for (const id of dead) await queue.waitFor(id, { timeoutMs: 5_000 }).catch(() => undefined);
+      const ok = await queue.enqueue('echo', { v: 1 });
+      await queue.waitFor(ok.id, { timeoutMs: 5_000 });
+      await queue.onIdle('ctl');
+      const before = (await queue.stats()).find((s) => s.queue === 'ctl')!;
+      expect(before).toMatchObject({ available: 0, scheduled: 0, running: 0, dead: 3 });
+      expect(before.completed).toEqual({ lastHour: 1, today: 1, thisMonth: 1, allTime: 1 });
+      expect(before.died.allTime).toBe(6);
+      expect(await queue.prune({ olderThan: new Date(Date.now() + 1000) })).toBe(4);
+      const after = (await queue.stats()).find((s) => s.queue === 'ctl')!;
+      expect(after).toMatchObject({ available: 0, scheduled: 0, running: 0, dead: 0 });
+      expect(after.completed).toEqual(before.completed);
+      expect(after.died).toEqual(before.died);
+      expect((await queue.list({ queue: 'ctl' })).jobs).toEqual([]);
+      await expect(queue.prune({ olderThan: new Date(), states: ['running'] })).rejects.toThrow(/finished/);
+      await expect(queue.list({ cursor: 'x; DROP TABLE' })).rejects.toThrow(/cursor/);
+    });
+
+    it('stats count scheduled and available jobs per queue and follow them as they come due', async () => {
+      const queue = (await instance(false)).get(QueueService);
+      await queue.enqueue('echo', { v: 1 });
+      await queue.enqueue('echo', { v: 2 }, { delay: 300 });
+      await queue.enqueue('echo', { v: 3 }, { delay: 3_600_000 });
+      await queue.enqueue('echo', { v: 4 }, { queue: 'other' });
+      const stats = await queue.stats();
+      expect(stats.find((s) => s.queue === 'ctl')).toMatchObject({ available: 1, scheduled: 2, running: 0, dead: 0, paused: false });
+      expect(stats.find((s) => s.queue === 'other')).toMatchObject({ available: 1, scheduled: 0 });
+      await until(async () => (await queue.stats()).find((s) => s.queue === 'ctl')!.available === 2, 3_000, 'the delayed job to come due');
+      expect((await queue.stats()).find((s) => s.queue === 'ctl')).toMatchObject({ available: 2, scheduled: 1 });
+    });
+  });
 }
-
-describe('control of queues and jobs', () => {
-  const apps: INestApplication[] = [];
-  afterEach(async () => {
-    gate.resolve();
-    for (const app of apps.splice(0)) await app.close();
-    gate = deferred();
-    started = deferred();
-  });
-
-  it('waitFor resolves with the result from another instance, rejects when the job dies', async () => {
-    const storage = new MemoryStorage();
-    const producer = await instance(storage, false);
-    apps.push(producer);
-    const queue = producer.get(QueueService);
-    const { id } = await queue.enqueue('echo', { v: 21 });
-    const bad = await queue.enqueue('boom', {});
-    apps.push(await instance(storage)); // the worker runs elsewhere
-    await expect(queue.waitFor(id, { timeoutMs: 5_000 })).resolves.toEqual({ doubled: 42 });
-    const err = await queue.waitFor(bad.id, { timeoutMs: 5_000 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(JobFailedError);
-    expect((err as JobFailedError).message).toMatch(/dead: Error: kaput/);
-  });
-
-  it('waitFor times out with WaitTimeoutError and leaves the job alone', async () => {
-    const app = await instance(new MemoryStorage(), false);
-    apps.push(app);
-    const queue = app.get(QueueService);
-    const { id } = await queue.enqueue('echo', { v: 1 });
-    await expect(queue.waitFor(id, { timeoutMs: 30 })).rejects.toBeInstanceOf(WaitTimeoutError);
-    expect((await queue.getJob(id))!.state).toBe('available');
-  });
-
-  it('cancel of a running job on another instance aborts its signal and ends it cancelled', async () => {
-    const storage = new MemoryStorage();
-    const worker = await instance(storage);
-    const other = await instance(storage, false);
-    apps.push(worker, other);
-    const events: JobEvent[] = [];
-    worker.get(QueueService).events$.subscribe((e) => events.push(e));
-    const { id } = await other.get(QueueService).enqueue('block', {});
-    const ctx = await started.promise;
-    await other.get(QueueService).cancel(id);
-    await expect(other.get(QueueService).waitFor(id, { timeoutMs: 5_000 })).rejects.toThrow(/cancelled/);
-    expect(ctx.signal.aborted).toBe(true);
-    expect(ctx.signal.reason).toBeInstanceOf(JobCancelledError);
-    expect(events.map((e) => e.type)).toContain('cancelled');
-  });
-
-  it('pause stops claiming from the queue; resume picks up', async () => {
-    const storage = new MemoryStorage();
-    const app = await instance(storage);
-    apps.push(app);
-    const queue = app.get(QueueService);
-    await queue.pause('ctl');
-    const { id } = await queue.enqueue('echo', { v: 1 });
-    await new Promise((r) => setTimeout(r, 100)); // several poll intervals
-    expect((await queue.getJob(id))!.state).toBe('available');
-    expect((await queue.stats()).find((s) => s.queue === 'ctl')!.paused).toBe(true);
-    await queue.resume('ctl');
-    await expect(queue.waitFor(id, { timeoutMs: 5_000 })).resolves.toEqual({ doubled: 2 });
-  });
-
-  it('retryAll brings back every dead job of a queue; list pages by cursor; prune keeps stats', async () => {
-    const storage = new MemoryStorage();
-    const app = await instance(storage);
-    apps.push(app);
-    const queue = app.get(QueueService);
-    for (let i = 0; i < 3; i++) await queue.enqueue('boom', { i });
-    await queue.onIdle('ctl');
-    expect((await queue.list({ queue: 'ctl', state: 'dead' })).jobs).toHaveLength(3);
-    const page1 = await queue.list({ queue: 'ctl', limit: 2 });
-    const page2 = await queue.list({ queue: 'ctl', limit: 2, cursor: page1.nextCursor });
-    expect(page1.jobs).toHaveLength(2);
-    expect(page2.jobs).toHaveLength(1);
-    expect(page2.nextCursor).toBeNull();
-    await queue.pause('ctl');
-    expect(await queue.retryAll({ queue: 'ctl' })).toBe(3);
-    expect((await queue.stats()).find((s) => s.queue === 'ctl')).toMatchObject({ available: 3, dead: 0 });
-    await queue.resume('ctl');
-    await queue.onIdle('ctl');
-    await queue.enqueue('echo', { v: 1 });
-    await queue.onIdle('ctl');
-    const before = (await queue.stats()).find((s) => s.queue === 'ctl')!;
-    expect(before.completed.allTime).toBe(1);
-    expect(before.died.allTime).toBe(6);
-    expect(await queue.prune({ olderThan: new Date(Date.now() + 1000) })).toBe(4);
-    const after = (await queue.stats()).find((s) => s.queue === 'ctl')!;
-    expect(after.dead).toBe(0);
-    expect(after.completed.allTime).toBe(1);
-    expect(after.died.allTime).toBe(6);
-    await expect(queue.prune({ olderThan: new Date(), states: ['running'] })).rejects.toThrow(/finished/);
-    await expect(queue.list({ cursor: 'x; DROP TABLE' })).rejects.toThrow(/cursor/);
-  });
-
-  it('unique jobs: a duplicate returns the existing id with duplicate: true', async () => {
-    const app = await instance(new MemoryStorage(), false);
-    apps.push(app);
-    const queue = app.get(QueueService);
-    const a = await queue.enqueue('echo', { v: 1 }, { uniqueKey: 'u-1' });
-    const b = await queue.enqueue('echo', { v: 2 }, { uniqueKey: 'u-1' });
-    expect(a.duplicate).toBe(false);
-    expect(b).toEqual({ id: a.id, duplicate: true });
-    const c = await queue.enqueue('echo', { v: 3 }, { uniqueKey: 'u-1', unique: { ttlMs: 1 } });
-    expect(c.duplicate).toBe(false);
-    await expect(queue.enqueue('echo', {}, { unique: { while: 'queued' } })).rejects.toThrow(/uniqueKey/);
-    await expect(queue.enqueue('echo', {}, { uniqueKey: 'k', unique: { while: 'forever' as never } })).rejects.toThrow(/unique.while/);
-  });
-
-  it('progress is stored and emitted; the result is on the job', async () => {
-    const app = await instance(new MemoryStorage());
-    apps.push(app);
-    const queue = app.get(QueueService);
-    const seen: JobEvent[] = [];
-    queue.events$.subscribe((e) => e.type === 'progress' && seen.push(e));
-    const { id } = await queue.enqueue('steps', {});
-    await queue.waitFor(id, { timeoutMs: 5_000 });
-    expect(seen.map((e) => e.progress)).toEqual([10, 100]);
-    expect(await queue.getJob(id)).toMatchObject({ state: 'completed', progress: 100, progressData: { step: 'done' } });
-  });
-});
