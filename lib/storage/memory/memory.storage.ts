@@ -156,7 +156,11 @@ export class MemoryStorage implements Storage {
     for (const id of ids) {
       const job = this.held(id, workerId);
       if (!job) continue;
-      if (runAt && runAt.getTime() > now) {
+      if (job.cancelRequested) {
+        // Cancelled while it ran (an unschedule() during a tick): it ends here, never to run again.
+        job.state = 'cancelled';
+        job.failedAt = new Date(now);
+      } else if (runAt && runAt.getTime() > now) {
         job.state = 'scheduled';
         job.runAt = new Date(runAt.getTime());
       } else {

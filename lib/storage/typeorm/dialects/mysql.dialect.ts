@@ -102,12 +102,19 @@ export function mysqlDialect(t: TableNames): Dialect {
       [JSON.stringify(items.map((i) => ({ id: i.id, e: i.error, c: i.cancelled ? 1 : 0, ...(i.retryDelayMs === null ? {} : { d: i.retryDelayMs }) })))],
     );
 
+  /**
+   * Hands jobs back; one whose cancellation was requested ends cancelled (see the PostgreSQL
+   * dialect). Assignments run left to right: `state`, then `cancel_requested`, come last.
+   */
   const releaseHeld = (ids: string[], runAt: Date | null) =>
     sql(
       `UPDATE ${t.jobs}
-       SET run_at = CASE WHEN ? > ${NOW} THEN ? ELSE run_at END,
-           attempt = GREATEST(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0,
-           state = CASE WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END
+       SET run_at = CASE WHEN cancel_requested = 0 AND ? > ${NOW} THEN ? ELSE run_at END,
+           failed_at = CASE WHEN cancel_requested = 1 THEN ${NOW} ELSE failed_at END,
+           unique_active = CASE WHEN cancel_requested = 1 THEN NULL ELSE unique_active END,
+           attempt = GREATEST(attempt - 1, 0), locked_by = NULL, locked_until = NULL,
+           state = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
+           cancel_requested = 0
        WHERE id IN (${marks(ids.length)})`,
       [utc(runAt), utc(runAt), utc(runAt), ...ids],
     );

@@ -125,13 +125,19 @@ export function postgresDialect(t: TableNames): Dialect {
       ],
     );
 
-  /** Hands jobs back without counting the attempt; wakes the queue when they are due now. */
+  /**
+   * Hands jobs back without counting the attempt; wakes the queue when they are due now. A
+   * job whose cancellation was requested while it ran (an unschedule() during a recurring
+   * tick) ends cancelled instead: handing it back must not forget the request.
+   */
   const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
     sql(
       `WITH released AS (
          UPDATE ${t.jobs}
-         SET state = CASE WHEN $3::timestamptz > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
-             run_at = CASE WHEN $3::timestamptz > ${CLOCK} THEN $3::timestamptz ELSE run_at END,
+         SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN $3::timestamptz > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
+             run_at = CASE WHEN NOT cancel_requested AND $3::timestamptz > ${CLOCK} THEN $3::timestamptz ELSE run_at END,
+             failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
+             unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
              attempt = greatest(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = false
          WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
          RETURNING id, queue, state

@@ -99,11 +99,14 @@ export function sqliteDialect(t: TableNames): Dialect {
       [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0 })))],
     );
 
+  /** Hands jobs back; one whose cancellation was requested ends cancelled (see the PostgreSQL dialect). */
   const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
     sql(
       `UPDATE ${t.jobs}
-       SET state = CASE WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
-           run_at = CASE WHEN ? > ${NOW} THEN ? ELSE run_at END,
+       SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
+           run_at = CASE WHEN NOT cancel_requested AND ? > ${NOW} THEN ? ELSE run_at END,
+           failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
+           unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
            attempt = max(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0
        WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
        RETURNING id`,
