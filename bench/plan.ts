@@ -5,14 +5,16 @@ export type WorkloadId = 'enqueue-one' | 'enqueue-bulk' | 'process' | 'latency' 
 export interface Sizes {
   quick: boolean;
   jobs: number;
+  /** Jobs of workload 1 (one awaited call each: the slow one). */
+  enqueueJobs: number;
   reps: number;
   latencyJobs: number;
   backlogs: [number, number];
   pgbenchSeconds: number;
 }
 
-export const FULL: Sizes = { quick: false, jobs: 20_000, reps: 3, latencyJobs: 500, backlogs: [10_000, 1_000_000], pgbenchSeconds: 5 };
-export const QUICK: Sizes = { quick: true, jobs: 2_000, reps: 1, latencyJobs: 100, backlogs: [10_000, 100_000], pgbenchSeconds: 2 };
+export const FULL: Sizes = { quick: false, jobs: 20_000, enqueueJobs: 20_000, reps: 3, latencyJobs: 500, backlogs: [10_000, 1_000_000], pgbenchSeconds: 5 };
+export const QUICK: Sizes = { quick: true, jobs: 2_000, enqueueJobs: 1_000, reps: 1, latencyJobs: 100, backlogs: [10_000, 50_000], pgbenchSeconds: 1 };
 
 /** One line of a result table: a system (or the bare database) under one workload variant. */
 export interface Row {
@@ -57,9 +59,9 @@ export function buildPlan(systems: string[], s: Sizes, workloads: Set<WorkloadId
 
   if (has('enqueue-one')) {
     for (const sys of systems) {
-      rows.push({ workload: 'enqueue-one', variant: '', label: sys, system: sys, steps: [task('enqueue-one', sys, { jobs: s.jobs }, t.enqueue)] });
+      rows.push({ workload: 'enqueue-one', variant: '', label: sys, system: sys, steps: [task('enqueue-one', sys, { jobs: s.enqueueJobs }, t.enqueue)] });
     }
-    rows.push({ workload: 'enqueue-one', variant: '', label: 'bare pg INSERT (1 connection)', system: CEILING, steps: [task('ceiling-insert', CEILING, { jobs: s.jobs }, t.ceiling)] });
+    rows.push({ workload: 'enqueue-one', variant: '', label: 'bare pg INSERT (1 connection)', system: CEILING, steps: [task('ceiling-insert', CEILING, { jobs: s.enqueueJobs }, t.ceiling)] });
   }
   if (has('enqueue-bulk')) {
     for (const sys of systems) {

@@ -25,12 +25,12 @@ export async function cpuBusy(ms = 500): Promise<number | null> {
  * (at most `maxWaitMs`) until the CPUs are mostly idle. Returns the busy share seen last, so
  * each sample records how quiet its machine was.
  */
-export async function waitForQuiet(maxWaitMs: number, threshold = 0.25): Promise<number | null> {
+export async function waitForQuiet(maxWaitMs: number, threshold = 0.25, sampleMs = 500): Promise<number | null> {
   const until = Date.now() + maxWaitMs;
-  let busy = await cpuBusy();
+  let busy = await cpuBusy(sampleMs);
   while (busy !== null && busy > threshold && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 1000));
-    busy = await cpuBusy();
+    busy = await cpuBusy(sampleMs);
   }
   return busy;
 }

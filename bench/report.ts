@@ -56,11 +56,11 @@ function labels(samples: Sample[], workload: string, variant?: string): string[]
 }
 
 /** Every result table, in Markdown (it reads fine in a terminal too). */
-export function tables(samples: Sample[], jobs: number, latencyJobs: number, backlogs: string[]): string {
+export function tables(samples: Sample[], jobs: number, enqueueJobs: number, latencyJobs: number, backlogs: string[]): string {
   const parts: string[] = [];
   const has = (w: string) => samples.some((s) => s.workload === w);
   if (has('enqueue-one')) {
-    parts.push(`### 1. Enqueue, one awaited call per job (${fmt(jobs)} jobs): jobs/s, median (range)`);
+    parts.push(`### 1. Enqueue, one awaited call per job (${fmt(enqueueJobs)} jobs): jobs/s, median (range)`);
     parts.push(table(['system', 'jobs/s'], labels(samples, 'enqueue-one').map((l) => [l, show(cell(samples, 'enqueue-one', '', l, 'perSec'))])));
   }
   if (has('enqueue-bulk')) {

@@ -17,7 +17,7 @@ import { waitForQuiet } from './quiet.js';
 import { describeSettings } from './settings.js';
 
 const ALL_WORKLOADS: WorkloadId[] = ['enqueue-one', 'enqueue-bulk', 'process', 'latency', 'backlog', 'ceiling'];
-const QUICK_SYSTEMS = ['ours-pg', 'ours-sqlite', 'ours-mariadb', 'graphile-worker', 'pg-boss', 'bullmq-redis'];
+const QUICK_SYSTEMS = ['ours-pg', 'ours-sqlite', 'graphile-worker', 'pg-boss', 'bullmq-redis'];
 
 function arg(name: string): string | undefined {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const sizes: Sizes = { ...(quick ? QUICK : FULL) };
   if (arg('reps')) sizes.reps = Number(arg('reps'));
-  if (arg('jobs')) sizes.jobs = Number(arg('jobs'));
+  if (arg('jobs')) sizes.jobs = sizes.enqueueJobs = Number(arg('jobs'));
   const workloads = new Set((arg('workloads')?.split(',') ?? ALL_WORKLOADS) as WorkloadId[]);
   for (const w of workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload '${w}'; known: ${ALL_WORKLOADS.join(', ')}`);
 
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(`NOTE: ${n}`);
   console.log(`Child output goes to ${logFile}.`);
 
-  if (quick) quietWaitMs = 2_000;
+  if (quick) quietWaitMs = 0;
   const samples: Sample[] = [];
   // Workload by workload; in each repetition every variant's rows in a rotated order.
   for (const w of ALL_WORKLOADS) {
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   await cleanupAll(systems, logFile);
 
   const backlogs = sizes.backlogs.map(kLabel);
-  const out = tables(samples, sizes.jobs, sizes.latencyJobs, backlogs);
+  const out = tables(samples, sizes.jobs, sizes.enqueueJobs, sizes.latencyJobs, backlogs);
   const ts = targets(samples, ours, oursSqlite, backlogs);
   const seconds = (performance.now() - t0) / 1000;
   console.log(`\n${out}\n\n### Targets (ours ÷ peer, medians of this run)\n\n${targetTable(ts)}\n`);
@@ -123,7 +123,7 @@ async function runRow(row: Row, rep: number, logFile: string): Promise<Sample> {
     // Every measured step starts on a fresh checkpoint: no system pays for the WAL another left.
     if (i === row.steps.length - 1) {
       await checkpoint();
-      busyBefore = await waitForQuiet(quietWaitMs);
+      busyBefore = await waitForQuiet(quietWaitMs, 0.25, quietWaitMs ? 500 : 100);
     }
     const measured = i === row.steps.length - 1;
     const execArgv = profile && measured

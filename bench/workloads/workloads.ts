@@ -102,7 +102,8 @@ export async function processJobs(a: Adapter, p: Params): Promise<Result> {
 export async function latency(a: Adapter, p: Params): Promise<Result> {
   const n = p.jobs!;
   const gapMs = 5;
-  const warm = 20;
+  const warm = n >= 200 ? 20 : 10;
+  const settleMs = n >= 200 ? 300 : 100;
   await a.reset();
   const starts = new Map<number, number>();
   const lat: number[] = [];
@@ -126,13 +127,13 @@ export async function latency(a: Adapter, p: Params): Promise<Result> {
   const producer = p.sameRuntime && local ? local : await a.producer();
   await worker.start();
   try {
-    await sleep(300);
+    await sleep(settleMs);
     for (let i = 0; i < warm; i++) {
       await producer.enqueue({ i: -1 - i });
       await sleep(gapMs);
     }
     await warmDone.promise;
-    await sleep(200);
+    await sleep(settleMs);
     const base = performance.now();
     for (let i = 0; i < n; i++) {
       const wait = base + i * gapMs - performance.now();
