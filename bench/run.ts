@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   console.log(`Raw results: ${file}`);
 }
 
-let quietWaitMs = 20_000;
+let quietWaitMs = 10_000;
 /** `--profile`: each measured step writes a V8 CPU profile to .bench-tmp/profiles. */
 const profile = process.argv.includes('--profile');
 
