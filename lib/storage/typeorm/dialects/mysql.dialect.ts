@@ -67,14 +67,26 @@ export function mysqlDialect(t: TableNames): Dialect {
       [workerId, lockedUntil, startedAt, ...ids],
     );
 
-  /** Step 1 of every guarded write: lock the running rows among `ids`; the caller keeps those its worker holds. */
+  /**
+   * Step 1 of every guarded write: lock the running rows among `ids`; the caller keeps those
+   * its worker holds. A locking read locks every row it scans: FORCE INDEX (PRIMARY) keeps it
+   * on exactly these ids (through the (state, …) index it would lock every running job, and
+   * two workers' batches would deadlock on each other's rows).
+   */
   const lockRunning = (ids: string[], columns: string) =>
-    sql(`SELECT ${columns} FROM ${t.jobs} WHERE id IN (${marks(ids.length)}) AND state = 'running' FOR UPDATE`, ids);
+    sql(`SELECT ${columns} FROM ${t.jobs} FORCE INDEX (PRIMARY) WHERE id IN (${marks(ids.length)}) AND state = 'running' FOR UPDATE`, ids);
+
+  /**
+   * Per-row values from JSON_TABLE. STRAIGHT_JOIN from the JSON rows into the jobs by primary
+   * key: left to itself the optimizer may scan the jobs table first (it does on small
+   * tables), and an UPDATE locks every row it scans.
+   */
+  const byIds = (columns: string) =>
+    `JSON_TABLE(?, '$[*]' COLUMNS (${columns})) i STRAIGHT_JOIN ${t.jobs} j FORCE INDEX (PRIMARY) ON j.id = i.id`;
 
   const completeHeld = (items: CompleteRow[]) =>
     sql(
-      `UPDATE ${t.jobs} j
-       JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$.id', result LONGTEXT PATH '$.r')) i ON j.id = i.id
+      `UPDATE ${byIds(`id BIGINT UNSIGNED PATH '$.id', result LONGTEXT PATH '$.r'`)}
        SET j.completed_at = ${NOW}, j.result = i.result, j.locked_by = NULL, j.locked_until = NULL,
            j.cancel_requested = 0, j.unique_active = NULL, j.state = 'completed'
        WHERE j.state = 'running'`,
@@ -87,9 +99,7 @@ export function mysqlDialect(t: TableNames): Dialect {
    */
   const failHeld = (items: FailRow[]) =>
     sql(
-      `UPDATE ${t.jobs} j
-       JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$.id', error LONGTEXT PATH '$.e',
-                                         delay_ms BIGINT PATH '$.d', cancelled TINYINT PATH '$.c')) i ON j.id = i.id
+      `UPDATE ${byIds(`id BIGINT UNSIGNED PATH '$.id', error LONGTEXT PATH '$.e', delay_ms BIGINT PATH '$.d', cancelled TINYINT PATH '$.c'`)}
        SET j.state = CASE WHEN i.cancelled = 1 THEN 'cancelled' WHEN i.delay_ms IS NULL THEN 'dead' ELSE 'retryable' END,
            j.run_at = CASE WHEN i.cancelled = 0 AND i.delay_ms IS NOT NULL THEN ${plusMs(NOW, 'i.delay_ms')} ELSE j.run_at END,
            j.failed_at = CASE WHEN i.cancelled = 1 OR i.delay_ms IS NULL THEN ${NOW} ELSE j.failed_at END,
