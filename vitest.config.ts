@@ -14,6 +14,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.spec.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
