@@ -15,6 +15,22 @@ import { backoffDelayMs } from './retry-policy.js';
 import { Snooze } from './snooze.js';
 import type { Storage } from './storage.js';
 
+/** Aborts a running job once: records why, fires its signal if the handler has one, arms the grace timer. */
+function abortRun(run: RunningJob, reason: unknown): void {
+  if (run.reason !== undefined) return;
+  run.reason = reason;
+  run.controller?.abort(reason);
+  run.onAbort?.();
+}
+
+function signalOf(run: RunningJob): AbortSignal {
+  if (!run.controller) {
+    run.controller = new AbortController();
+    if (run.reason !== undefined) run.controller.abort(run.reason);
+  }
+  return run.controller.signal;
+}
+
 /** A handler's value after `completeWithin` already wrote the completion. */
 class Committed {
   constructor(readonly held: boolean, readonly value: unknown) {}
@@ -32,7 +48,12 @@ function toResultJson(value: unknown, record: JobRecord, logger: EngineLogger): 
 
 interface RunningJob {
   record: JobRecord;
-  controller: AbortController;
+  /** Created only when the handler reads `ctx.signal` (most never do): one allocation less per job. */
+  controller: AbortController | null;
+  /** Why the job was aborted (timeout, cancel, lost lease, shutdown); undefined while it runs normally. */
+  reason: unknown;
+  /** Called once, on the first abort (arms the grace timer). */
+  onAbort: (() => void) | null;
   settled: Promise<void>;
 }
 
@@ -111,8 +132,8 @@ export class QueueRunner {
       if (lost.has(job.id)) this.buffer.splice(i, 1);
     }
     for (const [id, run] of this.running) {
-      if (lost.has(id)) run.controller.abort(new LeaseLostAbort(id));
-      else if (cancelled.has(id)) run.controller.abort(new JobCancelledError(id));
+      if (lost.has(id)) abortRun(run, new LeaseLostAbort(id));
+      else if (cancelled.has(id)) abortRun(run, new JobCancelledError(id));
     }
     // Cancelled jobs still in the buffer never start: record them cancelled.
     for (let i = this.buffer.length - 1; i >= 0; i--) {
@@ -150,7 +171,7 @@ export class QueueRunner {
 
   /** Aborts every running handler (shutdown past its grace period). */
   abortAll(reason: Error): void {
-    for (const run of this.running.values()) run.controller.abort(reason);
+    for (const run of this.running.values()) abortRun(run, reason);
   }
 
   private kick(): void {
@@ -209,8 +230,7 @@ export class QueueRunner {
   }
 
   private startJob(record: JobRecord): void {
-    const controller = new AbortController();
-    const run: RunningJob = { record, controller, settled: Promise.resolve() };
+    const run: RunningJob = { record, controller: null, reason: undefined, onAbort: null, settled: Promise.resolve() };
     this.running.set(record.id, run);
     run.settled = this.execute(run).finally(() => {
       this.running.delete(record.id);
@@ -223,7 +243,8 @@ export class QueueRunner {
    * outcome is written by the ack batcher in the background (its lease is renewed until
    * then, and shutdown drains it).
    */
-  private async execute({ record, controller }: RunningJob): Promise<void> {
+  private async execute(run: RunningJob): Promise<void> {
+    const { record } = run;
     const { registry, clock, settings, storage, workerId } = this.deps;
     const def = registry.get(record.name);
     if (!def) {
@@ -233,7 +254,7 @@ export class QueueRunner {
     const timeoutMs = record.timeoutMs ?? def.timeoutMs ?? settings.timeoutMs;
     let timer: TimerHandle | null = null;
     if (timeoutMs) {
-      timer = clock.setTimeout(() => controller.abort(new JobTimeoutError(record.name, timeoutMs)), timeoutMs);
+      timer = clock.setTimeout(() => abortRun(run, new JobTimeoutError(record.name, timeoutMs)), timeoutMs);
     }
     const ctx: JobContext = {
       id: record.id,
@@ -241,7 +262,9 @@ export class QueueRunner {
       queue: record.queue,
       attempt: record.attempt,
       maxAttempts: record.maxAttempts,
-      signal: controller.signal,
+      get signal() {
+        return signalOf(run);
+      },
       progress: (percent, data) => this.reportProgress(record, percent, data),
     };
     this.emit('started', record);
@@ -266,12 +289,12 @@ export class QueueRunner {
       handlerDone = done;
       // Registered before the race's own callback, so it has run by the time a settled handler wins.
       void done.then(() => (handlerSettled = true));
-      outcome = await this.raceAbortGrace(done, controller.signal, record);
+      outcome = await this.raceAbortGrace(done, run);
     } finally {
       if (timer) clock.clearTimeout(timer);
     }
 
-    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+    const reason: unknown = run.reason;
     if (reason instanceof LeaseLostAbort) {
       this.emit('lease-lost', record);
       return;
@@ -321,23 +344,23 @@ export class QueueRunner {
    * Waits for the handler; once the signal has fired, waits at most `abortGraceMs` more, so
    * a handler that ignores its signal cannot hold a slot for ever.
    */
-  private raceAbortGrace<T>(done: Promise<T>, signal: AbortSignal, record: JobRecord): Promise<T | { ok: false; error: unknown }> {
+  private raceAbortGrace<T>(done: Promise<T>, run: RunningJob): Promise<T | { ok: false; error: unknown }> {
     const { clock, settings, logger } = this.deps;
+    const { record } = run;
     return new Promise((resolve) => {
       let grace: TimerHandle | null = null;
-      const onAbort = () => {
+      run.onAbort = () => {
         grace = clock.setTimeout(() => {
           logger.warn(
             `Job ${record.id} ('${record.name}') ignored its abort signal for ${settings.abortGraceMs} ms; ` +
               'its slot is freed, but the handler may still be running. Handlers should honour ctx.signal.',
           );
-          resolve({ ok: false, error: signal.reason });
+          resolve({ ok: false, error: run.reason });
         }, settings.abortGraceMs);
       };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      if (run.reason !== undefined) run.onAbort();
       void done.then((v) => {
-        signal.removeEventListener('abort', onAbort);
+        run.onAbort = null;
         if (grace) clock.clearTimeout(grace);
         resolve(v);
       });
