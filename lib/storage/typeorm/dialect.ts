@@ -43,24 +43,41 @@ export interface HeartbeatRows {
   cancelled: string[];
 }
 
-export interface StateCountRow {
+/** Events counted by period (grains m / h / a). */
+export type CounterEvent = 'completed' | 'died';
+
+/** State counts kept exact by the writes that change them (grain 's'). */
+export type StateEvent = 'pending' | 'running' | 'dead';
+
+export type CountEvent = CounterEvent | StateEvent;
+
+/**
+ * A change of one roll-up count, written in the same transaction as the change of state.
+ * `runAt` (pending only): the job's run_at as the dialect binds times; the bucket is its
+ * minute when that is after the current minute, else 0 (due). Absent: due now.
+ * Events are bucketed by the minute they happen in, on the database clock.
+ */
+export interface CountDelta {
   queue: string;
-  state: JobState;
-  /** runAt <= now (pending states only). */
-  due: boolean;
+  event: CountEvent;
+  n: number;
+  runAt?: unknown;
+}
+
+/**
+ * What `stats()` reads, in one statement (one snapshot): folded counters (`counter`), deltas
+ * not folded yet (`delta`, summed per bucket), and per queue the pending jobs due later in
+ * the current minute (`boundary`), which no counter can split from the due ones.
+ */
+export interface StatsRow {
+  src: 'counter' | 'delta' | 'boundary';
+  /** Counters: m, h, a, s. */
+  grain: string;
+  bucket: number;
+  queue: string;
+  event: string;
   n: number;
 }
-
-export interface CounterRow {
-  queue: string;
-  event: CounterEvent;
-  lastHour: number;
-  today: number;
-  thisMonth: number;
-  allTime: number;
-}
-
-export type CounterEvent = 'completed' | 'died';
 
 /** Bucket starts (epoch ms, on the database's clock) that bound each period of `stats()`. */
 export interface CounterWindow {
@@ -103,8 +120,13 @@ export interface Dialect {
   list(where: ListWhere, limit: number, before: string | null): Step<Row[]>;
   cancel(id: string): Step<Row | null>;
   retry(id: string): Step<Row | null>;
-  stateCounts(): Step<StateCountRow[]>;
-  counters(window: CounterWindow): Step<CounterRow[]>;
+  /** Rows for `stats()` as of `at` (epoch ms on the database clock). */
+  statsRows(at: number, window: CounterWindow): Step<StatsRow[]>;
+  /**
+   * Folds up to `limit` deltas into the counters and moves pending buckets whose minute has
+   * come into bucket 0. Safe to run anywhere, concurrently. Returns how many deltas it folded.
+   */
+  foldCounters(limit: number): Step<number>;
   pause(queue: string): Step<void>;
   resume(queue: string): Step<void>;
   pausedQueues(): Step<string[]>;

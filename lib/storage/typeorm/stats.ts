@@ -1,7 +1,8 @@
 import type { PeriodCounts, QueueStats } from '../../core/storage.js';
-import type { CounterRow, CounterWindow, StateCountRow } from './dialect.js';
+import type { CounterWindow, StatsRow } from './dialect.js';
 
 const HOUR = 3_600_000;
+export const MINUTE = 60_000;
 
 /**
  * Period bounds for `stats()`, from the database's clock. Days and months are UTC.
@@ -19,30 +20,52 @@ export function counterWindow(now: number): CounterWindow {
 
 const zero = (): PeriodCounts => ({ lastHour: 0, today: 0, thisMonth: 0, allTime: 0 });
 
-/** Per-queue stats from grouped state counts, roll-up counters and paused queues. */
-export function buildStats(states: StateCountRow[], counters: CounterRow[], paused: string[]): QueueStats[] {
+/**
+ * Per-queue stats as of `at`, from the rows of `Dialect.statsRows` and the paused queues.
+ * - running, dead: exact counters.
+ * - pending (scheduled + available): an exact counter per queue and bucket, where a bucket is
+ *   the minute a job comes due if that was after the minute it was counted in, else 0. Jobs
+ *   in buckets after the current minute are scheduled; the current minute's split comes
+ *   from the `boundary` count (pending jobs with `at < run_at <` the minute's end); the
+ *   rest are available.
+ * - completed, died: minute buckets (last hour; unfolded deltas too), hour buckets (today,
+ *   this month), all-time rows.
+ */
+export function buildStats(rows: StatsRow[], paused: string[], at: number, window: CounterWindow): QueueStats[] {
   const pausedSet = new Set(paused);
-  const byQueue = new Map<string, QueueStats>();
+  const byQueue = new Map<string, QueueStats & { pending: number }>();
   const get = (queue: string) => {
     let s = byQueue.get(queue);
     if (!s) {
-      s = { queue, available: 0, scheduled: 0, running: 0, dead: 0, paused: pausedSet.has(queue), completed: zero(), died: zero() };
+      s = { queue, available: 0, scheduled: 0, running: 0, dead: 0, paused: pausedSet.has(queue), completed: zero(), died: zero(), pending: 0 };
       byQueue.set(queue, s);
     }
     return s;
   };
-  for (const row of states) {
-    const s = get(row.queue);
-    if (row.state === 'running') s.running += row.n;
-    else if (row.state === 'dead') s.dead += row.n;
-    else if (row.due) s.available += row.n;
-    else s.scheduled += row.n;
-  }
-  for (const c of counters) {
-    const counts = { lastHour: c.lastHour, today: c.today, thisMonth: c.thisMonth, allTime: c.allTime };
-    if (c.event === 'completed') get(c.queue).completed = counts;
-    else get(c.queue).died = counts;
+  const minute = Math.floor(at / MINUTE) * MINUTE;
+  for (const r of rows) {
+    const s = get(r.queue);
+    if (r.src === 'boundary') {
+      s.scheduled += r.n;
+      continue;
+    }
+    if (r.event === 'pending') {
+      s.pending += r.n;
+      if (r.bucket > minute) s.scheduled += r.n;
+    } else if (r.event === 'running') s.running += r.n;
+    else if (r.event === 'dead') s.dead += r.n;
+    else if (r.event === 'completed' || r.event === 'died') {
+      const p = r.event === 'completed' ? s.completed : s.died;
+      // Deltas are minute buckets; folded rows say their grain.
+      const grain = r.src === 'delta' ? 'm' : r.grain;
+      if (grain === 'a' || r.src === 'delta') p.allTime += r.n;
+      if (grain === 'm' && r.bucket > window.hourAgo) p.lastHour += r.n;
+      if ((grain === 'h' || r.src === 'delta') && r.bucket >= window.dayStart) p.today += r.n;
+      if ((grain === 'h' || r.src === 'delta') && r.bucket >= window.monthStart) p.thisMonth += r.n;
+    }
   }
   for (const queue of paused) get(queue);
-  return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+  return [...byQueue.values()]
+    .map(({ pending, ...s }) => ({ ...s, available: pending - s.scheduled }))
+    .sort((a, b) => a.queue.localeCompare(b.queue));
 }

@@ -18,6 +18,8 @@ export interface TableNames {
   jobs: string;
   paused: string;
   counters: string;
+  /** Roll-up count changes not yet folded into `counters` (PostgreSQL, MariaDB). */
+  deltas: string;
   migrations: string;
   /** Quoted name of one of our indexes (`<prefix>job_<suffix>`). */
   index(suffix: string): string;
@@ -52,6 +54,7 @@ export function tableNames(kind: DialectKind, prefix: string, schema: string | n
     jobs: qualified(`${prefix}job`),
     paused: qualified(`${prefix}paused_queue`),
     counters: qualified(`${prefix}counter`),
+    deltas: qualified(`${prefix}counter_delta`),
     migrations: qualified(`${prefix}migration`),
     index: (suffix) => quote(`${prefix}job_${suffix}`),
     prefix,

@@ -25,6 +25,7 @@ import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import { migrationStep } from './migrations/migrator.js';
 import type { ListenerEvent } from './pg-listener.js';
 import { JobSignals } from './signals.js';
+import { CounterFolder } from './counter-folder.js';
 import { buildStats, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource, type StorageSetup } from './storage-setup.js';
 import { assertManagerOf } from './typeorm-options.js';
@@ -45,6 +46,7 @@ class LeaseLost {
  */
 export class TypeOrmStorage implements Storage {
   private executor: Executor | null = null;
+  private readonly folder: CounterFolder;
   private starting: Promise<void> | null = null;
   private closed = false;
   private readonly signals: JobSignals;
@@ -55,6 +57,7 @@ export class TypeOrmStorage implements Storage {
   private constructor(private readonly setup: StorageSetup) {
     this.dataSource = setup.dataSource;
     this.dialect = setup.dialect;
+    this.folder = new CounterFolder(setup.dialect, (step) => this.run(step), () => this.now());
     this.signals = new JobSignals({
       kind: setup.dialect.kind,
       dataSource: setup.dataSource,
@@ -101,6 +104,7 @@ export class TypeOrmStorage implements Storage {
     if (this.closed) return;
     this.closed = true;
     await this.starting?.catch(() => undefined);
+    await this.folder.settle();
     await this.signals.close();
     if (this.setup.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
   }
@@ -118,6 +122,7 @@ export class TypeOrmStorage implements Storage {
       // Several statements: one transaction, so a failure stores none of the batch.
       await this.exec().transaction((_m, run) => insertPlanned(plan, this.dialect, run));
     } else await insertPlanned(plan, this.dialect, (s) => this.run(s));
+    this.wrote();
     const results = plan.finish();
     // Committed now (a caller's transaction is not: its jobs wait for the poll or NOTIFY).
     // Only jobs due at once wake anyone; the rest are found by the poll.
@@ -131,6 +136,7 @@ export class TypeOrmStorage implements Storage {
   async claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]> {
     if (limit <= 0) return [];
     const rows = await this.run(this.dialect.claim(queue, workerId, Math.floor(limit), Math.round(leaseMs)));
+    if (rows.length) this.wrote();
     return rows.map(toJobRecord).sort(byClaimOrder);
   }
 
@@ -167,8 +173,24 @@ export class TypeOrmStorage implements Storage {
     return { lost: ids.filter((id) => !held.has(id)), cancelled };
   }
 
+  /** Also folds the count deltas: rescue is the maintenance every worker instance runs. */
   async rescue(limit = 1000): Promise<number> {
-    return this.run(this.dialect.rescue(Math.max(1, Math.floor(limit)), LEASE_EXPIRED));
+    const moved = await this.run(this.dialect.rescue(Math.max(1, Math.floor(limit)), LEASE_EXPIRED));
+    await this.foldCounters();
+    return moved;
+  }
+
+  /**
+   * Folds count deltas into the counters (bounded batches), moves due pending buckets into
+   * bucket 0, and drops counter buckets no period reads any more. Runs by itself (see
+   * `CounterFolder`); public for tests and scripts. Returns how many deltas it folded.
+   */
+  foldCounters(): Promise<number> {
+    return this.folder.fold();
+  }
+
+  private wrote(): void {
+    if (!this.closed) this.folder.wrote();
   }
 
   async progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void> {
@@ -215,14 +237,15 @@ export class TypeOrmStorage implements Storage {
     return job;
   }
 
+  /**
+   * O(queues): roll-up counters kept exact by the writes themselves, plus the deltas not
+   * folded yet, plus a count bounded by one minute of future work (see README, "Stats").
+   */
   async stats(): Promise<QueueStats[]> {
-    const window = counterWindow(await this.now());
-    const [states, counters, paused] = await Promise.all([
-      this.run(this.dialect.stateCounts()),
-      this.run(this.dialect.counters(window)),
-      this.run(this.dialect.pausedQueues()),
-    ]);
-    return buildStats(states, counters, paused);
+    const at = await this.now();
+    const window = counterWindow(at);
+    const [rows, paused] = await Promise.all([this.run(this.dialect.statsRows(at, window)), this.run(this.dialect.pausedQueues())]);
+    return buildStats(rows, paused, at, window);
   }
 
   async pause(queue: string): Promise<void> {
@@ -250,7 +273,7 @@ export class TypeOrmStorage implements Storage {
         if (n < batch) break;
       }
     }
-    await this.run(this.dialect.pruneCounters(counterWindow(await this.now())));
+    await this.foldCounters();
     return removed;
   }
 
@@ -288,10 +311,12 @@ export class TypeOrmStorage implements Storage {
     }
   }
 
+  /** complete / fail / release, chunked; each writes count deltas. */
   private async batched<I>(items: I[], make: (chunk: I[]) => Step<string[]>): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < items.length; i += this.dialect.maxRowsPerStatement) {
       out.push(...(await this.run(make(items.slice(i, i + this.dialect.maxRowsPerStatement)))));
+      this.wrote();
     }
     return out;
   }

@@ -1,3 +1,4 @@
+import type { CountDelta, CountEvent } from '../dialect.js';
 import type { Row } from '../flow.js';
 import { asString } from '../job-row.js';
 
@@ -25,4 +26,26 @@ export function firstPerId<T extends { id: string }>(items: T[]): T[] {
     out.push(item);
   }
   return out;
+}
+
+/**
+ * Count changes for the rows a statement changed: per queue, `n` each of `event`; for
+ * 'pending', grouped by the minute of `runAtMs(row)` too (the dialect then buckets it).
+ */
+export function deltasOf(
+  rows: Row[],
+  event: CountEvent,
+  n: number,
+  runAtMs?: (r: Row) => number,
+): CountDelta[] {
+  const out = new Map<string, CountDelta>();
+  for (const r of rows) {
+    const queue = asString(r.queue);
+    const minute = runAtMs ? Math.floor(runAtMs(r) / 60_000) * 60_000 : null;
+    const key = `${queue}\u0000${minute}`;
+    const d = out.get(key);
+    if (d) d.n += n;
+    else out.set(key, minute === null ? { queue, event, n } : { queue, event, n, runAt: minute });
+  }
+  return [...out.values()];
 }

@@ -1,7 +1,8 @@
 import type { JobState } from '../../../core/job-record.js';
-import type { CounterRow, CounterWindow, Dialect, ListWhere, StateCountRow } from '../dialect.js';
+import type { CountDelta, CounterWindow, Dialect, ListWhere, StatsRow } from '../dialect.js';
 import { step, type Flow, type Row, type Sql } from '../flow.js';
-import { asBool, asNumber, asString } from '../job-row.js';
+import { asNumber, asString } from '../job-row.js';
+import { countByQueue } from './batch-helpers.js';
 
 /**
  * Statements whose flow is the same on every database (one statement, or a fixed
@@ -16,13 +17,17 @@ export interface CommonStatements {
   progress(id: string, workerId: string, percent: number, data: string | null | undefined): Sql;
   /** Pending → cancelled; running → cancel requested. May return the row (RETURNING). */
   cancel(id: string): Sql;
-  /** A finished job back to available; `reacquire`: take its unique key back. */
+  /** A finished job back to available (run_at now); `reacquire`: take its unique key back. */
   retry(id: string, reacquire: boolean): Sql;
-  stateCounts(): Sql;
-  counters(window: CounterWindow): Sql;
+  /** `id, queue, state, run_at, unique_key` of one job, locked for the rest of the transaction. */
+  lockJob(id: string): Sql;
+  /** Records changes of the roll-up counts (see `CountDelta`). */
+  applyDeltas(deltas: CountDelta[]): Sql;
+  statsRows(at: number, window: CounterWindow): Sql;
   pause(queue: string): Sql;
   resume(queue: string): Sql;
   pausedQueues(): Sql;
+  /** Deletes a bounded batch; RETURNING the deleted rows' `queue`. */
   prune(olderThan: Date, state: JobState, limit: number): Sql;
   pruneCounters(window: CounterWindow): Sql;
 }
@@ -30,10 +35,12 @@ export interface CommonStatements {
 type CommonFlows = Pick<
   Dialect,
   | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'list' | 'progress' | 'cancel' | 'retry'
-  | 'stateCounts' | 'counters' | 'pause' | 'resume' | 'pausedQueues' | 'prune' | 'pruneCounters'
+  | 'statsRows' | 'pause' | 'resume' | 'pausedQueues' | 'prune' | 'pruneCounters'
 >;
 
 const FINISHED = new Set(['completed', 'dead', 'cancelled']);
+const PENDING = new Set(['scheduled', 'available', 'retryable']);
+const SOURCES = new Set(['counter', 'delta', 'boundary']);
 
 export function commonFlows(s: CommonStatements): CommonFlows {
   const first = function* (q: Sql): Flow<Row | null> {
@@ -61,16 +68,22 @@ export function commonFlows(s: CommonStatements): CommonFlows {
     progress: (id, workerId, percent, data) => step('write', function* () {
       yield s.progress(id, workerId, percent, data);
     }),
-    cancel: (id) => step('write', function* () {
+    // Locked first, so the pending count it gives up is the one it had.
+    cancel: (id) => step('tx', function* () {
+      const before = yield* first(s.lockJob(id));
+      if (!before) return null;
       const { rows } = yield s.cancel(id);
+      if (PENDING.has(asString(before.state))) {
+        yield s.applyDeltas([{ queue: asString(before.queue), event: 'pending', n: -1, runAt: before.run_at }]);
+      }
       return rows[0] ?? (yield* first(s.get(id)));
     }),
     // Read, then write: the key is taken back only if no other job holds it now; a racing
     // enqueue of the same key makes the UPDATE fail on the unique index (retry() is an
     // admin action: the caller sees the error and tries again).
-    retry: (id) => step('write', function* () {
-      const job: Row | null = yield* first(s.get(id));
-      if (!job || !FINISHED.has(asString(job.state))) return job;
+    retry: (id) => step('tx', function* () {
+      const job: Row | null = yield* first(s.lockJob(id));
+      if (!job || !FINISHED.has(asString(job.state))) return job && (yield* first(s.get(id)));
       let reacquire = false;
       if (job.unique_key != null) {
         const key = asString(job.unique_key);
@@ -78,27 +91,20 @@ export function commonFlows(s: CommonStatements): CommonFlows {
         reacquire = !held.has(key) || held.get(key) === id;
       }
       yield s.retry(id, reacquire);
+      const queue = asString(job.queue);
+      const deltas: CountDelta[] = [{ queue, event: 'pending', n: 1 }];
+      if (asString(job.state) === 'dead') deltas.push({ queue, event: 'dead', n: -1 });
+      yield s.applyDeltas(deltas);
       return yield* first(s.get(id));
     }),
-    stateCounts: () => step('read', function* () {
-      const { rows } = yield s.stateCounts();
-      return rows.map((r): StateCountRow => ({
-        queue: asString(r.queue),
-        state: asString(r.state) as JobState,
-        due: asBool(r.due),
-        n: asNumber(r.n),
-      }));
-    }),
-    counters: (window) => step('read', function* () {
-      const { rows } = yield s.counters(window);
-      return rows.map((r): CounterRow => ({
-        queue: asString(r.queue),
-        event: asString(r.event) === 'died' ? 'died' : 'completed',
-        lastHour: asNumber(r.last_hour),
-        today: asNumber(r.today),
-        thisMonth: asNumber(r.this_month),
-        allTime: asNumber(r.all_time),
-      }));
+    // One statement, so counters, deltas and the boundary count come from one snapshot.
+    statsRows: (at, window) => step('read', function* () {
+      const { rows } = yield s.statsRows(at, window);
+      return rows.map((r): StatsRow => {
+        const src = asString(r.src);
+        if (!SOURCES.has(src)) throw new Error(`unexpected stats row source '${src}'`);
+        return { src: src as StatsRow['src'], grain: asString(r.grain), bucket: asNumber(r.bucket), queue: asString(r.queue), event: asString(r.event), n: asNumber(r.n) };
+      });
     }),
     pause: (queue) => step('write', function* () {
       yield s.pause(queue);
@@ -109,8 +115,13 @@ export function commonFlows(s: CommonStatements): CommonFlows {
     pausedQueues: () => step('read', function* () {
       return (yield s.pausedQueues()).rows.map((r) => asString(r.queue));
     }),
-    prune: (olderThan, state, limit) => step('write', function* () {
-      return (yield s.prune(olderThan, state, limit)).affected;
+    // Dead jobs leave the dead count; completed and cancelled ones are in no state count.
+    prune: (olderThan, state, limit) => step('tx', function* () {
+      const { rows } = yield s.prune(olderThan, state, limit);
+      if (state === 'dead' && rows.length) {
+        yield s.applyDeltas(countByQueue(rows).map(({ q, n }) => ({ queue: q, event: 'dead', n: -n })));
+      }
+      return rows.length;
     }),
     pruneCounters: (window) => step('write', function* () {
       return (yield s.pruneCounters(window)).affected;

@@ -2,9 +2,10 @@ import type { CompleteRow, Dialect, FailRow, InsertRow } from '../dialect.js';
 import { sql, step, type Flow, type Row } from '../flow.js';
 import { asBool, asDate, asNumber, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
-import { countByQueue, firstPerId } from './batch-helpers.js';
+import { deltasOf, firstPerId } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
-import { bumpCounters, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc } from './mysql.statements.js';
+import { mysqlFold } from './counter-fold.js';
+import { applyDeltas, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc, type SqlDelta } from './mysql.statements.js';
 
 /**
  * MariaDB has no UPDATE … RETURNING: every guarded write is a short transaction that first
@@ -27,7 +28,7 @@ export function mysqlDialect(t: TableNames): Dialect {
       `INSERT IGNORE INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, state, created_at,
                                      unique_key, unique_while, unique_active, backoff, timeout_ms)
        VALUES ${rows.map(() => tuple).join(', ')}
-       RETURNING id, unique_key`,
+       RETURNING id, unique_key, queue, CAST(run_at AS CHAR) AS run_at`,
       rows.flatMap((r) => [
         r.queue, r.name, r.payload, r.priority, r.maxAttempts, utc(r.runAt), r.delayMs,
         r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.backoff, r.timeoutMs,
@@ -170,13 +171,36 @@ export function mysqlDialect(t: TableNames): Dialect {
     return rows.filter((r) => asString(r.locked_by) === workerOf(asString(r.id)));
   }
 
+  const runAtOf = (r: Row) => asDate(r.run_at).getTime();
+  /** Count changes of failed jobs: out of running, into retryable (pending at now + delay), dead, or cancelled. */
+  const failDeltas = (held: Row[], byId: Map<string, FailRow>): SqlDelta[] => {
+    const out: SqlDelta[] = deltasOf(held, 'running', -1);
+    const dead = held.filter((r) => {
+      const i = byId.get(asString(r.id))!;
+      return !i.cancelled && i.retryDelayMs === null;
+    });
+    out.push(...deltasOf(dead, 'dead', 1), ...deltasOf(dead, 'died', 1));
+    const retries = new Map<string, SqlDelta>();
+    for (const r of held) {
+      const i = byId.get(asString(r.id))!;
+      if (i.cancelled || i.retryDelayMs === null) continue;
+      const key = `${asString(r.queue)}\u0000${i.retryDelayMs}`;
+      const d = retries.get(key);
+      if (d) d.n++;
+      else retries.set(key, { queue: asString(r.queue), event: 'pending', n: 1, runAtSql: { text: plusMs(NOW, '?'), params: [i.retryDelayMs] } });
+    }
+    return [...out, ...retries.values()];
+  };
+
   return {
     kind: 'mysql',
     tables: t,
     maxRowsPerStatement: 1000,
     ...commonFlows(mysqlStatements(t)),
-    insert: (rows) => step('write', function* () {
+    foldCounters: mysqlFold(t),
+    insert: (rows) => step('tx', function* () {
       const { rows: out } = yield insertJobs(rows);
+      if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
     }),
     claim: (queue, workerId, limit, leaseMs) => step('tx-read-committed', function* () {
@@ -185,6 +209,7 @@ export function mysqlDialect(t: TableNames): Dialect {
       const now = asString(rows[0]!.db_now);
       const until = utc(new Date(asDate(now).getTime() + leaseMs))!;
       yield markRunning(rows.map((r) => asString(r.id)), workerId, now, until);
+      yield applyDeltas(t, [...deltasOf(rows, 'pending', -1), ...deltasOf(rows, 'running', 1)]);
       return rows.map((r) => ({ ...r, state: 'running', attempt: asNumber(r.attempt) + 1, locked_by: workerId, locked_until: until, started_at: now }));
     }),
     complete: (items) => step('tx', function* () {
@@ -193,7 +218,7 @@ export function mysqlDialect(t: TableNames): Dialect {
       if (!held.length) return [];
       const ids = held.map((r) => asString(r.id));
       yield completeHeld(ids.map((id) => byId.get(id)!));
-      yield bumpCounters(t, 'completed', countByQueue(held));
+      yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(held, 'completed', 1)]);
       return ids;
     }),
     fail: (items) => step('tx', function* () {
@@ -202,18 +227,16 @@ export function mysqlDialect(t: TableNames): Dialect {
       if (!held.length) return [];
       const ids = held.map((r) => asString(r.id));
       yield failHeld(ids.map((id) => byId.get(id)!));
-      const died = countByQueue(held, (r) => {
-        const item = byId.get(asString(r.id))!;
-        return !item.cancelled && item.retryDelayMs === null;
-      });
-      if (died.length) yield bumpCounters(t, 'died', died);
+      yield applyDeltas(t, failDeltas(held, byId));
       return ids;
     }),
     release: (ids, workerId, runAt) => step('tx', function* () {
-      const held = yield* lockHeld(ids, () => workerId, 'queue');
+      const held = yield* lockHeld(ids, () => workerId, 'queue, cancel_requested');
       if (!held.length) return [];
       const heldIds = held.map((r) => asString(r.id));
       yield releaseHeld(heldIds, runAt);
+      const back = held.filter((r) => !asBool(r.cancel_requested));
+      yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(back, 'pending', 1, runAt ? () => runAt.getTime() : undefined)]);
       return heldIds;
     }),
     heartbeat: (ids, workerId, leaseMs) => step('tx', function* () {
@@ -227,8 +250,10 @@ export function mysqlDialect(t: TableNames): Dialect {
       const { rows } = yield pickExpired(limit);
       if (!rows.length) return 0;
       yield rescueHeld(rows.map((r) => asString(r.id)), message);
-      const died = countByQueue(rows, (r) => !asBool(r.cancel_requested) && r.max_attempts != null && asNumber(r.attempt) >= asNumber(r.max_attempts));
-      if (died.length) yield bumpCounters(t, 'died', died);
+      const cancelled = (r: Row) => asBool(r.cancel_requested);
+      const dead = rows.filter((r) => !cancelled(r) && r.max_attempts != null && asNumber(r.attempt) >= asNumber(r.max_attempts));
+      const back = rows.filter((r) => !cancelled(r) && !dead.includes(r));
+      yield applyDeltas(t, [...deltasOf(rows, 'running', -1), ...deltasOf(back, 'pending', 1), ...deltasOf(dead, 'dead', 1), ...deltasOf(dead, 'died', 1)]);
       return rows.length;
     }),
   };

@@ -1,4 +1,4 @@
-import type { CounterEvent, CounterWindow, ListWhere } from '../dialect.js';
+import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
 import { sql, type Sql } from '../flow.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
@@ -35,22 +35,41 @@ export const JOB_COLUMNS = [
   'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested',
 ].join(', ');
 
+/** Epoch ms of a DATETIME expression. */
+const msOf = (expr: string) => `(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', ${expr}) DIV 1000)`;
+
+/** The pending-count bucket of a run_at: its minute if that is after the clock's, else 0 (due). */
+export const bucketOf = (expr: string) =>
+  `CASE WHEN ${msOf(expr)} DIV 60000 > ${EPOCH_MS} DIV 60000 THEN (${msOf(expr)} DIV 60000) * 60000 ELSE 0 END`;
+
+/** A count change whose pending run_at is a SQL expression (`now + delay` of a retry). */
+export interface SqlDelta extends CountDelta {
+  runAtSql?: { text: string; params: unknown[] };
+}
+
 /**
- * Roll-up counters (minute, hour, all-time rows per queue) for `counts`, in the caller's
- * transaction. Rows are sorted by queue so concurrent bumps lock them in one order.
+ * Appends roll-up count changes to the delta table, in the caller's transaction (see the
+ * PostgreSQL `insertDeltas`): inserts into an AUTO_INCREMENT key only, so concurrent
+ * workers never wait on each other here. Events go to the clock's minute; pending changes to
+ * the bucket of their run_at.
  */
-export function bumpCounters(t: TableNames, event: CounterEvent, counts: Array<{ q: string; n: number }>): Sql {
+export function applyDeltas(t: TableNames, deltas: SqlDelta[]): Sql {
   const rows: string[] = [];
   const params: unknown[] = [];
-  for (const { q, n } of counts) {
-    rows.push(`('a', 0, ?, ?, ?)`, `('h', (${EPOCH_MS} DIV 3600000) * 3600000, ?, ?, ?)`, `('m', (${EPOCH_MS} DIV 60000) * 60000, ?, ?, ?)`);
-    params.push(q, event, n, q, event, n, q, event, n);
+  for (const d of deltas) {
+    params.push(d.queue, d.event);
+    if (d.event === 'completed' || d.event === 'died') rows.push(`(?, ?, (${EPOCH_MS} DIV 60000) * 60000, ?)`);
+    else if (d.event === 'pending' && d.runAtSql) {
+      rows.push(`(?, ?, ${bucketOf(d.runAtSql.text)}, ?)`);
+      params.push(...d.runAtSql.params, ...d.runAtSql.params);
+    } else if (d.event === 'pending' && d.runAt != null) {
+      rows.push(`(?, ?, ${bucketOf('CAST(? AS DATETIME(3))')}, ?)`);
+      const at = typeof d.runAt === 'number' ? utc(new Date(d.runAt)) : d.runAt;
+      params.push(at, at);
+    } else rows.push('(?, ?, 0, ?)');
+    params.push(d.n);
   }
-  return sql(
-    `INSERT INTO ${t.counters} (grain, bucket, queue, event, n) VALUES ${rows.join(', ')}
-     ON DUPLICATE KEY UPDATE n = n + VALUES(n)`,
-    params,
-  );
+  return sql(`INSERT INTO ${t.deltas} (queue, event, bucket, n) VALUES ${rows.join(', ')}`, params);
 }
 
 export function mysqlStatements(t: TableNames): CommonStatements {
@@ -101,24 +120,24 @@ export function mysqlStatements(t: TableNames): CommonStatements {
         [reacquire ? 1 : 0, id],
       ),
 
-    stateCounts: () =>
-      sql(
-        `SELECT queue, state, (run_at <= ${NOW}) AS due, COUNT(*) AS n FROM ${t.jobs}
-         WHERE state IN ('scheduled', 'available', 'retryable', 'running', 'dead')
-         GROUP BY queue, state, due`,
-      ),
+    lockJob: (id) => sql(`SELECT id, queue, state, CAST(run_at AS CHAR) AS run_at, unique_key FROM ${t.jobs} WHERE id = ? FOR UPDATE`, [id]),
+    applyDeltas: (deltas) => applyDeltas(t, deltas),
 
-    counters: (w: CounterWindow) =>
+    // One statement (one read view): counters, unfolded deltas, and per queue the pending
+    // jobs due later in the current minute through (state, queue, run_at).
+    statsRows: (at, w: CounterWindow) =>
       sql(
-        `SELECT queue, event,
-           COALESCE(SUM(CASE WHEN grain = 'm' AND bucket > ? THEN n END), 0) AS last_hour,
-           COALESCE(SUM(CASE WHEN grain = 'h' AND bucket >= ? THEN n END), 0) AS today,
-           COALESCE(SUM(CASE WHEN grain = 'h' AND bucket >= ? THEN n END), 0) AS this_month,
-           COALESCE(SUM(CASE WHEN grain = 'a' THEN n END), 0) AS all_time
-         FROM ${t.counters}
-         WHERE (grain = 'm' AND bucket > ?) OR (grain = 'h' AND bucket >= ?) OR grain = 'a'
-         GROUP BY queue, event`,
-        [w.hourAgo, w.dayStart, w.monthStart, w.hourAgo, w.monthStart],
+        `SELECT 'counter' AS src, grain, bucket, queue, event, n FROM ${t.counters}
+         WHERE grain IN ('s', 'a') OR (grain = 'm' AND bucket > ?) OR (grain = 'h' AND bucket >= ?)
+         UNION ALL
+         SELECT 'delta', '', bucket, queue, event, SUM(n) FROM ${t.deltas} GROUP BY bucket, queue, event
+         UNION ALL
+         SELECT 'boundary', '', 0, q.queue, 'pending',
+                (SELECT COUNT(*) FROM ${t.jobs} j
+                 WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > ? AND j.run_at < ?)
+         FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending'
+               UNION SELECT DISTINCT queue FROM ${t.deltas} WHERE event = 'pending') q`,
+        [w.hourAgo, w.monthStart, utc(new Date(at)), utc(new Date(Math.floor(at / 60_000) * 60_000 + 60_000))],
       ),
 
     pause: (queue) =>
@@ -130,7 +149,7 @@ export function mysqlStatements(t: TableNames): CommonStatements {
     // MariaDB has no partial or expression indexes. One state per statement and ORDER BY
     // finished_at, so the (state, finished_at) index is the one that answers in order.
     prune: (olderThan, state, limit) =>
-      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ?`, [state, utc(olderThan), limit]),
+      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ? RETURNING queue`, [state, utc(olderThan), limit]),
 
     pruneCounters: (w: CounterWindow) =>
       sql(`DELETE FROM ${t.counters} WHERE (grain = 'm' AND bucket <= ?) OR (grain = 'h' AND bucket < ?)`, [

@@ -3,7 +3,8 @@ import { sql, step } from '../flow.js';
 import { asBool, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
-import { bumpCounters, CLOCK, jobColumns, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
+import { postgresFold } from './counter-fold.js';
+import { bucketOf, CLOCK, deltaPart, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
 
 /**
  * PostgreSQL: every hot path is one statement. Batches travel as typed arrays through
@@ -34,8 +35,8 @@ export function postgresDialect(t: TableNames): Dialect {
                 priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key, backoff::json, timeout_ms
          FROM due ORDER BY ord
          ON CONFLICT DO NOTHING
-         RETURNING id, unique_key, queue, state
-       )
+         RETURNING id, unique_key, queue, state, run_at
+       ), counted AS (${insertDeltas(t, [deltaPart('ins', 'pending', 1, bucketOf('run_at'))])})
        SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`,
       [
         rows.map((r) => r.queue),
@@ -59,7 +60,8 @@ export function postgresDialect(t: TableNames): Dialect {
    * finished or future rows elsewhere — and locks them with SKIP LOCKED, so concurrent
    * claimers take disjoint rows without waiting. A CTE (not `id IN (SELECT … LIMIT n FOR
    * UPDATE SKIP LOCKED)`) because the latter can be re-evaluated and claim more than n rows.
-   * A 'queued'-unique job gives its key up once it starts.
+   * A 'queued'-unique job gives its key up once it starts. A claimed job was due, so the
+   * pending count it leaves is in bucket 0.
    */
   const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
     sql(
@@ -70,17 +72,19 @@ export function postgresDialect(t: TableNames): Dialect {
          ORDER BY priority, run_at, id
          LIMIT $3
          FOR UPDATE SKIP LOCKED
-       )
-       UPDATE ${t.jobs} AS j
-       SET state = 'running', attempt = j.attempt + 1, locked_by = $2,
-           locked_until = ${NOW} + ${ms('$4')}, started_at = ${NOW},
-           unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
-       FROM picked WHERE j.id = picked.id
-       RETURNING ${jobColumns('j')}`,
+       ), claimed AS (
+         UPDATE ${t.jobs} AS j
+         SET state = 'running', attempt = j.attempt + 1, locked_by = $2,
+             locked_until = ${NOW} + ${ms('$4')}, started_at = ${NOW},
+             unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
+         FROM picked WHERE j.id = picked.id
+         RETURNING ${jobColumns('j')}
+       ), counted AS (${insertDeltas(t, [deltaPart('claimed', 'pending', -1), deltaPart('claimed', 'running', 1)])})
+       SELECT * FROM claimed`,
       [queue, workerId, limit, leaseMs],
     );
 
-  /** Guarded completion of a batch, with the counters, in one statement. */
+  /** Guarded completion of a batch, with its count changes, in one statement. */
   const completeJobs = (items: CompleteRow[]) =>
     sql(
       `WITH done AS (
@@ -90,7 +94,7 @@ export function postgresDialect(t: TableNames): Dialect {
          FROM unnest($1::bigint[], $2::text[], $3::text[]) AS i(id, worker, result)
          WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
          RETURNING j.id, j.queue
-       ), counted AS (${bumpCounters(t, 'completed', 'done')})
+       ), counted AS (${insertDeltas(t, [deltaPart('done', 'running', -1), deltaPart('done', 'completed', 1, MINUTE_NOW)])})
        SELECT id FROM done`,
       [items.map((i) => i.id), items.map((i) => i.workerId), items.map((i) => i.result)],
     );
@@ -113,8 +117,13 @@ export function postgresDialect(t: TableNames): Dialect {
              locked_by = NULL, locked_until = NULL, cancel_requested = false
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[]) AS i(id, worker, error, delay_ms, cancelled)
          WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
-         RETURNING j.id, j.queue, j.state
-       ), counted AS (${bumpCounters(t, 'died', 'failed', `s.state = 'dead'`)})
+         RETURNING j.id, j.queue, j.state, j.run_at
+       ), counted AS (${insertDeltas(t, [
+         deltaPart('failed', 'running', -1),
+         deltaPart('failed', 'pending', 1, bucketOf('run_at'), `state = 'retryable'`),
+         deltaPart('failed', 'dead', 1, '0', `state = 'dead'`),
+         deltaPart('failed', 'died', 1, MINUTE_NOW, `state = 'dead'`),
+       ])})
        SELECT id FROM failed`,
       [
         items.map((i) => i.id),
@@ -140,8 +149,11 @@ export function postgresDialect(t: TableNames): Dialect {
              unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
              attempt = greatest(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = false
          WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
-         RETURNING id, queue, state
-       )
+         RETURNING id, queue, state, run_at
+       ), counted AS (${insertDeltas(t, [
+         deltaPart('released', 'running', -1),
+         deltaPart('released', 'pending', 1, bucketOf('run_at'), `state <> 'cancelled'`),
+       ])})
        SELECT id FROM released WHERE ${notifyQueues('released', '$4', `state = 'available'`)}`,
       [ids, workerId, runAt, t.channel],
     );
@@ -181,7 +193,12 @@ export function postgresDialect(t: TableNames): Dialect {
              locked_by = NULL, locked_until = NULL, cancel_requested = false
          FROM expired WHERE j.id = expired.id
          RETURNING j.id, j.queue, j.state
-       ), counted AS (${bumpCounters(t, 'died', 'moved', `s.state = 'dead'`)})
+       ), counted AS (${insertDeltas(t, [
+         deltaPart('moved', 'running', -1),
+         deltaPart('moved', 'pending', 1, '0', `state = 'available'`),
+         deltaPart('moved', 'dead', 1, '0', `state = 'dead'`),
+         deltaPart('moved', 'died', 1, MINUTE_NOW, `state = 'dead'`),
+       ])})
        SELECT count(*)::int AS n FROM moved WHERE ${notifyQueues('moved', '$3', `state = 'available'`)}`,
       [limit, message, t.channel],
     );
@@ -192,6 +209,7 @@ export function postgresDialect(t: TableNames): Dialect {
     tables: t,
     maxRowsPerStatement: 5000,
     ...commonFlows(postgresStatements(t)),
+    foldCounters: postgresFold(t),
     insert: (rows) => step('write', function* () {
       const { rows: out } = yield insertJobs(rows);
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));

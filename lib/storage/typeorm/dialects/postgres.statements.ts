@@ -1,4 +1,4 @@
-import type { CounterWindow, ListWhere } from '../dialect.js';
+import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
 import { sql, type Sql } from '../flow.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
@@ -27,9 +27,6 @@ export const FINISHED = `('completed', 'dead', 'cancelled')`;
  */
 export const NOW = `date_trunc('milliseconds', ${CLOCK})`;
 
-/** Epoch ms of the clock, for counter buckets. */
-const EPOCH_MS = `(extract(epoch from ${CLOCK}) * 1000)`;
-
 /** A millisecond count as an interval; the count is always a bind parameter or a column. */
 export const ms = (expr: string) => `(${expr})::float8 * interval '1 millisecond'`;
 
@@ -46,25 +43,28 @@ export const jobColumns = (alias?: string) =>
     'progress_data::text AS progress_data', 'result::text AS result', 'cancel_requested',
   ].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 
+/** The clock's minute, as epoch ms: the bucket of an event. */
+export const MINUTE_NOW = `(floor(extract(epoch from ${CLOCK}) / 60) * 60000)::bigint`;
+
+/** The pending-count bucket of a run_at: its minute if that is after the clock's, else 0 (due). */
+export const bucketOf = (col: string) =>
+  `CASE WHEN floor(extract(epoch from ${col}) / 60) > floor(extract(epoch from ${CLOCK}) / 60)
+        THEN (floor(extract(epoch from ${col}) / 60) * 60000)::bigint ELSE 0 END`;
+
+/** Rows of `source` (a CTE with `queue`) as count changes: `n` each, in `bucket`. */
+export const deltaPart = (source: string, event: string, n: number, bucket = '0', filter?: string) =>
+  `SELECT queue, '${event}'::text AS event, (${bucket})::bigint AS bucket, ${n}::bigint AS n FROM ${source}${filter ? ` WHERE ${filter}` : ''}`;
+
 /**
- * Roll-up counters, bumped in the same statement as the state change (a data-modifying
- * CTE): one row per queue and minute, per queue and hour, and an all-time row, so `stats()`
- * reads a few hundred rows per queue however many jobs ran or were pruned. `source` is a
- * CTE with `queue` (and whatever `filter` needs). Ordered, so concurrent bumps of several
- * queues lock counter rows in the same order and cannot deadlock.
+ * Roll-up count changes of a statement, appended in that statement (a data-modifying CTE)
+ * to the delta table: inserts only, so concurrent workers never wait on a shared counter
+ * row (they would, on the hot `all time` row, if every completion updated it). Folded into
+ * `counter` in batches by `foldCounters`. `parts` come from `deltaPart`.
  */
-export const bumpCounters = (t: TableNames, event: 'completed' | 'died', source: string, filter = 'true') => `
-  INSERT INTO ${t.counters} AS c (grain, bucket, queue, event, n)
-  SELECT g.grain,
-         CASE g.grain WHEN 'm' THEN floor(${EPOCH_MS} / 60000)::bigint * 60000
-                      WHEN 'h' THEN floor(${EPOCH_MS} / 3600000)::bigint * 3600000
-                      ELSE 0 END,
-         s.queue, '${event}', count(*)
-  FROM ${source} s CROSS JOIN (VALUES ('a'), ('h'), ('m')) AS g(grain)
-  WHERE ${filter}
-  GROUP BY g.grain, s.queue
-  ORDER BY g.grain, s.queue
-  ON CONFLICT (grain, bucket, queue, event) DO UPDATE SET n = c.n + excluded.n`;
+export const insertDeltas = (t: TableNames, parts: string[]) => `
+  INSERT INTO ${t.deltas} (queue, event, bucket, n)
+  SELECT queue, event, bucket, sum(n) FROM (${parts.join(' UNION ALL ')}) d
+  GROUP BY queue, event, bucket HAVING sum(n) <> 0`;
 
 /**
  * Sends one NOTIFY per distinct queue of `source` (a CTE) whose rows match `filter`. The
@@ -141,26 +141,36 @@ export function postgresStatements(t: TableNames): CommonStatements {
         [id, reacquire, t.channel],
       ),
 
-    // Pending, running and dead rows only: an index-only scan of (state, queue, run_at).
-    stateCounts: () =>
+    lockJob: (id) => sql(`SELECT id, queue, state, run_at, unique_key FROM ${t.jobs} WHERE id = $1 FOR UPDATE`, [id]),
+
+    applyDeltas: (deltas: CountDelta[]) =>
       sql(
-        `SELECT queue, state, (run_at <= ${CLOCK}) AS due, count(*)::int AS n FROM ${t.jobs}
-         WHERE state IN ('scheduled', 'available', 'retryable', 'running', 'dead')
-         GROUP BY queue, state, due`,
+        `INSERT INTO ${t.deltas} (queue, event, bucket, n)
+         SELECT queue, event,
+                CASE WHEN event IN ('completed', 'died') THEN ${MINUTE_NOW}
+                     WHEN event = 'pending' AND run_at IS NOT NULL THEN ${bucketOf('run_at')} ELSE 0 END,
+                n
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[]) AS d(queue, event, run_at, n)`,
+        [deltas.map((d) => d.queue), deltas.map((d) => d.event), deltas.map((d) => d.runAt ?? null), deltas.map((d) => d.n)],
       ),
 
-    // Three primary-key ranges: minutes of the last hour, hours of this month, all-time rows.
-    counters: (w: CounterWindow) =>
+    // One statement, one snapshot: folded counters (a few rows per queue: the 's' state rows,
+    // minutes of the last hour, hours of this month, all-time rows, through the primary
+    // key), deltas not folded yet, and per queue an index range of (state, queue, run_at)
+    // over the rest of the current minute.
+    statsRows: (at, w: CounterWindow) =>
       sql(
-        `SELECT queue, event,
-           coalesce(sum(n) FILTER (WHERE grain = 'm' AND bucket > $1), 0)::float8 AS last_hour,
-           coalesce(sum(n) FILTER (WHERE grain = 'h' AND bucket >= $2), 0)::float8 AS today,
-           coalesce(sum(n) FILTER (WHERE grain = 'h' AND bucket >= $3), 0)::float8 AS this_month,
-           coalesce(sum(n) FILTER (WHERE grain = 'a'), 0)::float8 AS all_time
-         FROM ${t.counters}
-         WHERE (grain = 'm' AND bucket > $1) OR (grain = 'h' AND bucket >= $3) OR grain = 'a'
-         GROUP BY queue, event`,
-        [w.hourAgo, w.dayStart, w.monthStart],
+        `SELECT 'counter' AS src, grain, bucket, queue, event, n::float8 AS n FROM ${t.counters}
+         WHERE grain IN ('s', 'a') OR (grain = 'm' AND bucket > $1) OR (grain = 'h' AND bucket >= $2)
+         UNION ALL
+         SELECT 'delta', '', bucket, queue, event, sum(n)::float8 FROM ${t.deltas} GROUP BY bucket, queue, event
+         UNION ALL
+         SELECT 'boundary', '', 0, q.queue, 'pending',
+                (SELECT count(*) FROM ${t.jobs} j
+                 WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > $3 AND j.run_at < $4)::float8
+         FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending'
+               UNION SELECT DISTINCT queue FROM ${t.deltas} WHERE event = 'pending') q`,
+        [w.hourAgo, w.monthStart, new Date(at), new Date(Math.floor(at / 60_000) * 60_000 + 60_000)],
       ),
 
     pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES ($1, ${CLOCK}) ON CONFLICT DO NOTHING`, [queue]),
@@ -184,7 +194,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
            WHERE state IN ${FINISHED} AND state = $1
              AND COALESCE(completed_at, failed_at, created_at) < $2
            LIMIT $3 FOR UPDATE SKIP LOCKED)
-         DELETE FROM ${t.jobs} WHERE id = ANY (ARRAY(SELECT id FROM doomed))`,
+         DELETE FROM ${t.jobs} WHERE id = ANY (ARRAY(SELECT id FROM doomed)) RETURNING queue`,
         [state, olderThan, limit],
       ),
 

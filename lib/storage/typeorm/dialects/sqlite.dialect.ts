@@ -2,9 +2,10 @@ import type { CompleteRow, Dialect, FailRow, InsertRow } from '../dialect.js';
 import { sql, step, type Row } from '../flow.js';
 import { asBool, asNumber, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
-import { countByQueue } from './batch-helpers.js';
+import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
-import { bumpCounters, idsJson, JOB_COLUMNS, msOf, NOW, PENDING, sqliteStatements } from './sqlite.statements.js';
+import { sqliteFold } from './counter-fold.js';
+import { applyDeltas, idsJson, JOB_COLUMNS, msOf, NOW, PENDING, sqliteStatements } from './sqlite.statements.js';
 
 /**
  * SQLite: the executor runs each step synchronously, multi-statement ones inside `BEGIN
@@ -35,7 +36,7 @@ export function sqliteDialect(t: TableNames): Dialect {
        WHERE true
        ORDER BY i.ord
        ON CONFLICT DO NOTHING
-       RETURNING id, unique_key`,
+       RETURNING id, unique_key, queue, run_at`,
       [
         JSON.stringify(
           rows.map((r) => ({
@@ -95,7 +96,7 @@ export function sqliteDialect(t: TableNames): Dialect {
                     value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled
              FROM json_each(?)) AS i
        WHERE j.id = i.id AND j.locked_by = i.worker AND +j.state = 'running'
-       RETURNING id, queue, state`,
+       RETURNING id, queue, state, run_at`,
       [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0 })))],
     );
 
@@ -109,7 +110,7 @@ export function sqliteDialect(t: TableNames): Dialect {
            unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
            attempt = max(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0
        WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
-       RETURNING id`,
+       RETURNING id, queue, state, run_at`,
       [msOf(runAt), msOf(runAt), msOf(runAt), idsJson(ids), workerId],
     );
 
@@ -140,38 +141,52 @@ export function sqliteDialect(t: TableNames): Dialect {
        WHERE id IN (SELECT id FROM ${t.jobs} INDEXED BY ${t.index('lease_idx')}
                     WHERE state = 'running' AND locked_until <= ${NOW}
                     ORDER BY locked_until LIMIT ?)
-       RETURNING id, queue, state`,
+       RETURNING id, queue, state, run_at`,
       [message, limit],
     );
   };
 
   const isDead = (r: Row) => asString(r.state) === 'dead';
+  const runAtOf = (r: Row) => asNumber(r.run_at);
+  const of = (rows: Row[], pick: (r: Row) => boolean) => rows.filter(pick);
+  /** Count changes of rows that left `running` for the state each has now. */
+  const leftRunning = (rows: Row[]) => [
+    ...deltasOf(rows, 'running', -1),
+    ...deltasOf(of(rows, (r) => ['scheduled', 'available', 'retryable'].includes(asString(r.state))), 'pending', 1, runAtOf),
+    ...deltasOf(of(rows, isDead), 'dead', 1),
+    ...deltasOf(of(rows, isDead), 'died', 1),
+  ];
 
   return {
     kind: 'sqlite',
     tables: t,
     maxRowsPerStatement: 5000,
     ...commonFlows(sqliteStatements(t)),
-    insert: (rows) => step('write', function* () {
+    foldCounters: sqliteFold(t),
+    insert: (rows) => step('tx', function* () {
       const { rows: out } = yield insertJobs(rows);
+      if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
     }),
     claim: (queue, workerId, limit, leaseMs) => step('tx', function* () {
-      return (yield claimJobs(queue, workerId, limit, leaseMs)).rows;
+      const { rows } = yield claimJobs(queue, workerId, limit, leaseMs);
+      if (rows.length) yield applyDeltas(t, [...deltasOf(rows, 'pending', -1), ...deltasOf(rows, 'running', 1)]);
+      return rows;
     }),
     complete: (items) => step('tx', function* () {
       const { rows } = yield completeJobs(items);
-      if (rows.length) yield bumpCounters(t, 'completed', countByQueue(rows));
+      if (rows.length) yield applyDeltas(t, [...deltasOf(rows, 'running', -1), ...deltasOf(rows, 'completed', 1)]);
       return rows.map((r) => asString(r.id));
     }),
     fail: (items) => step('tx', function* () {
       const { rows } = yield failJobs(items);
-      const died = countByQueue(rows, isDead);
-      if (died.length) yield bumpCounters(t, 'died', died);
+      if (rows.length) yield applyDeltas(t, leftRunning(rows));
       return rows.map((r) => asString(r.id));
     }),
-    release: (ids, workerId, runAt) => step('write', function* () {
-      return (yield releaseJobs(ids, workerId, runAt)).rows.map((r) => asString(r.id));
+    release: (ids, workerId, runAt) => step('tx', function* () {
+      const { rows } = yield releaseJobs(ids, workerId, runAt);
+      if (rows.length) yield applyDeltas(t, leftRunning(rows));
+      return rows.map((r) => asString(r.id));
     }),
     heartbeat: (ids, workerId, leaseMs) => step('write', function* () {
       const { rows } = yield heartbeatJobs(ids, workerId, leaseMs);
@@ -179,9 +194,8 @@ export function sqliteDialect(t: TableNames): Dialect {
     }),
     rescue: (limit, message) => step('tx', function* () {
       const { rows } = yield rescueJobs(limit, message);
-      const died = countByQueue(rows, isDead);
-      if (died.length) yield bumpCounters(t, 'died', died);
-      return asNumber(rows.length);
+      if (rows.length) yield applyDeltas(t, leftRunning(rows));
+      return rows.length;
     }),
   };
 }

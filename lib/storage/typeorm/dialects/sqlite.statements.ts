@@ -1,4 +1,4 @@
-import type { CounterEvent, CounterWindow, ListWhere } from '../dialect.js';
+import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
 import { sql, type Sql } from '../flow.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
@@ -26,20 +26,27 @@ export const msOf = (d: Date | null) => (d === null ? null : d.getTime());
 export const idsJson = (ids: string[]) => JSON.stringify(ids.map(Number));
 
 /**
- * Roll-up counters for `counts` ({queue, n} per queue, counted from the rows a statement
- * changed): minute, hour and all-time rows, in the same transaction as the state change.
+ * Applies roll-up count changes (see `CountDelta`) to the counters, in the caller's
+ * transaction. SQLite has one writer, so updating the counter rows directly contends with
+ * nobody; no delta table. Events go to their minute, hour and all-time rows; state counts to
+ * their 's' row (pending: the minute it comes due when after the current one, else 0).
  */
-export const bumpCounters = (t: TableNames, event: CounterEvent, counts: Array<{ q: string; n: number }>): Sql =>
+export const applyDeltas = (t: TableNames, deltas: CountDelta[]): Sql =>
   sql(
     `INSERT INTO ${t.counters} (grain, bucket, queue, event, n)
      SELECT g.grain,
-            CASE g.grain WHEN 'm' THEN (${NOW} / 60000) * 60000 WHEN 'h' THEN (${NOW} / 3600000) * 3600000 ELSE 0 END,
-            s.queue, ?, s.n
-     FROM (SELECT value ->> 'q' AS queue, value ->> 'n' AS n FROM json_each(?)) AS s
-     CROSS JOIN (SELECT 'a' AS grain UNION ALL SELECT 'h' UNION ALL SELECT 'm') AS g
+            CASE WHEN d.e IN ('completed', 'died') THEN
+                   CASE g.grain WHEN 'm' THEN (${NOW} / 60000) * 60000 WHEN 'h' THEN (${NOW} / 3600000) * 3600000 ELSE 0 END
+                 WHEN d.e = 'pending' AND d.r IS NOT NULL AND d.r / 60000 > ${NOW} / 60000 THEN (d.r / 60000) * 60000
+                 ELSE 0 END AS b,
+            d.q, d.e, sum(d.n)
+     FROM (SELECT value ->> 'q' AS q, value ->> 'e' AS e, value ->> 'n' AS n, value ->> 'r' AS r FROM json_each(?)) AS d
+     JOIN (SELECT 'a' AS grain UNION ALL SELECT 'h' UNION ALL SELECT 'm' UNION ALL SELECT 's') AS g
+       ON (g.grain = 's') = (d.e NOT IN ('completed', 'died'))
      WHERE true
+     GROUP BY g.grain, b, d.q, d.e
      ON CONFLICT (grain, bucket, queue, event) DO UPDATE SET n = n + excluded.n`,
-    [event, JSON.stringify(counts)],
+    [JSON.stringify(deltas.map((d) => ({ q: d.queue, e: d.event, n: d.n, r: d.runAt ?? null })))],
   );
 
 export function sqliteStatements(t: TableNames): CommonStatements {
@@ -93,24 +100,21 @@ export function sqliteStatements(t: TableNames): CommonStatements {
         [reacquire ? 1 : 0, Number(id)],
       ),
 
-    stateCounts: () =>
-      sql(
-        `SELECT queue, state, (run_at <= ${NOW}) AS due, count(*) AS n FROM ${t.jobs}
-         WHERE state IN ('scheduled', 'available', 'retryable', 'running', 'dead')
-         GROUP BY queue, state, due`,
-      ),
+    lockJob: (id) => sql(`SELECT id, queue, state, run_at, unique_key FROM ${t.jobs} WHERE id = ?`, [Number(id)]),
+    applyDeltas: (deltas) => applyDeltas(t, deltas),
 
-    counters: (w: CounterWindow) =>
+    // One statement: the counters (few rows per queue) and, per queue with pending jobs, the
+    // ones due later in the current minute, through (state, queue, run_at).
+    statsRows: (at, w: CounterWindow) =>
       sql(
-        `SELECT queue, event,
-           total(CASE WHEN grain = 'm' AND bucket > ? THEN n END) AS last_hour,
-           total(CASE WHEN grain = 'h' AND bucket >= ? THEN n END) AS today,
-           total(CASE WHEN grain = 'h' AND bucket >= ? THEN n END) AS this_month,
-           total(CASE WHEN grain = 'a' THEN n END) AS all_time
-         FROM ${t.counters}
-         WHERE (grain = 'm' AND bucket > ?) OR (grain = 'h' AND bucket >= ?) OR grain = 'a'
-         GROUP BY queue, event`,
-        [w.hourAgo, w.dayStart, w.monthStart, w.hourAgo, w.monthStart],
+        `SELECT 'counter' AS src, grain, bucket, queue, event, n FROM ${t.counters}
+         WHERE grain IN ('s', 'a') OR (grain = 'm' AND bucket > ?) OR (grain = 'h' AND bucket >= ?)
+         UNION ALL
+         SELECT 'boundary', '', 0, q.queue, 'pending',
+                (SELECT count(*) FROM ${t.jobs} j
+                 WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > ? AND j.run_at < ?)
+         FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending') q`,
+        [w.hourAgo, w.monthStart, at, Math.floor(at / 60_000) * 60_000 + 60_000],
       ),
 
     pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES (?, ${NOW}) ON CONFLICT DO NOTHING`, [queue]),
@@ -123,7 +127,8 @@ export function sqliteStatements(t: TableNames): CommonStatements {
            SELECT id FROM ${t.jobs} INDEXED BY ${t.index('finished_idx')}
            WHERE state IN ${FINISHED} AND state = ?
              AND COALESCE(completed_at, failed_at, created_at) < ?
-           LIMIT ?)`,
+           LIMIT ?)
+         RETURNING queue`,
         [state, olderThan.getTime(), limit],
       ),
 

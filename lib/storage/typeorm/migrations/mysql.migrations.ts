@@ -61,4 +61,31 @@ export const mysqlMigrations: Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: 'state counters, counter deltas',
+    up: (t) => [
+      // See the PostgreSQL migration 2. Inserts into an AUTO_INCREMENT primary key with no
+      // other index take no lock another inserter waits for.
+      `CREATE TABLE IF NOT EXISTS ${t.deltas} (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        queue VARCHAR(128) NOT NULL,
+        event VARCHAR(16) NOT NULL,
+        bucket BIGINT NOT NULL,
+        n BIGINT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+      // Resumable: DDL commits implicitly, so a half-applied migration may run again.
+      `DELETE FROM ${t.counters} WHERE grain = 's'`,
+      `INSERT INTO ${t.counters} (grain, bucket, queue, event, n)
+       SELECT 's', b, queue, e, COUNT(*) FROM (
+         SELECT queue,
+                CASE WHEN state IN ${PENDING_STATES}
+                          AND TIMESTAMPDIFF(MICROSECOND, '1970-01-01', run_at) DIV 60000000
+                              > TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(3)) DIV 60000000
+                     THEN (TIMESTAMPDIFF(MICROSECOND, '1970-01-01', run_at) DIV 60000000) * 60000 ELSE 0 END AS b,
+                CASE WHEN state IN ${PENDING_STATES} THEN 'pending' ELSE state END AS e
+         FROM ${t.jobs} WHERE state IN ('scheduled', 'available', 'retryable', 'running', 'dead')
+       ) s GROUP BY b, queue, e`,
+    ],
+  },
 ];

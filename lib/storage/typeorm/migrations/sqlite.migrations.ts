@@ -58,4 +58,22 @@ export const sqliteMigrations: Migration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  {
+    version: 2,
+    name: 'state counters',
+    // SQLite has one writer: the hot paths update `counter` directly, no delta table.
+    up: (t) => [
+      `DELETE FROM ${t.counters} WHERE grain = 's'`,
+      `INSERT INTO ${t.counters} (grain, bucket, queue, event, n)
+       SELECT 's',
+              CASE WHEN state IN ${PENDING_STATES}
+                        AND run_at / 60000 > CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER) / 60000
+                   THEN (run_at / 60000) * 60000 ELSE 0 END,
+              queue,
+              CASE WHEN state IN ${PENDING_STATES} THEN 'pending' ELSE state END,
+              count(*)
+       FROM ${t.jobs} WHERE state IN ('scheduled', 'available', 'retryable', 'running', 'dead')
+       GROUP BY 2, 3, 4`,
+    ],
+  },
 ];
