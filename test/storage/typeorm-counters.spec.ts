@@ -159,5 +159,26 @@ for (const kind of await availableKinds()) {
         expect(asNumber(left[0]!.n)).toBe(0);
       }
     });
+
+    it('migration 2 counts the jobs a version-1 database already has', async () => {
+      const p = await place(kind);
+      drop = p.drop;
+      const old = await p.open();
+      storages.push(old);
+      await old.init();
+      await old.enqueue([newJob(), newJob(), newJob({ delayMs: 600_000 }), newJob({ queue: 'q2', delayMs: 20_000 }), newJob({ maxAttempts: 1 })]);
+      const claimed = await old.claim('q', 'w', 2, 30_000);
+      await old.fail([{ id: claimed[0]!.id, workerId: 'w', error: { name: 'E', message: 'x', attempt: 1, at: '' }, retryDelayMs: null }]);
+      // Back to version 1: no state counters, no delta table, migration 2 not recorded.
+      const t = old.dialect.tables;
+      if (kind !== 'sqlite') await old.dataSource.query(`DROP TABLE ${t.deltas}`);
+      await old.dataSource.query(`DELETE FROM ${t.counters} WHERE grain = 's'`);
+      await old.dataSource.query(`DELETE FROM ${t.migrations} WHERE version = 2`);
+      const upgraded = await p.open();
+      storages.push(upgraded);
+      await upgraded.init();
+      expect(stateCounts(await upgraded.stats())).toEqual(await realCounts(upgraded));
+      expect((await upgraded.stats()).find((q) => q.queue === 'q')).toMatchObject({ available: 1, scheduled: 1, running: 1, dead: 1 });
+    });
   });
 }
