@@ -4,6 +4,9 @@ import type { CounterWindow, StatsRow } from './dialect.js';
 const HOUR = 3_600_000;
 export const MINUTE = 60_000;
 
+/** Start of the minute after the one `at` is in. */
+export const nextMinute = (at: number) => Math.floor(at / MINUTE) * MINUTE + MINUTE;
+
 /**
  * Period bounds for `stats()`, from the database's clock. Days and months are UTC.
  * "Last hour" sums whole-minute buckets that started within the hour, like the memory

@@ -1,5 +1,6 @@
 import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
 import { sql, type Sql } from '../flow.js';
+import { nextMinute } from '../stats.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
 
@@ -127,8 +128,11 @@ export function mysqlStatements(t: TableNames): CommonStatements {
     // jobs due later in the current minute through (state, queue, run_at).
     statsRows: (at, w: CounterWindow) =>
       sql(
-        `SELECT 'counter' AS src, grain, bucket, queue, event, n FROM ${t.counters}
+        `SELECT 'counter' AS src, grain, CASE WHEN grain <> 's' THEN bucket WHEN bucket > ? THEN ? ELSE 0 END AS bucket,
+                queue, event, SUM(n) AS n
+         FROM ${t.counters}
          WHERE grain IN ('s', 'a') OR (grain = 'm' AND bucket > ?) OR (grain = 'h' AND bucket >= ?)
+         GROUP BY grain, 3, queue, event
          UNION ALL
          SELECT 'delta', '', bucket, queue, event, SUM(n) FROM ${t.deltas} GROUP BY bucket, queue, event
          UNION ALL
@@ -137,7 +141,7 @@ export function mysqlStatements(t: TableNames): CommonStatements {
                  WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > ? AND j.run_at < ?)
          FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending'
                UNION SELECT DISTINCT queue FROM ${t.deltas} WHERE event = 'pending') q`,
-        [w.hourAgo, w.monthStart, utc(new Date(at)), utc(new Date(Math.floor(at / 60_000) * 60_000 + 60_000))],
+        [nextMinute(at) - 60_000, nextMinute(at), w.hourAgo, w.monthStart, utc(new Date(at)), utc(new Date(nextMinute(at)))],
       ),
 
     pause: (queue) =>

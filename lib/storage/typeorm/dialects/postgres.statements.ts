@@ -1,5 +1,6 @@
 import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
 import { sql, type Sql } from '../flow.js';
+import { nextMinute } from '../stats.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
 
@@ -155,13 +156,16 @@ export function postgresStatements(t: TableNames): CommonStatements {
       ),
 
     // One statement, one snapshot: folded counters (a few rows per queue: the 's' state rows,
-    // minutes of the last hour, hours of this month, all-time rows, through the primary
-    // key), deltas not folded yet, and per queue an index range of (state, queue, run_at)
-    // over the rest of the current minute.
+    // summed here into due / later than this minute, minutes of the last hour, hours of this
+    // month, all-time rows), deltas not folded yet, and per queue an index range of
+    // (state, queue, run_at) over the rest of the current minute.
     statsRows: (at, w: CounterWindow) =>
       sql(
-        `SELECT 'counter' AS src, grain, bucket, queue, event, n::float8 AS n FROM ${t.counters}
+        `SELECT 'counter' AS src, grain, CASE WHEN grain <> 's' THEN bucket WHEN bucket > $5 THEN $6 ELSE 0 END AS bucket,
+                queue, event, sum(n)::float8 AS n
+         FROM ${t.counters}
          WHERE grain IN ('s', 'a') OR (grain = 'm' AND bucket > $1) OR (grain = 'h' AND bucket >= $2)
+         GROUP BY grain, 3, queue, event
          UNION ALL
          SELECT 'delta', '', bucket, queue, event, sum(n)::float8 FROM ${t.deltas} GROUP BY bucket, queue, event
          UNION ALL
@@ -170,7 +174,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
                  WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > $3 AND j.run_at < $4)::float8
          FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending'
                UNION SELECT DISTINCT queue FROM ${t.deltas} WHERE event = 'pending') q`,
-        [w.hourAgo, w.monthStart, new Date(at), new Date(Math.floor(at / 60_000) * 60_000 + 60_000)],
+        [w.hourAgo, w.monthStart, new Date(at), new Date(nextMinute(at)), nextMinute(at) - 60_000, nextMinute(at)],
       ),
 
     pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES ($1, ${CLOCK}) ON CONFLICT DO NOTHING`, [queue]),

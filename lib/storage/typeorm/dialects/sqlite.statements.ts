@@ -1,5 +1,6 @@
 import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
 import { sql, type Sql } from '../flow.js';
+import { nextMinute } from '../stats.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
 
@@ -107,14 +108,17 @@ export function sqliteStatements(t: TableNames): CommonStatements {
     // ones due later in the current minute, through (state, queue, run_at).
     statsRows: (at, w: CounterWindow) =>
       sql(
-        `SELECT 'counter' AS src, grain, bucket, queue, event, n FROM ${t.counters}
+        `SELECT 'counter' AS src, grain, CASE WHEN grain <> 's' THEN bucket WHEN bucket > ? THEN ? ELSE 0 END AS bucket,
+                queue, event, sum(n) AS n
+         FROM ${t.counters}
          WHERE grain IN ('s', 'a') OR (grain = 'm' AND bucket > ?) OR (grain = 'h' AND bucket >= ?)
+         GROUP BY grain, 3, queue, event
          UNION ALL
          SELECT 'boundary', '', 0, q.queue, 'pending',
                 (SELECT count(*) FROM ${t.jobs} j
                  WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > ? AND j.run_at < ?)
          FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending') q`,
-        [w.hourAgo, w.monthStart, at, Math.floor(at / 60_000) * 60_000 + 60_000],
+        [nextMinute(at) - 60_000, nextMinute(at), w.hourAgo, w.monthStart, at, nextMinute(at)],
       ),
 
     pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES (?, ${NOW}) ON CONFLICT DO NOTHING`, [queue]),
