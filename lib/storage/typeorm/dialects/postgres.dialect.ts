@@ -4,7 +4,7 @@ import { asBool, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
 import { postgresFold } from './counter-fold.js';
-import { bucketOf, CLOCK, deltaPart, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
+import { bucketOf, CLOCK, deltaPart, deltasPerQueue, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
 
 /**
  * PostgreSQL: every hot path is one statement. Batches travel as typed arrays through
@@ -36,7 +36,9 @@ export function postgresDialect(t: TableNames): Dialect {
          FROM due ORDER BY ord
          ON CONFLICT DO NOTHING
          RETURNING id, unique_key, queue, state, run_at
-       ), counted AS (${insertDeltas(t, [deltaPart('ins', 'pending', 1, bucketOf('run_at'))])})
+       ), counted AS (
+         INSERT INTO ${t.deltas} (queue, event, bucket, n)
+         SELECT queue, 'pending', ${bucketOf('run_at')}, count(*) FROM ins GROUP BY 1, 3)
        SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`,
       [
         rows.map((r) => r.queue),
@@ -79,7 +81,7 @@ export function postgresDialect(t: TableNames): Dialect {
              unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
          FROM picked WHERE j.id = picked.id
          RETURNING ${jobColumns('j')}
-       ), counted AS (${insertDeltas(t, [deltaPart('claimed', 'pending', -1), deltaPart('claimed', 'running', 1)])})
+       ), counted AS (${deltasPerQueue(t, 'claimed', [['pending', -1, '0'], ['running', 1, '0']])})
        SELECT * FROM claimed`,
       [queue, workerId, limit, leaseMs],
     );
@@ -94,7 +96,7 @@ export function postgresDialect(t: TableNames): Dialect {
          FROM unnest($1::bigint[], $2::text[], $3::text[]) AS i(id, worker, result)
          WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
          RETURNING j.id, j.queue
-       ), counted AS (${insertDeltas(t, [deltaPart('done', 'running', -1), deltaPart('done', 'completed', 1, MINUTE_NOW)])})
+       ), counted AS (${deltasPerQueue(t, 'done', [['running', -1, '0'], ['completed', 1, MINUTE_NOW]])})
        SELECT id FROM done`,
       [items.map((i) => i.id), items.map((i) => i.workerId), items.map((i) => i.result)],
     );

@@ -52,6 +52,17 @@ export const bucketOf = (col: string) =>
   `CASE WHEN floor(extract(epoch from ${col}) / 60) > floor(extract(epoch from ${CLOCK}) / 60)
         THEN (floor(extract(epoch from ${col}) / 60) * 60000)::bigint ELSE 0 END`;
 
+/**
+ * The cheap form for the hottest statements (claim, complete): per queue of `source`, the
+ * same changes for every row, `[event, sign, bucket]` each. One small aggregate joined to a
+ * VALUES list plans and runs faster than `insertDeltas`' UNION.
+ */
+export const deltasPerQueue = (t: TableNames, source: string, changes: Array<[string, number, string]>) => `
+  INSERT INTO ${t.deltas} (queue, event, bucket, n)
+  SELECT d.queue, v.event, v.bucket, v.sign * d.n
+  FROM (SELECT queue, count(*) AS n FROM ${source} GROUP BY queue) d
+  CROSS JOIN (VALUES ${changes.map(([e, sign, b], i) => `('${e}'${i ? '' : '::text'}, ${sign}, (${b})::bigint)`).join(', ')}) AS v(event, sign, bucket)`;
+
 /** Rows of `source` (a CTE with `queue`) as count changes: `n` each, in `bucket`. */
 export const deltaPart = (source: string, event: string, n: number, bucket = '0', filter?: string) =>
   `SELECT queue, '${event}'::text AS event, (${bucket})::bigint AS bucket, ${n}::bigint AS n FROM ${source}${filter ? ` WHERE ${filter}` : ''}`;
