@@ -5,7 +5,7 @@
  * the systems in a rotated order in each repetition; prints a table per workload, the
  * targets, and writes the raw results to bench/results/latest.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { TMP_DIR } from './config.js';
 import { killAllChildren, runInChild } from './fork.js';
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const oursSqlite = systems.includes('ours-sqlite') ? 'ours-sqlite' : ours;
 
   mkdirSync(TMP_DIR, { recursive: true });
+  takeLock();
   const logFile = `${TMP_DIR}/bench.log`;
   writeFileSync(logFile, '');
   const machine = await machineInfo();
@@ -167,13 +168,43 @@ async function cleanupAll(systems: string[], logFile: string): Promise<void> {
   await dropPgSchema('bench_ceiling').catch(() => undefined);
 }
 
+const LOCK = `${TMP_DIR}/bench.lock`;
+let lockHeld = false;
+
+/** Two runs at once would drop each other's schemas (and share two cores): refuse the second. */
+function takeLock(): void {
+  try {
+    const pid = Number(readFileSync(LOCK, 'utf8'));
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new Error(`another 'npm run bench' is running (pid ${pid}); wait for it, or remove ${LOCK} if it is stale`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  writeFileSync(LOCK, String(process.pid));
+  lockHeld = true;
+}
+
+function releaseLock(): void {
+  if (lockHeld) rmSync(LOCK, { force: true });
+  lockHeld = false;
+}
+
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     killAllChildren();
     process.exit(130);
   });
 }
-process.on('exit', killAllChildren);
+process.on('exit', () => {
+  killAllChildren();
+  releaseLock();
+});
 
 main().then(
   () => {
