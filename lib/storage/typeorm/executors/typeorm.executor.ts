@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { driveAsync, type Row, type Sql, type SqlResult, type Step } from '../flow.js';
 import type { Executor, ManagerLike, QueryRunnerLike } from './executor.js';
@@ -67,7 +68,33 @@ export class TypeOrmExecutor implements Executor {
   }
 }
 
+/** PostgreSQL statement names by text: each text is prepared once per pooled connection. */
+const preparedNames = new Map<string, string>();
+const MAX_PREPARED = 256;
+
+/**
+ * PostgreSQL: runs `q` as a named (prepared) statement on the QueryRunner's own `pg`
+ * client, so the server parses and plans it once per connection instead of on every call;
+ * measured here, that doubles single-job enqueue throughput (the CTEs are costly to plan).
+ * Values stay bind parameters. Any other driver: TypeORM's `query`.
+ */
+async function execPrepared(qr: QueryRunnerLike, q: Sql): Promise<SqlResult | null> {
+  const pgRunner = qr as QueryRunnerLike & { connect?: () => Promise<unknown>; connection?: { options?: { type?: unknown } } };
+  if (pgRunner.connection?.options?.type !== 'postgres' || typeof pgRunner.connect !== 'function') return null;
+  let name = preparedNames.get(q.text);
+  if (!name) {
+    if (preparedNames.size >= MAX_PREPARED) return null;
+    name = `nbj_${createHash('sha1').update(q.text).digest('hex').slice(0, 20)}`;
+    preparedNames.set(q.text, name);
+  }
+  const client = (await pgRunner.connect()) as { query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[]; rowCount: number | null }> };
+  const res = await client.query({ name, text: q.text, values: q.params });
+  return { rows: res.rows, affected: res.rowCount ?? res.rows.length };
+}
+
 export async function exec(qr: QueryRunnerLike, q: Sql): Promise<SqlResult> {
+  const prepared = await execPrepared(qr, q);
+  if (prepared) return prepared;
   const res = await qr.query(q.text, q.params, true);
   const rows = (Array.isArray(res.records) ? res.records : []) as Row[];
   return { rows, affected: typeof res.affected === 'number' ? res.affected : rows.length };
