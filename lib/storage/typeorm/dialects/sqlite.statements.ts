@@ -42,7 +42,9 @@ export function applyDeltas(t: TableNames, deltas: CountDelta[]): Sql {
       rows.push(`('m', (${NOW} / 60000) * 60000, ?, ?, ?)`, `('h', (${NOW} / 3600000) * 3600000, ?, ?, ?)`, `('a', 0, ?, ?, ?)`);
       params.push(d.queue, d.event, d.n, d.queue, d.event, d.n, d.queue, d.event, d.n);
     } else if (d.event === 'pending' && d.runAt != null) {
-      rows.push(`('s', CASE WHEN ? / 60000 > ${NOW} / 60000 THEN (? / 60000) * 60000 ELSE 0 END, ?, ?, ?)`);
+      // CAST: better-sqlite3 binds every JS number as REAL, and a REAL division would not
+      // floor to the minute (a job due later this minute would land in a bucket of its own).
+      rows.push(`('s', CASE WHEN CAST(? AS INTEGER) / 60000 > ${NOW} / 60000 THEN (CAST(? AS INTEGER) / 60000) * 60000 ELSE 0 END, ?, ?, ?)`);
       params.push(d.runAt, d.runAt, d.queue, d.event, d.n);
     } else {
       rows.push(`('s', 0, ?, ?, ?)`);
