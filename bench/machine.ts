@@ -27,7 +27,9 @@ export async function machineInfo(): Promise<Record<string, string>> {
   } catch (err) {
     postgres = `unavailable (${(err as Error).message})`;
   }
+  const dirty = sh('git', ['status', '--short', '--', 'lib']).split('\n').filter(Boolean).map((l) => l.trim()).join(', ');
   return {
+    code: `${sh('git', ['rev-parse', '--short', 'HEAD'])}${dirty ? ` + uncommitted: ${dirty}` : ''}`,
     cpus: `${sh('nproc', [])} (${os.cpus()[0]?.model ?? 'unknown'})`,
     memory: sh('free', ['-h']).split('\n')[1]?.replace(/\s+/g, ' ') ?? '',
     node: process.version,

@@ -93,7 +93,9 @@ async function main(): Promise<void> {
   console.log(`Total time: ${seconds.toFixed(0)} s`);
 
   mkdirSync('bench/results', { recursive: true });
-  const file = quick ? 'bench/results/quick.json' : 'bench/results/latest.json';
+  // Only a default full run replaces the committed results; quick and partial runs have their own files.
+  const partial = ['systems', 'workloads', 'reps', 'jobs', 'ours'].some((a) => arg(a) !== undefined) || profile;
+  const file = quick ? 'bench/results/quick.json' : partial ? 'bench/results/partial.json' : 'bench/results/latest.json';
   writeFileSync(file, JSON.stringify({
     mode: quick ? 'quick' : 'full',
     finishedAt: new Date().toISOString(),
