@@ -98,8 +98,9 @@ export function postgresStatements(t: TableNames): CommonStatements {
 
     holders: (keys) => sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active = ANY($1::text[])`, [keys]),
 
-    // Only the filters asked for are in the WHERE (no `$1 IS NULL OR …`), so the planner
-    // can use (queue, id) or (state, queue, run_at) and walk ids backwards: keyset paging.
+    // Only the filters asked for are in the WHERE (no `$1 IS NULL OR …`), so the planner can
+    // pick a partial index for the state (claim, lease, finished, dead) or walk the primary
+    // key backwards: keyset paging.
     list: (where: ListWhere, limit, before) => {
       const params: unknown[] = [];
       const cond: string[] = [];
@@ -169,7 +170,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
     // One statement, one snapshot: folded counters (a few rows per queue: the 's' state rows,
     // summed here into due / later than this minute, minutes of the last hour, hours of this
     // month, all-time rows), deltas not folded yet, and per queue an index range of
-    // (state, queue, run_at) over the rest of the current minute.
+    // future_idx (queue, run_at) over the rest of the current minute.
     statsRows: (at, w: CounterWindow) =>
       sql(
         `SELECT 'counter' AS src, grain, CASE WHEN grain <> 's' THEN bucket WHEN bucket > $5 THEN $6 ELSE 0 END AS bucket,
@@ -180,9 +181,11 @@ export function postgresStatements(t: TableNames): CommonStatements {
          UNION ALL
          SELECT 'delta', '', bucket, queue, event, sum(n)::float8 FROM ${t.deltas} GROUP BY bucket, queue, event
          UNION ALL
+         -- Only scheduled and retryable jobs can be later than the clock (an available job is
+         -- due when written); the partial index future_idx (migration 3) answers this.
          SELECT 'boundary', '', 0, q.queue, 'pending',
                 (SELECT count(*) FROM ${t.jobs} j
-                 WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > $3 AND j.run_at < $4)::float8
+                 WHERE j.state IN ('scheduled', 'retryable') AND j.queue = q.queue AND j.run_at > $3 AND j.run_at < $4)::float8
          FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending'
                UNION SELECT DISTINCT queue FROM ${t.deltas} WHERE event = 'pending') q`,
         [w.hourAgo, w.monthStart, new Date(at), new Date(nextMinute(at)), nextMinute(at) - 60_000, nextMinute(at)],

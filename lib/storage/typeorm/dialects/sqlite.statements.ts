@@ -124,7 +124,7 @@ export function sqliteStatements(t: TableNames): CommonStatements {
          UNION ALL
          SELECT 'boundary', '', 0, q.queue, 'pending',
                 (SELECT count(*) FROM ${t.jobs} j
-                 WHERE j.state IN ${PENDING} AND j.queue = q.queue AND j.run_at > ? AND j.run_at < ?)
+                 WHERE j.state IN ('scheduled', 'retryable') AND j.queue = q.queue AND j.run_at > ? AND j.run_at < ?)
          FROM (SELECT DISTINCT queue FROM ${t.counters} WHERE grain = 's' AND event = 'pending') q`,
         [nextMinute(at) - 60_000, nextMinute(at), w.hourAgo, w.monthStart, at, nextMinute(at)],
       ),

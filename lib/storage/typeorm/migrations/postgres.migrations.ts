@@ -94,4 +94,23 @@ export const postgresMigrations: Migration[] = [
        GROUP BY 2, 3, 4`,
     ],
   },
+  {
+    version: 3,
+    name: 'drop state_idx and queue_idx; narrow partial indexes for reads',
+    up: (t) => [
+      // Every claim and completion changes `state`, so no update is HOT and each wrote a new
+      // entry into both of these full-table indexes. stats() reads the roll-up counters now;
+      // the reads that remain are served by partial indexes the hot paths rarely write:
+      // list({ state: 'dead' }) (and retrying every dead job) by dead_idx; the counters'
+      // boundary count (future jobs of a queue) by future_idx, which holds only jobs waiting
+      // for a later time (an 'available' job is due when written); list by queue or by no
+      // filter walks the primary key backwards; running jobs have lease_idx, pending ones
+      // claim_idx, finished ones finished_idx.
+      `DROP INDEX IF EXISTS ${t.index('state_idx')}`,
+      `DROP INDEX IF EXISTS ${t.index('queue_idx')}`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('dead_idx')} ON ${t.jobs} (queue, id) WHERE state = 'dead'`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('future_idx')} ON ${t.jobs} (queue, run_at)
+         WHERE state IN ('scheduled', 'retryable')`,
+    ],
+  },
 ];

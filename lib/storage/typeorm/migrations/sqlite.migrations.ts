@@ -76,4 +76,16 @@ export const sqliteMigrations: Migration[] = [
        GROUP BY 2, 3, 4`,
     ],
   },
+  {
+    version: 3,
+    name: 'drop state_idx and queue_idx; narrow partial indexes for reads',
+    // See the PostgreSQL migration 3: every state change wrote both full-table indexes.
+    up: (t) => [
+      `DROP INDEX IF EXISTS ${t.index('state_idx')}`,
+      `DROP INDEX IF EXISTS ${t.index('queue_idx')}`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('dead_idx')} ON ${t.jobs} (queue, id) WHERE state = 'dead'`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('future_idx')} ON ${t.jobs} (queue, run_at)
+         WHERE state IN ('scheduled', 'retryable')`,
+    ],
+  },
 ];
