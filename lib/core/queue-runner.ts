@@ -46,6 +46,8 @@ function toResultJson(value: unknown, record: JobRecord, logger: EngineLogger): 
   }
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 interface RunningJob {
   record: JobRecord;
   /** Created only when the handler reads `ctx.signal` (most never do): one allocation less per job. */
@@ -54,6 +56,11 @@ interface RunningJob {
   reason: unknown;
   /** Called once, on the first abort (arms the grace timer). */
   onAbort: (() => void) | null;
+  /** The handler has settled (false when the abort grace ran out first: it may still run). */
+  handlerSettled: boolean;
+  /** Set when the grace runs out: resolves once the handler finally settles. */
+  handlerDone?: Promise<void>;
+  settledLate?: () => void;
   settled: Promise<void>;
 }
 
@@ -230,7 +237,7 @@ export class QueueRunner {
   }
 
   private startJob(record: JobRecord): void {
-    const run: RunningJob = { record, controller: null, reason: undefined, onAbort: null, settled: Promise.resolve() };
+    const run: RunningJob = { record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, settled: Promise.resolve() };
     this.running.set(record.id, run);
     run.settled = this.execute(run).finally(() => {
       this.running.delete(record.id);
@@ -268,28 +275,16 @@ export class QueueRunner {
       progress: (percent, data) => this.reportProgress(record, percent, data),
     };
     this.emit('started', record);
-    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
-    // False when the abort grace ran out first: the handler may still be running.
-    let handlerSettled = false;
-    let handlerDone: Promise<unknown> | undefined;
+    let outcome: Outcome;
     try {
       const transactional = def.transactional && storage.completeWithin ? storage.completeWithin.bind(storage) : null;
-      const done = Promise.resolve()
-        .then(() =>
-          transactional
-            ? transactional(record.id, workerId, (manager) => Promise.resolve(def.handler(record.payload, { ...ctx, manager }, record)), (v) => toResultJson(v, record, this.deps.logger)).then(
-                ({ held, value }) => new Committed(held, value),
-              )
-            : def.handler(record.payload, ctx, record),
-        )
-        .then(
-          (value) => ({ ok: true as const, value }),
-          (error: unknown) => ({ ok: false as const, error }),
-        );
-      handlerDone = done;
-      // Registered before the race's own callback, so it has run by the time a settled handler wins.
-      void done.then(() => (handlerSettled = true));
-      outcome = await this.raceAbortGrace(done, run);
+      const invoke = () =>
+        transactional
+          ? transactional(record.id, workerId, (manager) => Promise.resolve(def.handler(record.payload, { ...ctx, manager }, record)), (v) => toResultJson(v, record, this.deps.logger)).then(
+              ({ held, value }) => new Committed(held, value),
+            )
+          : def.handler(record.payload, ctx, record);
+      outcome = await this.runWithAbortGrace(run, invoke);
     } finally {
       if (timer) clock.clearTimeout(timer);
     }
@@ -300,7 +295,7 @@ export class QueueRunner {
       return;
     }
     if (reason instanceof ShutdownAbort) {
-      if (!handlerSettled) {
+      if (!run.handlerSettled) {
         // Never hand back a job whose handler may still run (another worker would run it
         // concurrently): it returns when its lease expires, and that run counts as an attempt.
         this.deps.logger.warn(`Job ${record.id} ('${record.name}') still runs after the shutdown abort; it returns to the queue when its lease expires.`);
@@ -316,14 +311,14 @@ export class QueueRunner {
     }
     if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
       const kind = reason instanceof JobCancelledError ? 'cancelled' : 'failed';
-      if (handlerSettled) {
+      if (run.handlerSettled) {
         void this.finishFailed(record, reason, kind);
         return;
       }
       // The handler ignored its signal: its slot is freed, but the job keeps its lease (renewed
       // by heartbeats) until the handler settles, so no retry can run beside it.
       this.abandoned.set(record.id, record);
-      void handlerDone!.then(() => {
+      void run.handlerDone!.then(() => {
         this.abandoned.delete(record.id);
         void this.finishFailed(record, reason, kind);
       });
@@ -341,29 +336,46 @@ export class QueueRunner {
   }
 
   /**
-   * Waits for the handler; once the signal has fired, waits at most `abortGraceMs` more, so
-   * a handler that ignores its signal cannot hold a slot for ever.
+   * Runs the handler and resolves with its outcome; once the job is aborted, waits at most
+   * `abortGraceMs` more, so a handler that ignores its signal cannot hold a slot for ever.
+   * One promise per job on the common path (no race, no listener). `run.handlerSettled`
+   * says whether the handler has settled; past the grace, `run.handlerDone` resolves when it does.
    */
-  private raceAbortGrace<T>(done: Promise<T>, run: RunningJob): Promise<T | { ok: false; error: unknown }> {
+  private runWithAbortGrace(run: RunningJob, invoke: () => unknown): Promise<Outcome> {
     const { clock, settings, logger } = this.deps;
     const { record } = run;
-    return new Promise((resolve) => {
+    return new Promise<Outcome>((resolve) => {
       let grace: TimerHandle | null = null;
+      const finish = (o: Outcome) => {
+        run.handlerSettled = true;
+        run.onAbort = null;
+        if (grace) clock.clearTimeout(grace);
+        run.settledLate?.();
+        resolve(o);
+      };
       run.onAbort = () => {
         grace = clock.setTimeout(() => {
           logger.warn(
             `Job ${record.id} ('${record.name}') ignored its abort signal for ${settings.abortGraceMs} ms; ` +
               'its slot is freed, but the handler may still be running. Handlers should honour ctx.signal.',
           );
+          // Only now is a promise of "the handler finally settled" needed (the abandoned path).
+          run.handlerDone = new Promise<void>((r) => (run.settledLate = r));
           resolve({ ok: false, error: run.reason });
         }, settings.abortGraceMs);
       };
       if (run.reason !== undefined) run.onAbort();
-      void done.then((v) => {
-        run.onAbort = null;
-        if (grace) clock.clearTimeout(grace);
-        resolve(v);
-      });
+      let value: unknown;
+      try {
+        value = invoke();
+      } catch (error) {
+        finish({ ok: false, error });
+        return;
+      }
+      Promise.resolve(value).then(
+        (v) => finish({ ok: true, value: v }),
+        (error: unknown) => finish({ ok: false, error }),
+      );
     });
   }
 
