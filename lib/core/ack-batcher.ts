@@ -22,8 +22,9 @@ export class AckBatcher {
     private readonly logger: EngineLogger,
   ) {}
 
-  complete(item: CompleteItem): Promise<boolean> {
-    return new Promise((done) => this.push({ kind: 'complete', item, done }));
+  /** Queues a completion; `done(held)` is called once it is written (held: the lease was still ours). */
+  complete(item: CompleteItem, done: (held: boolean) => void): void {
+    this.push({ kind: 'complete', item, done });
   }
 
   fail(item: FailItem): Promise<boolean> {

@@ -329,7 +329,7 @@ export class QueueRunner {
     } else if (outcome.ok && outcome.value instanceof Snooze) {
       await this.snooze(record, outcome.value.until);
     } else if (outcome.ok) {
-      void this.finishCompleted(record, outcome.value);
+      this.finishCompleted(record, outcome.value);
     } else {
       void this.finishFailed(record, coerceError(outcome.error), 'failed');
     }
@@ -384,11 +384,13 @@ export class QueueRunner {
     if (!held.length) this.emit('lease-lost', record);
   }
 
-  private async finishCompleted(record: JobRecord, value: unknown): Promise<void> {
+  /** Queues the completion (no promise per job: the hot path); emits once it is written. */
+  private finishCompleted(record: JobRecord, value: unknown): void {
     const result = toResultJson(value, record, this.deps.logger);
-    const held = await this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result });
-    if (held) this.emit('completed', record, { result: value });
-    else this.emit('lease-lost', record);
+    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, (held) => {
+      if (held) this.emit('completed', record, { result: value });
+      else this.emit('lease-lost', record);
+    });
   }
 
   private async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled'): Promise<void> {
