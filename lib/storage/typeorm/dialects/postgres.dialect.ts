@@ -4,7 +4,7 @@ import { asBool, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
 import { postgresFold } from './counter-fold.js';
-import { bucketOf, CLOCK, deltaPart, deltasPerQueue, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
+import { bucketOf, claimColumns, CLOCK, deltaPart, deltasPerQueue, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
 
 /**
  * PostgreSQL: every hot path is one statement. Batches travel as typed arrays through
@@ -57,6 +57,28 @@ export function postgresDialect(t: TableNames): Dialect {
     );
 
   /**
+   * Enqueue of one job (the usual `enqueue()`): the same INSERT with scalar parameters, no
+   * `unnest`, ordinality or grouping. Same unique-key semantics (ON CONFLICT on the unique
+   * index), the same count change, and the NOTIFY in the select list of the row it returns
+   * (a skipped row returns nothing and notifies nobody).
+   */
+  const insertOne = (r: InsertRow) =>
+    sql(
+      `WITH ins AS (
+         INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
+                                unique_key, unique_while, unique_active, backoff, timeout_ms)
+         SELECT $1::text, $2::text, $3::text::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
+                $4::int, $5::int, due_at, ${NOW}, $8::text, $9::text, $8::text, $10::text::json, $11::bigint
+         FROM (SELECT COALESCE($6::timestamptz, ${NOW} + ${ms('$7::bigint')}) AS due_at) d
+         ON CONFLICT DO NOTHING
+         RETURNING id, unique_key, queue, state, run_at
+       ), counted AS (
+         INSERT INTO ${t.deltas} (queue, event, bucket, n) SELECT queue, 'pending', ${bucketOf('run_at')}, 1 FROM ins)
+       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($12, queue) END AS notified FROM ins`,
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs, t.channel],
+    );
+
+  /**
    * Claim: one statement. The CTE picks due rows in claim order through the partial index
    * (queue, priority, run_at, id) WHERE state IN (pending) — so its cost does not grow with
    * finished or future rows elsewhere — and locks them with SKIP LOCKED, so concurrent
@@ -80,7 +102,7 @@ export function postgresDialect(t: TableNames): Dialect {
              locked_until = ${NOW} + ${ms('$4')}, started_at = ${NOW},
              unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
          FROM picked WHERE j.id = picked.id
-         RETURNING ${jobColumns('j')}
+         RETURNING ${claimColumns('j')}
        ), counted AS (${deltasPerQueue(t, 'claimed', [['pending', -1, '0'], ['running', 1, '0']])})
        SELECT * FROM claimed`,
       [queue, workerId, limit, leaseMs],
@@ -213,7 +235,7 @@ export function postgresDialect(t: TableNames): Dialect {
     ...commonFlows(postgresStatements(t)),
     foldCounters: postgresFold(t),
     insert: (rows) => step('write', function* () {
-      const { rows: out } = yield insertJobs(rows);
+      const { rows: out } = yield (rows.length === 1 ? insertOne(rows[0]!) : insertJobs(rows));
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
     }),
     claim: (queue, workerId, limit, leaseMs) => step('write', function* () {

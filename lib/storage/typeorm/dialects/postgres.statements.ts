@@ -44,6 +44,23 @@ export const jobColumns = (alias?: string) =>
     'progress_data::text AS progress_data', 'result::text AS result', 'cancel_requested',
   ].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 
+/**
+ * The columns of a JobRecord for the claim, times as epoch milliseconds (`float8`, which
+ * node-pg reads with `parseFloat`) instead of `timestamptz` (which it parses with a regular
+ * expression per column into a `Date`): the claim returns hundreds of rows a second per worker,
+ * and `asDate` takes either. Every column is still returned: handlers receive the record.
+ */
+export const claimColumns = (alias: string) =>
+  [
+    'id', 'queue', 'name', 'payload::text AS payload', 'state', 'priority', 'attempt', 'max_attempts',
+    epochMs('run_at'), epochMs('created_at'), epochMs('started_at'), epochMs('completed_at'), epochMs('failed_at'),
+    'locked_by', epochMs('locked_until'), 'last_error::text AS last_error', 'unique_key', 'backoff::text AS backoff',
+    'timeout_ms', 'progress', 'progress_data::text AS progress_data', 'result::text AS result', 'cancel_requested',
+  ].map((c) => (c.startsWith('(') ? c.replace(/\(extract\(epoch from /, `(extract(epoch from ${alias}.`) : `${alias}.${c}`)).join(', ');
+
+/** A timestamptz(3) column as epoch ms, exact (extract gives numeric), under its own name. */
+const epochMs = (col: string) => `(extract(epoch from ${col}) * 1000)::float8 AS ${col}`;
+
 /** The clock's minute, as epoch ms: the bucket of an event. */
 export const MINUTE_NOW = `(floor(extract(epoch from ${CLOCK}) / 60) * 60000)::bigint`;
 
