@@ -1,4 +1,8 @@
+import type { TableNames } from '../table-names.js';
 import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
+
+/** One of our indexes, schema-qualified where a schema is set (for DROP INDEX). */
+const inSchema = (t: TableNames, suffix: string) => (t.schema ? `"${t.schema}".${t.index(suffix)}` : t.index(suffix));
 
 export const postgresMigrations: Migration[] = [
   {
@@ -106,8 +110,10 @@ export const postgresMigrations: Migration[] = [
       // for a later time (an 'available' job is due when written); list by queue or by no
       // filter walks the primary key backwards; running jobs have lease_idx, pending ones
       // claim_idx, finished ones finished_idx.
-      `DROP INDEX IF EXISTS ${t.index('state_idx')}`,
-      `DROP INDEX IF EXISTS ${t.index('queue_idx')}`,
+      // An index lives in its table's schema: qualified, or IF EXISTS would look in the
+      // search path and silently drop nothing.
+      `DROP INDEX IF EXISTS ${inSchema(t, 'state_idx')}`,
+      `DROP INDEX IF EXISTS ${inSchema(t, 'queue_idx')}`,
       `CREATE INDEX IF NOT EXISTS ${t.index('dead_idx')} ON ${t.jobs} (queue, id) WHERE state = 'dead'`,
       `CREATE INDEX IF NOT EXISTS ${t.index('future_idx')} ON ${t.jobs} (queue, run_at)
          WHERE state IN ('scheduled', 'retryable')`,
