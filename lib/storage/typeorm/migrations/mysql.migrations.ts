@@ -88,15 +88,4 @@ export const mysqlMigrations: Migration[] = [
        ) s GROUP BY b, queue, e`,
     ],
   },
-  {
-    version: 3,
-    name: 'drop queue_idx',
-    up: (t) => [
-      // See the PostgreSQL migration 3. MariaDB has no partial indexes, and its lease and
-      // finished indexes lead with `state`, so every state change writes them anyway; of the
-      // two plain indexes only queue_idx goes: list({ queue }) walks the primary key
-      // backwards. state_idx stays: it answers the counters' boundary count and list by state.
-      `ALTER TABLE ${t.jobs} DROP INDEX IF EXISTS ${t.index('queue_idx')}`,
-    ],
-  },
 ];
