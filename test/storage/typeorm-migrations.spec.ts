@@ -69,6 +69,26 @@ for (const kind of await availableKinds()) {
   });
 }
 
+if ((await availableKinds()).includes('postgres')) {
+  describe('TypeORM storage migrations: postgres, in a non-default schema', () => {
+    it('migration 3 drops the plain state and queue indexes there (not only in public)', async () => {
+      const { schema, drop } = await freshPostgresSchema();
+      const s = await TypeOrmStorage.fromConfig({ type: 'postgres', url: PG_URL, schema, poolSize: 2 });
+      try {
+        await s.init();
+        const rows = (await s.dataSource.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1`, [schema])) as Array<{ indexname: string }>;
+        const names = rows.map((r) => r.indexname);
+        expect(names.some((n) => n.endsWith('claim_idx'))).toBe(true);
+        expect(names.some((n) => n.endsWith('dead_idx'))).toBe(true);
+        expect(names.filter((n) => n.endsWith('_state_idx') || n.endsWith('_queue_idx'))).toEqual([]);
+      } finally {
+        await s.close();
+        await drop();
+      }
+    });
+  });
+}
+
 describe('TypeORM storage options', () => {
   it('refuses a table prefix outside [A-Za-z0-9_]{0,32}', async () => {
     for (const bad of ['jobs;drop', 'a-b', 'x'.repeat(33), '"q"']) {
