@@ -35,15 +35,7 @@ export class TypeOrmExecutor implements Executor {
     const qr = this.dataSource.createQueryRunner('master');
     try {
       await qr.connect();
-      await qr.startTransaction();
-      try {
-        const value = await work(qr.manager, (s) => driveAsync(s.make(), (q) => exec(qr, q)));
-        await qr.commitTransaction();
-        return value;
-      } catch (err) {
-        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-        throw err;
-      }
+      return await inTransaction(qr, undefined, () => work(qr.manager, (s) => driveAsync(s.make(), (q) => exec(qr, q))));
     } finally {
       await qr.release();
     }
@@ -52,19 +44,25 @@ export class TypeOrmExecutor implements Executor {
   private async runOnce<T>(step: Step<T>): Promise<T> {
     const qr: QueryRunner = this.dataSource.createQueryRunner('master');
     try {
-      if (step.mode === 'read' || step.mode === 'write') return await driveAsync(step.make(), (q) => exec(qr, q));
-      await qr.startTransaction(step.mode === 'tx-read-committed' ? 'READ COMMITTED' : undefined);
-      try {
-        const value = await driveAsync(step.make(), (q) => exec(qr, q));
-        await qr.commitTransaction();
-        return value;
-      } catch (err) {
-        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-        throw err;
-      }
+      const drive = () => driveAsync(step.make(), (q) => exec(qr, q));
+      if (step.mode === 'read' || step.mode === 'write') return await drive();
+      return await inTransaction(qr, step.mode === 'tx-read-committed' ? 'READ COMMITTED' : undefined, drive);
     } finally {
       await qr.release();
     }
+  }
+}
+
+/** Runs `work` in a transaction on `qr`: commits when it resolves, rolls back when it throws. */
+async function inTransaction<T>(qr: QueryRunner, isolation: 'READ COMMITTED' | undefined, work: () => Promise<T>): Promise<T> {
+  await qr.startTransaction(isolation);
+  try {
+    const value = await work();
+    await qr.commitTransaction();
+    return value;
+  } catch (err) {
+    if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+    throw err;
   }
 }
 
