@@ -20,6 +20,7 @@ export class AckBatcher {
     private readonly storage: Storage,
     private readonly batchSize: number,
     private readonly logger: EngineLogger,
+    private readonly maxRetryWaitMs = 5000,
   ) {}
 
   /** Queues a completion; `done(held)` is called once it is written (held: the lease was still ours). */
@@ -72,7 +73,8 @@ export class AckBatcher {
           this.failures = 0;
         } catch (err) {
           this.failures++;
-          const wait = Math.min(5000, 50 * 2 ** Math.min(this.failures, 7));
+          // Never wait long against the lease: an outcome written after the lease ran out is lost work.
+          const wait = Math.min(this.maxRetryWaitMs, 50 * 2 ** Math.min(this.failures, 7));
           this.logger.error(
             `Could not record ${batch.length} job outcome(s); retrying in ${wait} ms: ${(err as Error).message}`,
           );

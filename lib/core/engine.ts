@@ -44,7 +44,7 @@ export class Engine {
     this.workerId = deps.workerId ?? `w-${randomUUID()}`;
     this.events = deps.events ?? new Subject<JobEvent>();
     this.clock = deps.clock ?? systemClock;
-    this.acks = new AckBatcher(deps.storage, deps.settings.ackBatchSize, deps.logger);
+    this.acks = new AckBatcher(deps.storage, deps.settings.ackBatchSize, deps.logger, Math.max(10, Math.min(5000, Math.floor(deps.settings.leaseMs / 4))));
   }
 
   /** Queues this instance works: configured ones plus those that have a handler here. */
