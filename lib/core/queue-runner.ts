@@ -294,7 +294,9 @@ export class QueueRunner {
       this.emit('lease-lost', record);
       return;
     }
-    if (reason instanceof ShutdownAbort) {
+    // A handler that finished its work despite the shutdown abort is recorded as it ended
+    // (completed, or its schedule row snoozed): handing it back would run that work again.
+    if (reason instanceof ShutdownAbort && !outcome.ok) {
       if (!run.handlerSettled) {
         // Never hand back a job whose handler may still run (another worker would run it
         // concurrently): it returns when its lease expires, and that run counts as an attempt.
