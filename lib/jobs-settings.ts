@@ -44,6 +44,7 @@ export function resolveSettings(options: JobsModuleOptions): RuntimeSettings {
     backoff: options.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(options.backoff),
     timeoutMs: options.timeout === undefined ? undefined : ms('timeout', options.timeout, 0, 1),
     ...retention(options.retention),
+    localHandoff: bool('localHandoff', options.localHandoff, true),
     maxPayloadBytes: options.maxPayloadBytes === undefined
       ? DEFAULT_MAX_PAYLOAD_BYTES
       : assertInt('maxPayloadBytes', options.maxPayloadBytes, 2, 64 * 1024 * 1024),
@@ -59,6 +60,12 @@ function retention(r: JobsModuleOptions['retention']): Pick<RuntimeSettings, 're
       : completed === undefined ? ENGINE_DEFAULTS.retainCompletedMs : assertInt('retention.completedMs', completed, 0, 3650 * DAY),
     maintenanceIntervalMs: ms('retention.intervalMs', r?.intervalMs, ENGINE_DEFAULTS.maintenanceIntervalMs, 10),
   };
+}
+
+function bool(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionsError(option, `expected true or false, got ${typeof value}`);
+  return value;
 }
 
 function ms(option: string, value: number | undefined, fallback: number, min: number): number {

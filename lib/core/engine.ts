@@ -7,7 +7,7 @@ import { coerceError } from './coerce-error.js';
 import type { EngineLogger, EngineSettings } from './engine-options.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
-import { QueueRunner } from './queue-runner.js';
+import { QueueRunner, type HandoffSlot } from './queue-runner.js';
 import type { Storage } from './storage.js';
 
 export interface EngineDeps {
@@ -91,6 +91,17 @@ export class Engine {
   wake(queue?: string): void {
     if (queue === undefined) for (const r of this.runners.values()) r.wake();
     else this.runners.get(queue)?.wake();
+  }
+
+  /**
+   * A slot for the local hand-off of a job of `queue` this instance is enqueueing (see
+   * `QueueRunner.reserve`), with what the storage needs to store it claimed; null when this
+   * instance does not run that queue or it is busy.
+   */
+  reserve(queue: string): (HandoffSlot & { workerId: string; leaseMs: number }) | null {
+    if (!this.started || this.stopped) return null;
+    const slot = this.runners.get(queue)?.reserve();
+    return slot ? { start: slot.start, cancel: slot.cancel, workerId: this.workerId, leaseMs: this.deps.settings.leaseMs } : null;
   }
 
   /** Handlers running now, per queue. */

@@ -11,7 +11,8 @@ import type { EnqueueResult, NewJob } from './job-record.js';
 import { jobNameOf, type JobToken } from './job-token.js';
 import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
 import { validateWithSchema } from './schema.js';
-import type { Storage } from './storage.js';
+import type { HandoffSlot } from './queue-runner.js';
+import type { ClaimedEnqueue, Storage } from './storage.js';
 import { assertInt, assertName, assertUniqueKey, jsonIssues } from './validation.js';
 
 export interface JobClientSettings {
@@ -22,6 +23,9 @@ export interface JobClientSettings {
 }
 
 const MAX_BULK = 10_000;
+
+/** A slot of this instance's own worker for a job being enqueued (see `JobClient.enqueue`). */
+export type Handoff = (job: NewJob) => (HandoffSlot & { workerId: string; leaseMs: number }) | null;
 
 /**
  * The producer side: validates a job completely (names, payload, schema, size, options)
@@ -35,13 +39,40 @@ export class JobClient {
     private readonly events: Subject<JobEvent>,
     private readonly clock: Clock,
     private readonly onEnqueued: (queues: Set<string>) => void = () => undefined,
+    private readonly handoff: Handoff = () => null,
   ) {}
 
+  /**
+   * A job due now, with no unique key, enqueued outside a caller's transaction, when this
+   * instance's own worker has a free slot on its queue (and nothing waiting there): it is
+   * stored already claimed by that worker and starts at once, one round trip instead of an
+   * INSERT, a wake-up and a claim. Otherwise it is stored waiting and claimed as usual.
+   */
   async enqueue(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     const job = await this.build(nameOrToken, payload, options);
+    const slot =
+      options.manager === undefined && this.storage.enqueueClaimed && job.uniqueKey === null && job.runAt === null && !job.delayMs
+        ? this.handoff(job)
+        : null;
+    if (slot) return this.enqueueClaimed(job, slot);
     const [result] = await this.storage.enqueue([job], { manager: options.manager });
-    this.after([job], [result!], options.manager !== undefined);
+    this.after([job], [result!], options.manager === undefined);
     return result!;
+  }
+
+  private async enqueueClaimed(job: NewJob, slot: HandoffSlot & { workerId: string; leaseMs: number }): Promise<EnqueueResult> {
+    let out: ClaimedEnqueue;
+    try {
+      out = await this.storage.enqueueClaimed!(job, slot.workerId, slot.leaseMs);
+    } catch (err) {
+      slot.cancel();
+      throw err;
+    }
+    // Claimed: this worker runs it, no one else needs waking. Stored waiting (a paused queue): as usual.
+    this.after([job], [out.result], out.claimed === null);
+    if (out.claimed) slot.start(out.claimed);
+    else slot.cancel();
+    return out.result;
   }
 
   async enqueueMany(items: BulkJob[], options: { manager?: unknown } = {}): Promise<EnqueueResult[]> {
@@ -57,7 +88,7 @@ export class JobClient {
       return this.build(item.name, item.payload, item.options ?? {});
     }));
     const results = await this.storage.enqueue(jobs, { manager: options.manager });
-    this.after(jobs, results, options.manager !== undefined);
+    this.after(jobs, results, options.manager === undefined);
     return results;
   }
 
@@ -66,10 +97,13 @@ export class JobClient {
     await this.build(nameOrToken, payload, options);
   }
 
-  private after(jobs: NewJob[], results: EnqueueResult[], inTransaction: boolean): void {
-    // Inside a caller's transaction the rows are invisible until commit: the poll (or the
-    // database's NOTIFY on commit) picks them up; an early local wake-up would find nothing.
-    if (!inTransaction) this.onEnqueued(new Set(jobs.map((j) => j.queue)));
+  /**
+   * `wake`: false inside a caller's transaction (the rows are invisible until commit: the
+   * poll, or the database's NOTIFY on commit, picks them up; an early local wake-up would
+   * find nothing), and for a job handed off to this instance's worker.
+   */
+  private after(jobs: NewJob[], results: EnqueueResult[], wake: boolean): void {
+    if (wake) this.onEnqueued(new Set(jobs.map((j) => j.queue)));
     if (!this.events.observed) return;
     const at = this.clock.now();
     jobs.forEach((job, i) => {

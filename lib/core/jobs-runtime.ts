@@ -17,6 +17,11 @@ import { JOB_STATES, type JobState } from './job-record.js';
 export interface RuntimeSettings extends EngineSettings {
   workers: boolean;
   maxPayloadBytes: number;
+  /**
+   * Jobs enqueued here for a queue this instance's worker has idle are stored already claimed
+   * by it and start at once (see `JobClient.enqueue`). Default true.
+   */
+  localHandoff?: boolean;
 }
 
 function assertState(state: unknown): JobState {
@@ -55,6 +60,8 @@ export class JobsRuntime {
       (queues) => {
         for (const q of queues) this.engine?.wake(q);
       },
+      // Only for a job this instance can run: another instance may have its handler.
+      (job) => (settings.localHandoff !== false && this.registry.get(job.name) ? this.engine?.reserve(job.queue) ?? null : null),
     );
     this.scheduler = new Scheduler(storage, this.client, this.registry, logger);
   }

@@ -64,6 +64,16 @@ interface RunningJob {
   settled: Promise<void>;
 }
 
+/**
+ * A slot held for a job this instance is enqueueing already claimed (the local hand-off):
+ * `start` runs the stored job in it, `cancel` gives it back (the job was stored waiting, or
+ * the write failed). Exactly one of them must be called.
+ */
+export interface HandoffSlot {
+  start(record: JobRecord): void;
+  cancel(): void;
+}
+
 export interface RunnerDeps {
   storage: Storage;
   registry: HandlerRegistry;
@@ -92,6 +102,8 @@ export class QueueRunner {
   private stopping = false;
   private pollTimer: TimerHandle | null = null;
   private claimFailures = 0;
+  /** Slots held for local hand-offs whose write has not returned yet, and their ends. */
+  private readonly reservations = new Set<Promise<void>>();
   private readonly capacity: number;
   private readonly lowWater: number;
 
@@ -124,12 +136,53 @@ export class QueueRunner {
     return ids;
   }
 
+  /**
+   * A slot for a job this instance is about to store already claimed, when the queue is idle
+   * here: no claim in flight, the last claim came back short (so no due job waits in the
+   * storage ahead of the new one), nothing buffered, and a slot free. Null otherwise: the job
+   * is stored waiting and claimed as usual.
+   */
+  reserve(): HandoffSlot | null {
+    if (this.stopping || this.claiming || !this.drained || this.buffer.length) return null;
+    if (this.running.size + this.reservations.size >= this.concurrency) return null;
+    let end!: () => void;
+    const done = new Promise<void>((resolve) => (end = resolve));
+    this.reservations.add(done);
+    let open = true;
+    const close = () => {
+      open = false;
+      this.reservations.delete(done);
+      end();
+    };
+    return {
+      start: (record) => {
+        if (!open) return;
+        if (this.stopping) {
+          // Shutdown began while the job was being written: hand it back (no attempt counted).
+          void this.deps.storage.release([record.id], this.deps.workerId).then(
+            () => this.emit('released', record),
+            (err: unknown) => this.deps.logger.warn(`Could not hand back job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`),
+          ).finally(close);
+          return;
+        }
+        close();
+        this.startJob(record);
+      },
+      cancel: () => {
+        if (!open) return;
+        close();
+        this.kick();
+      },
+    };
+  }
+
   get activeCount(): number {
     return this.running.size;
   }
 
+  /** Jobs held here that are not running yet: buffered, or being handed off. */
   get bufferedCount(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.reservations.size;
   }
 
   /** The storage says these leases are gone, or these jobs were cancelled. */
@@ -173,7 +226,9 @@ export class QueueRunner {
 
   /** Resolves when every running handler has settled. */
   async whenSettled(): Promise<void> {
-    while (this.running.size) await Promise.all([...this.running.values()].map((r) => r.settled));
+    while (this.running.size || this.reservations.size) {
+      await Promise.all([...[...this.running.values()].map((r) => r.settled), ...this.reservations]);
+    }
   }
 
   /** Aborts every running handler (shutdown past its grace period). */
@@ -182,13 +237,13 @@ export class QueueRunner {
   }
 
   private kick(): void {
-    while (this.running.size < this.concurrency && this.buffer.length) this.startJob(this.buffer.shift()!);
+    while (this.running.size + this.reservations.size < this.concurrency && this.buffer.length) this.startJob(this.buffer.shift()!);
     this.maybeClaim();
   }
 
   private maybeClaim(): void {
     if (this.stopping || this.claiming || this.drained) return;
-    const held = this.buffer.length + this.running.size;
+    const held = this.buffer.length + this.running.size + this.reservations.size;
     if (held > this.lowWater) return;
     this.claiming = true;
     const limit = this.capacity - held;

@@ -23,6 +23,15 @@ export interface Storage {
   enqueue(jobs: NewJob[], options?: EnqueueStorageOptions): Promise<EnqueueResult[]>;
 
   /**
+   * Optional: stores one job that has no unique key and is due now already claimed by
+   * `workerId` (running, attempt 1, leased as `claim` would), in one round trip instead of an
+   * INSERT and then a claim; the instance that enqueues it starts it at once. When the queue
+   * is paused the job is stored `available` and `claimed` is null. Never inside a caller's
+   * transaction (its rows are invisible until commit).
+   */
+  enqueueClaimed?(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue>;
+
+  /**
    * Atomically moves up to `limit` due jobs of `queue` (pending, `runAt <= now`, queue not
    * paused) to `running`, ordered by priority (lower first), then `runAt`, then `id`;
    * increments `attempt`, sets `lockedBy` and `lockedUntil = now + leaseMs`.
@@ -110,6 +119,12 @@ export interface Storage {
 
 export interface EnqueueStorageOptions {
   manager?: unknown;
+}
+
+export interface ClaimedEnqueue {
+  result: EnqueueResult;
+  /** The job as claimed by the worker, or null when it was stored waiting (paused queue). */
+  claimed: JobRecord | null;
 }
 
 export interface CompleteItem {

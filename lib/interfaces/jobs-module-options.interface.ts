@@ -32,6 +32,14 @@ export interface JobsModuleOptions {
   timeout?: number;
   /** Largest payload accepted at enqueue, in bytes of JSON; default 1 MiB. */
   maxPayloadBytes?: number;
+  /**
+   * A job enqueued here (due now, no unique key, not inside a caller's transaction) for a
+   * queue whose worker on this instance is idle is stored already claimed by that worker and
+   * starts at once: one database round trip instead of an INSERT, a wake-up and a claim.
+   * false: every job is stored waiting and claimed by whichever instance comes first.
+   * Default true.
+   */
+  localHandoff?: boolean;
   /** Completions written per statement, at most; default 500. */
   ackBatchSize?: number;
   /**

@@ -6,5 +6,5 @@ describeStorageContract('memory', async () => {
   const clock = new FakeClock(Date.now());
   const storage = new MemoryStorage({ clock });
   await storage.init();
-  return { storage, advance: (ms) => clock.advance(ms), cleanup: () => storage.close() };
+  return { storage, advance: (ms) => clock.advance(ms), cleanup: () => storage.close(), claimsOnEnqueue: true };
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewJob } from '../../lib/core/job-record.js';
 import type { Storage } from '../../lib/core/storage.js';
+import { describeHandoffContractCases } from './storage-contract.handoff.js';
 import { describeMoreContractCases } from './storage-contract.more.js';
 
 export interface ContractHarness {
@@ -12,6 +13,8 @@ export interface ContractHarness {
   advance(ms: number): Promise<void>;
   /** Drops the schema/database/file the harness made. */
   cleanup(): Promise<void>;
+  /** The storage's `enqueueClaimed` stores jobs claimed (others store them waiting). */
+  claimsOnEnqueue?: boolean;
 }
 
 /** Time unit of the cases: long enough that a real database's clock passes it reliably. */
@@ -380,4 +383,5 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
   });
 
   describeMoreContractCases(name, factory);
+  describeHandoffContractCases(name, factory);
 }

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
 import { PENDING_STATES, UNIQUE_STATES, type UniqueWhile } from '../../core/job-record.js';
 import type {
+  ClaimedEnqueue,
   CompleteItem,
   FailItem,
   HeartbeatResult,
@@ -87,6 +88,20 @@ export class MemoryStorage implements Storage {
       });
       return { id, duplicate: false };
     });
+  }
+
+  async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
+    const [result] = await this.enqueue([job]);
+    const stored = this.jobs.get(result!.id)!;
+    if (result!.duplicate || stored.state !== 'available' || this.paused.has(stored.queue)) return { result: result!, claimed: null };
+    const now = this.clock.now();
+    stored.state = 'running';
+    stored.attempt = 1;
+    stored.lockedBy = workerId;
+    stored.lockedUntil = new Date(now + leaseMs);
+    stored.startedAt = new Date(now);
+    this.trackUnique(stored);
+    return { result: result!, claimed: structuredClone(stored) };
   }
 
   async claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]> {

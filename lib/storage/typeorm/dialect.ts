@@ -108,6 +108,11 @@ export interface Dialect {
   /** Ids of the jobs holding these unique keys now. */
   holders(keys: string[]): Step<Map<string, string>>;
   claim(queue: string, workerId: string, limit: number, leaseMs: number): Step<Row[]>;
+  /**
+   * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
+   * available when its queue is paused; the stored row, as `claim` returns rows.
+   */
+  insertClaimed?(row: InsertRow, workerId: string, leaseMs: number): Step<Row>;
   complete(items: CompleteRow[]): Step<string[]>;
   fail(items: FailRow[]): Step<string[]>;
   release(ids: string[], workerId: string, runAt: Date | null): Step<string[]>;

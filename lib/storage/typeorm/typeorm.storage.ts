@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Observable } from 'rxjs';
 import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
 import type {
+  ClaimedEnqueue,
   CompleteItem,
   EnqueueStorageOptions,
   FailItem,
@@ -131,6 +132,21 @@ export class TypeOrmStorage implements Storage {
       for (const queue of new Set(due.map((r) => r.queue))) this.signals.wake(queue);
     }
     return results;
+  }
+
+  /**
+   * See `Storage.enqueueClaimed`. A database whose dialect has no such statement, or a job
+   * that needs the general path, is stored waiting (`claimed: null`).
+   */
+  async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
+    const row = toInsertRow(job);
+    if (!this.dialect.insertClaimed || row.uniqueKey !== null || row.runAt !== null || row.delayMs !== 0) {
+      const [result] = await this.enqueue([job]);
+      return { result: result!, claimed: null };
+    }
+    const stored = toJobRecord(await this.run(this.dialect.insertClaimed(row, workerId, Math.round(leaseMs))));
+    this.wrote();
+    return { result: { id: stored.id, duplicate: false }, claimed: stored.state === 'running' ? stored : null };
   }
 
   async claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]> {

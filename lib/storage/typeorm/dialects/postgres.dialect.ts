@@ -108,6 +108,32 @@ export function postgresDialect(t: TableNames): Dialect {
       [queue, workerId, limit, leaseMs],
     );
 
+  /**
+   * The local hand-off (see `Storage.enqueueClaimed`): one job, due now, no unique key, stored
+   * already claimed by `$8` — running, attempt 1, leased, counted as running — unless its queue
+   * is paused, then stored available (and its queue notified) as `insertOne` would. Returns the
+   * row in the claim's shape.
+   */
+  const insertClaimedJob = (r: InsertRow, workerId: string, leaseMs: number) =>
+    sql(
+      `WITH d AS (
+         SELECT NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1) AS go
+       ), ins AS (
+         INSERT INTO ${t.jobs} AS j (queue, name, payload, state, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
+                                     attempt, started_at, locked_by, locked_until)
+         SELECT $1::text, $2::text, $3::text::json, CASE WHEN go THEN 'running' ELSE 'available' END, $4::int, $5::int,
+                ${NOW}, ${NOW}, $6::text::json, $7::bigint,
+                CASE WHEN go THEN 1 ELSE 0 END, CASE WHEN go THEN ${NOW} END, CASE WHEN go THEN $8::text END,
+                CASE WHEN go THEN ${NOW} + ${ms('$9')} END
+         FROM d
+         RETURNING ${claimColumns('j')}
+       ), counted AS (
+         INSERT INTO ${t.deltas} (queue, event, bucket, n)
+         SELECT queue, CASE WHEN state = 'running' THEN 'running' ELSE 'pending' END, 0, 1 FROM ins)
+       SELECT *, CASE WHEN state = 'available' THEN pg_notify($10, queue) END AS notified FROM ins`,
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, t.channel],
+    );
+
   /** Guarded completion of a batch, with its count changes, in one statement. */
   const completeJobs = (items: CompleteRow[]) =>
     sql(
@@ -240,6 +266,9 @@ export function postgresDialect(t: TableNames): Dialect {
     }),
     claim: (queue, workerId, limit, leaseMs) => step('write', function* () {
       return (yield claimJobs(queue, workerId, limit, leaseMs)).rows;
+    }),
+    insertClaimed: (row, workerId, leaseMs) => step('write', function* () {
+      return (yield insertClaimedJob(row, workerId, leaseMs)).rows[0]!;
     }),
     complete: (items) => step('write', function* () {
       return (yield completeJobs(items)).rows.map((r) => asString(r.id));
