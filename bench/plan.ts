@@ -96,7 +96,7 @@ export function buildPlan(systems: string[], s: Sizes, workloads: Set<WorkloadId
         });
       }
       rows.push({
-        workload: 'latency', variant: '', label: ours ? `${sys} (producer in the worker's runtime)` : sys, system: sys,
+        workload: 'latency', variant: '', label: ours ? `${sys} (producer in the worker's runtime${sys === 'ours-pg' ? ': local hand-off' : ''})` : sys, system: sys,
         steps: [task('latency', sys, { jobs: s.latencyJobs, sameRuntime: ours }, t.latency)],
       });
     }
