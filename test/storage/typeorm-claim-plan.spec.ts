@@ -56,6 +56,30 @@ if (await databaseAvailable('postgres')) {
       expect(plan).not.toMatch(/Sort\b/);
       expect(await storage.claim('q1', 'w1', 50, 30_000)).toHaveLength(50);
     });
+
+    it('commits claims and lease renewals without waiting for the disk, and nothing else', async () => {
+      // Inside an explicit transaction, so the setting a statement made is still visible after it.
+      const settingAfter = async (q: Sql) => {
+        const qr = storage.dataSource.createQueryRunner();
+        try {
+          await qr.startTransaction();
+          await qr.query(q.text, q.params);
+          const [row] = (await qr.query('SHOW synchronous_commit')) as Array<{ synchronous_commit: string }>;
+          await qr.rollbackTransaction();
+          return row!.synchronous_commit;
+        } finally {
+          await qr.release();
+        }
+      };
+      const first = (s: { make(): Generator<Sql, unknown, unknown> }) => s.make().next().value as Sql;
+      const [held] = await storage.claim('q2', 'w1', 1, 30_000);
+      const job = { queue: 'q2', name: 'job', payload: '{}', priority: 0, maxAttempts: 1, runAt: null, delayMs: 0, uniqueKey: null, uniqueWhile: null, backoff: null, timeoutMs: null };
+      expect(await settingAfter(claimSql(storage))).toBe('off');
+      expect(await settingAfter(first(storage.dialect.heartbeat([held!.id], 'w1', 30_000)))).toBe('off');
+      expect(await settingAfter(first(storage.dialect.complete([{ id: held!.id, workerId: 'w1', result: null }])))).toBe('on');
+      expect(await settingAfter(first(storage.dialect.insert([job])))).toBe('on');
+      expect(await settingAfter(first(storage.dialect.insertClaimed!(job, 'w1', 30_000)))).toBe('on');
+    });
   });
 }
 

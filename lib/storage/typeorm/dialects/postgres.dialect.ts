@@ -4,7 +4,7 @@ import { asBool, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
 import { postgresFold } from './counter-fold.js';
-import { bucketOf, claimColumns, CLOCK, deltaPart, deltasPerQueue, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
+import { ASYNC_COMMIT, bucketOf, claimColumns, CLOCK, deltaPart, deltasPerQueue, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
 
 /**
  * PostgreSQL: every hot path is one statement. Batches travel as typed arrays through
@@ -85,7 +85,8 @@ export function postgresDialect(t: TableNames): Dialect {
    * claimers take disjoint rows without waiting. A CTE (not `id IN (SELECT … LIMIT n FOR
    * UPDATE SKIP LOCKED)`) because the latter can be re-evaluated and claim more than n rows.
    * A 'queued'-unique job gives its key up once it starts. A claimed job was due, so the
-   * pending count it leaves is in bucket 0.
+   * pending count it leaves is in bucket 0. It commits without waiting for the disk
+   * (`ASYNC_COMMIT`): a claim is a lease, which a database crash may undo.
    */
   const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
     sql(
@@ -103,8 +104,9 @@ export function postgresDialect(t: TableNames): Dialect {
              unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
          FROM picked WHERE j.id = picked.id
          RETURNING ${claimColumns('j')}
-       ), counted AS (${deltasPerQueue(t, 'claimed', [['pending', -1, '0'], ['running', 1, '0']])})
-       SELECT * FROM claimed`,
+       ), counted AS (${deltasPerQueue(t, 'claimed', [['pending', -1, '0'], ['running', 1, '0']])}
+       ), async AS (${ASYNC_COMMIT})
+       SELECT claimed.* FROM claimed, async`,
       [queue, workerId, limit, leaseMs],
     );
 
@@ -208,12 +210,15 @@ export function postgresDialect(t: TableNames): Dialect {
       [ids, workerId, runAt, t.channel],
     );
 
-  /** Extends held leases; says which of them have a cancel request. */
+  /** Extends held leases (commits without waiting for the disk, see `ASYNC_COMMIT`); says which have a cancel request. */
   const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number) =>
     sql(
-      `UPDATE ${t.jobs} SET locked_until = ${NOW} + ${ms('$3')}
-       WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
-       RETURNING id, cancel_requested`,
+      `WITH beat AS (
+         UPDATE ${t.jobs} SET locked_until = ${NOW} + ${ms('$3')}
+         WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
+         RETURNING id, cancel_requested
+       ), async AS (${ASYNC_COMMIT})
+       SELECT beat.* FROM beat, async`,
       [ids, workerId, leaseMs],
     );
 
