@@ -10,6 +10,7 @@ if (await databaseAvailable('mariadb')) {
     return {
       storage,
       advance: sleep,
+      claimsOnEnqueue: true,
       cleanup: async () => {
         await storage.close();
         await drop();

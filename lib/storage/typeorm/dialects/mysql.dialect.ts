@@ -37,6 +37,23 @@ export function mysqlDialect(t: TableNames): Dialect {
   };
 
   /**
+   * The local hand-off (see `Storage.enqueueClaimed`): one job, due now, no unique key, stored
+   * already claimed by the worker — running, attempt 1, leased — unless its queue is paused,
+   * then stored available as `insertJobs` would. Later columns of the VALUES row read `state`.
+   */
+  const insertClaimedJob = (r: InsertRow, workerId: string, leaseMs: number) =>
+    sql(
+      `INSERT INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
+                              state, attempt, started_at, locked_by, locked_until)
+       VALUES (?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
+               CASE WHEN EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = ?) THEN 'available' ELSE 'running' END,
+               CASE WHEN state = 'running' THEN 1 ELSE 0 END, CASE WHEN state = 'running' THEN ${NOW} END,
+               CASE WHEN state = 'running' THEN ? END, CASE WHEN state = 'running' THEN ${plusMs(NOW, '?')} END)
+       RETURNING ${JOB_COLUMNS}`,
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, r.queue, workerId, leaseMs],
+    );
+
+  /**
    * Claim, step 1 (READ COMMITTED, so no gap locks block concurrent enqueues): due rows in
    * claim order, locked, skipping rows other claimers hold. The index is on the generated
    * column `pending_queue` (the queue while the job is pending, else NULL) then priority,
@@ -202,6 +219,12 @@ export function mysqlDialect(t: TableNames): Dialect {
       const { rows: out } = yield insertJobs(rows);
       if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
+    }),
+    insertClaimed: (row, workerId, leaseMs) => step('tx', function* () {
+      const { rows } = yield insertClaimedJob(row, workerId, leaseMs);
+      const stored = rows[0]!;
+      yield applyDeltas(t, asString(stored.state) === 'running' ? deltasOf(rows, 'running', 1) : deltasOf(rows, 'pending', 1));
+      return stored;
     }),
     claim: (queue, workerId, limit, leaseMs) => step('tx-read-committed', function* () {
       const { rows } = yield pickDue(queue, limit);
