@@ -20,7 +20,7 @@ function abortRun(run: RunningJob, reason: unknown): void {
   if (run.reason !== undefined) return;
   run.reason = reason;
   run.controller?.abort(reason);
-  run.onAbort?.();
+  run.onAbort?.(run);
 }
 
 function signalOf(run: RunningJob): AbortSignal {
@@ -29,6 +29,48 @@ function signalOf(run: RunningJob): AbortSignal {
     if (run.reason !== undefined) run.controller.abort(run.reason);
   }
   return run.controller.signal;
+}
+
+/**
+ * A handler's `ctx`: plain fields, with `signal` and `progress` on the prototype, so a job's
+ * context is one small object (an object literal with a getter and a closure per job cost
+ * more than the rest of the runner's bookkeeping together, and fed the garbage collector).
+ */
+class RunContext implements JobContext {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  readonly attempt: number;
+  readonly maxAttempts: number | null;
+  readonly manager?: unknown;
+  readonly #run: RunningJob;
+  readonly #runner: QueueRunner;
+
+  constructor(run: RunningJob, runner: QueueRunner, manager?: unknown) {
+    const { record } = run;
+    this.#run = run;
+    this.#runner = runner;
+    this.id = record.id;
+    this.name = record.name;
+    this.queue = record.queue;
+    this.attempt = record.attempt;
+    this.maxAttempts = record.maxAttempts;
+    if (manager !== undefined) this.manager = manager;
+  }
+
+  get signal(): AbortSignal {
+    return signalOf(this.#run);
+  }
+
+  progress(percent: number, data?: unknown): Promise<void> {
+    return this.#runner.reportProgress(this.#run.record, percent, data);
+  }
+}
+
+const SETTLED = Promise.resolve();
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /** A handler's value after `completeWithin` already wrote the completion. */
@@ -46,6 +88,8 @@ function toResultJson(value: unknown, record: JobRecord, logger: EngineLogger): 
   }
 }
 
+type JobHandlerFn = (payload: unknown, ctx: JobContext, record: JobRecord) => unknown;
+
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 interface RunningJob {
@@ -55,7 +99,13 @@ interface RunningJob {
   /** Why the job was aborted (timeout, cancel, lost lease, shutdown); undefined while it runs normally. */
   reason: unknown;
   /** Called once, on the first abort (arms the grace timer). */
-  onAbort: (() => void) | null;
+  onAbort: ((run: RunningJob) => void) | null;
+  /** The job's timeout, when it has one. */
+  timer: TimerHandle | null;
+  /** The abort grace timer, once aborted. */
+  grace: TimerHandle | null;
+  /** Resolves the handler's outcome (once; a later call is ignored by the promise). */
+  resolve: ((outcome: Outcome) => void) | null;
   /** The handler has settled (false when the abort grace ran out first: it may still run). */
   handlerSettled: boolean;
   /** Set when the grace runs out: resolves once the handler finally settles. */
@@ -292,7 +342,10 @@ export class QueueRunner {
   }
 
   private startJob(record: JobRecord): void {
-    const run: RunningJob = { record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, settled: Promise.resolve() };
+    const run: RunningJob = {
+      record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, settled: SETTLED,
+      timer: null, grace: null, resolve: null,
+    };
     this.running.set(record.id, run);
     run.settled = this.execute(run).finally(() => {
       this.running.delete(record.id);
@@ -303,51 +356,48 @@ export class QueueRunner {
   /**
    * Runs one job. Resolves as soon as the handler has settled, freeing the slot; the
    * outcome is written by the ack batcher in the background (its lease is renewed until
-   * then, and shutdown drains it).
+   * then, and shutdown drains it). Not an async function: the common path allocates the
+   * handler's context, one promise and two callbacks, no suspended frame.
    */
-  private async execute(run: RunningJob): Promise<void> {
+  private execute(run: RunningJob): Promise<void> {
     const { record } = run;
     const { registry, clock, settings, storage, workerId } = this.deps;
     const def = registry.get(record.name);
     if (!def) {
       void this.finishFailed(record, new UnknownJobError(record.name, registry.names()), 'failed');
-      return;
+      return SETTLED;
     }
     const timeoutMs = record.timeoutMs ?? def.timeoutMs ?? settings.timeoutMs;
-    let timer: TimerHandle | null = null;
     if (timeoutMs) {
-      timer = clock.setTimeout(() => abortRun(run, new JobTimeoutError(record.name, timeoutMs)), timeoutMs);
+      run.timer = clock.setTimeout(() => abortRun(run, new JobTimeoutError(record.name, timeoutMs)), timeoutMs);
     }
-    const ctx: JobContext = {
-      id: record.id,
-      name: record.name,
-      queue: record.queue,
-      attempt: record.attempt,
-      maxAttempts: record.maxAttempts,
-      get signal() {
-        return signalOf(run);
-      },
-      progress: (percent, data) => this.reportProgress(record, percent, data),
-    };
     this.emit('started', record);
-    let outcome: Outcome;
-    try {
-      const transactional = def.transactional && storage.completeWithin ? storage.completeWithin.bind(storage) : null;
-      const invoke = () =>
-        transactional
-          ? transactional(record.id, workerId, (manager) => Promise.resolve(def.handler(record.payload, { ...ctx, manager }, record)), (v) => toResultJson(v, record, this.deps.logger)).then(
-              ({ held, value }) => new Committed(held, value),
-            )
-          : def.handler(record.payload, ctx, record);
-      outcome = await this.runWithAbortGrace(run, invoke);
-    } finally {
-      if (timer) clock.clearTimeout(timer);
-    }
+    const transactional = def.transactional && storage.completeWithin
+      ? () =>
+          storage.completeWithin!(
+            record.id,
+            workerId,
+            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this, manager), record)),
+            (v) => toResultJson(v, record, this.deps.logger),
+          ).then(({ held, value }) => new Committed(held, value))
+      : null;
+    return this.runWithAbortGrace(run, transactional ?? def.handler, transactional ? undefined : new RunContext(run, this)).then(
+      (outcome) => this.settle(run, outcome),
+    );
+  }
 
+  /** What a settled handler's outcome means for its job; synchronous on the common path (completed). */
+  private settle(run: RunningJob, outcome: Outcome): Promise<void> | undefined {
+    const { record } = run;
+    if (run.timer) this.deps.clock.clearTimeout(run.timer);
     const reason: unknown = run.reason;
+    if (reason === undefined && outcome.ok && !(outcome.value instanceof Committed) && !(outcome.value instanceof Snooze)) {
+      this.finishCompleted(record, outcome.value);
+      return undefined;
+    }
     if (reason instanceof LeaseLostAbort) {
       this.emit('lease-lost', record);
-      return;
+      return undefined;
     }
     // A handler that finished its work despite the shutdown abort is recorded as it ended
     // (completed, or its schedule row snoozed): handing it back would run that work again.
@@ -356,21 +406,15 @@ export class QueueRunner {
         // Never hand back a job whose handler may still run (another worker would run it
         // concurrently): it returns when its lease expires, and that run counts as an attempt.
         this.deps.logger.warn(`Job ${record.id} ('${record.name}') still runs after the shutdown abort; it returns to the queue when its lease expires.`);
-        return;
+        return undefined;
       }
-      try {
-        await storage.release([record.id], workerId);
-        this.emit('released', record);
-      } catch (err) {
-        this.deps.logger.warn(`Could not hand back job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`);
-      }
-      return;
+      return this.handBack(record);
     }
     if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
       const kind = reason instanceof JobCancelledError ? 'cancelled' : 'failed';
       if (run.handlerSettled) {
         void this.finishFailed(record, reason, kind);
-        return;
+        return undefined;
       }
       // The handler ignored its signal: its slot is freed, but the job keeps its lease (renewed
       // by heartbeats) until the handler settles, so no retry can run beside it.
@@ -379,62 +423,83 @@ export class QueueRunner {
         this.abandoned.delete(record.id);
         void this.finishFailed(record, reason, kind);
       });
-      return;
+      return undefined;
     }
     if (outcome.ok && outcome.value instanceof Committed) {
       this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
     } else if (outcome.ok && outcome.value instanceof Snooze) {
-      await this.snooze(record, outcome.value.until);
+      return this.snooze(record, outcome.value.until);
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value);
     } else {
       void this.finishFailed(record, coerceError(outcome.error), 'failed');
+    }
+    return undefined;
+  }
+
+  /** Hands a job interrupted by shutdown back to the queue, without counting the attempt. */
+  private async handBack(record: JobRecord): Promise<void> {
+    try {
+      await this.deps.storage.release([record.id], this.deps.workerId);
+      this.emit('released', record);
+    } catch (err) {
+      this.deps.logger.warn(`Could not hand back job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`);
     }
   }
 
   /**
    * Runs the handler and resolves with its outcome; once the job is aborted, waits at most
    * `abortGraceMs` more, so a handler that ignores its signal cannot hold a slot for ever.
-   * One promise per job on the common path (no race, no listener). `run.handlerSettled`
-   * says whether the handler has settled; past the grace, `run.handlerDone` resolves when it does.
+   * One promise per job on the common path (no race, no listener; the grace timer is armed
+   * only on an abort). `run.handlerSettled` says whether the handler has settled; past the
+   * grace, `run.handlerDone` resolves when it does.
    */
-  private runWithAbortGrace(run: RunningJob, invoke: () => unknown): Promise<Outcome> {
-    const { clock, settings, logger } = this.deps;
-    const { record } = run;
+  private runWithAbortGrace(run: RunningJob, invoke: JobHandlerFn | (() => unknown), ctx: RunContext | undefined): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
-      let grace: TimerHandle | null = null;
-      const finish = (o: Outcome) => {
-        run.handlerSettled = true;
-        run.onAbort = null;
-        if (grace) clock.clearTimeout(grace);
-        run.settledLate?.();
-        resolve(o);
-      };
-      run.onAbort = () => {
-        grace = clock.setTimeout(() => {
-          logger.warn(
-            `Job ${record.id} ('${record.name}') ignored its abort signal for ${settings.abortGraceMs} ms; ` +
-              'its slot is freed, but the handler may still be running. Handlers should honour ctx.signal.',
-          );
-          // Only now is a promise of "the handler finally settled" needed (the abandoned path).
-          run.handlerDone = new Promise<void>((r) => (run.settledLate = r));
-          resolve({ ok: false, error: run.reason });
-        }, settings.abortGraceMs);
-      };
-      if (run.reason !== undefined) run.onAbort();
+      run.resolve = resolve;
+      run.onAbort = this.armGrace;
+      if (run.reason !== undefined) this.armGrace(run);
       let value: unknown;
       try {
-        value = invoke();
+        value = ctx ? (invoke as JobHandlerFn)(run.record.payload, ctx, run.record) : (invoke as () => unknown)();
+        if (isThenable(value)) {
+          value.then(
+            (v) => this.handlerSettled(run, { ok: true, value: v }),
+            (error: unknown) => this.handlerSettled(run, { ok: false, error }),
+          );
+          return;
+        }
       } catch (error) {
-        finish({ ok: false, error });
+        this.handlerSettled(run, { ok: false, error });
         return;
       }
-      Promise.resolve(value).then(
-        (v) => finish({ ok: true, value: v }),
-        (error: unknown) => finish({ ok: false, error }),
-      );
+      this.handlerSettled(run, { ok: true, value });
     });
   }
+
+  /** The handler settled: its outcome, unless the abort grace already resolved the run. */
+  private handlerSettled(run: RunningJob, outcome: Outcome): void {
+    run.handlerSettled = true;
+    run.onAbort = null;
+    if (run.grace) this.deps.clock.clearTimeout(run.grace);
+    run.settledLate?.();
+    run.resolve!(outcome);
+  }
+
+  /** On the first abort of a running job: past `abortGraceMs`, its slot is freed even if the handler ignores the signal. */
+  private readonly armGrace = (run: RunningJob): void => {
+    const { clock, settings, logger } = this.deps;
+    const { record } = run;
+    run.grace = clock.setTimeout(() => {
+      logger.warn(
+        `Job ${record.id} ('${record.name}') ignored its abort signal for ${settings.abortGraceMs} ms; ` +
+          'its slot is freed, but the handler may still be running. Handlers should honour ctx.signal.',
+      );
+      // Only now is a promise of "the handler finally settled" needed (the abandoned path).
+      run.handlerDone = new Promise<void>((r) => (run.settledLate = r));
+      run.resolve!({ ok: false, error: run.reason });
+    }, settings.abortGraceMs);
+  };
 
   private async snooze(record: JobRecord, until: Date): Promise<void> {
     const held = await this.deps.storage.release([record.id], this.deps.workerId, until);
@@ -480,7 +545,8 @@ export class QueueRunner {
 
   private lastProgressWrite = new Map<string, number>();
 
-  private async reportProgress(record: JobRecord, percent: number, data?: unknown): Promise<void> {
+  /** For `RunContext.progress`. */
+  async reportProgress(record: JobRecord, percent: number, data?: unknown): Promise<void> {
     if (typeof percent !== 'number' || !Number.isFinite(percent)) {
       throw new TypeError(`ctx.progress() takes a number from 0 to 100, got ${String(percent)}`);
     }
