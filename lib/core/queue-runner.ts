@@ -347,10 +347,13 @@ export class QueueRunner {
       timer: null, grace: null, resolve: null,
     };
     this.running.set(record.id, run);
-    run.settled = this.execute(run).finally(() => {
-      this.running.delete(record.id);
-      this.kick();
-    });
+    run.settled = this.execute(run);
+  }
+
+  /** The job's slot is free: the next buffered job may start. */
+  private free(run: RunningJob): void {
+    this.running.delete(run.record.id);
+    this.kick();
   }
 
   /**
@@ -365,6 +368,7 @@ export class QueueRunner {
     const def = registry.get(record.name);
     if (!def) {
       void this.finishFailed(record, new UnknownJobError(record.name, registry.names()), 'failed');
+      queueMicrotask(() => this.free(run));
       return SETTLED;
     }
     const timeoutMs = record.timeoutMs ?? def.timeoutMs ?? settings.timeoutMs;
@@ -382,8 +386,19 @@ export class QueueRunner {
           ).then(({ held, value }) => new Committed(held, value))
       : null;
     return this.runWithAbortGrace(run, transactional ?? def.handler, transactional ? undefined : new RunContext(run, this)).then(
-      (outcome) => this.settle(run, outcome),
+      (outcome) => this.settleAndFree(run, outcome),
     );
+  }
+
+  /** Settles the outcome, then frees the slot (at once on the common path; after a hand-back or snooze is written otherwise). */
+  private settleAndFree(run: RunningJob, outcome: Outcome): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.settle(run, outcome);
+    } finally {
+      if (!pending) this.free(run);
+    }
+    return pending?.finally(() => this.free(run));
   }
 
   /** What a settled handler's outcome means for its job; synchronous on the common path (completed). */
