@@ -58,6 +58,23 @@ export function describeMoreContractCases(name: string, factory: () => Promise<C
       expect(st!.died.today).toBe(100);
     });
 
+    it('complete() of a batch from several workers completes each job only for its holder', async () => {
+      await s.enqueue([newJob(), newJob(), newJob()]);
+      const [a] = await s.claim('q', 'w1', 1, 30_000);
+      const [b, c] = await s.claim('q', 'w2', 2, 30_000);
+      const done = await s.complete([
+        { id: a!.id, workerId: 'w1', result: '1' },
+        { id: b!.id, workerId: 'w2', result: '2' },
+        { id: c!.id, workerId: 'w1', result: '3' },
+      ]);
+      expect(done.sort()).toEqual([a!.id, b!.id].sort());
+      expect(await s.get(a!.id)).toMatchObject({ state: 'completed', result: 1 });
+      expect(await s.get(b!.id)).toMatchObject({ state: 'completed', result: 2 });
+      expect(await s.get(c!.id)).toMatchObject({ state: 'running', lockedBy: 'w2', result: null });
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(st).toMatchObject({ running: 1, completed: { allTime: 2 } });
+    });
+
     it('concurrent enqueues of one unique key store exactly one job', async () => {
       const results = (await Promise.all(Array.from({ length: 10 }, () => s.enqueue([newJob({ uniqueKey: 'race' })])))).flat();
       expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
