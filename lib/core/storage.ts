@@ -51,7 +51,8 @@ export interface Storage {
   /**
    * Hands jobs back without counting the attempt (prefetched jobs that never started; jobs
    * interrupted by shutdown): `available` now, or `scheduled` at `runAt` when given (a
-   * recurring schedule's row waiting for its next tick). Returns the ids that were still held.
+   * recurring schedule's row waiting for its next tick); a `runAt` already past is still
+   * stored, and the job is `available`. Returns the ids that were still held.
    */
   release(ids: string[], workerId: string, runAt?: Date): Promise<string[]>;
 

@@ -153,6 +153,20 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
       expect(await s.claim('q', 'w1', 1, 30_000)).toHaveLength(1);
     });
 
+    it('release() with a runAt already past makes the job available at that new runAt', async () => {
+      // A schedule row snoozed to a next tick that went by while it fired: the next claim
+      // must see the new tick, or it would fire the old one again.
+      const [a] = await s.enqueue([newJob()]);
+      const [claimed] = await s.claim('q', 'w1', 1, 30_000);
+      await h.advance(T);
+      const at = new Date((await s.now()) - 5);
+      expect(at.getTime()).toBeGreaterThan(claimed!.runAt.getTime());
+      expect(await s.release([a!.id], 'w1', at)).toEqual([a!.id]);
+      expect(await s.get(a!.id)).toMatchObject({ state: 'available', attempt: 0, runAt: at });
+      const [again] = await s.claim('q', 'w1', 1, 30_000);
+      expect(again!.runAt.getTime()).toBe(at.getTime());
+    });
+
     it('concurrent claims never hand one job to two workers', async () => {
       await s.enqueue(Array.from({ length: 200 }, (_, i) => newJob({ payload: String(i) })));
       const results = await Promise.all(

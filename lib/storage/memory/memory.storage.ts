@@ -175,8 +175,9 @@ export class MemoryStorage implements Storage {
         // Cancelled while it ran (an unschedule() during a tick): it ends here, never to run again.
         job.state = 'cancelled';
         job.failedAt = new Date(now);
-      } else if (runAt && runAt.getTime() > now) {
-        job.state = 'scheduled';
+      } else if (runAt) {
+        // A time already past still replaces the old one: a schedule row's next tick, late.
+        job.state = runAt.getTime() > now ? 'scheduled' : 'available';
         job.runAt = new Date(runAt.getTime());
       } else {
         job.state = 'available';

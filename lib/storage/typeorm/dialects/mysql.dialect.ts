@@ -137,7 +137,7 @@ export function mysqlDialect(t: TableNames): Dialect {
   const releaseHeld = (ids: string[], runAt: Date | null) =>
     sql(
       `UPDATE ${t.jobs}
-       SET run_at = CASE WHEN cancel_requested = 0 AND ? > ${NOW} THEN ? ELSE run_at END,
+       SET run_at = CASE WHEN cancel_requested = 0 AND ? IS NOT NULL THEN ? ELSE run_at END,
            failed_at = CASE WHEN cancel_requested = 1 THEN ${NOW} ELSE failed_at END,
            unique_active = CASE WHEN cancel_requested = 1 THEN NULL ELSE unique_active END,
            attempt = GREATEST(attempt - 1, 0), locked_by = NULL, locked_until = NULL,

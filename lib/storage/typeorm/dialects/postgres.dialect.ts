@@ -202,7 +202,7 @@ export function postgresDialect(t: TableNames): Dialect {
       `WITH released AS (
          UPDATE ${t.jobs}
          SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN $3::timestamptz > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
-             run_at = CASE WHEN NOT cancel_requested AND $3::timestamptz > ${CLOCK} THEN $3::timestamptz ELSE run_at END,
+             run_at = CASE WHEN NOT cancel_requested AND $3::timestamptz IS NOT NULL THEN $3::timestamptz ELSE run_at END,
              failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
              unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
              attempt = greatest(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = false

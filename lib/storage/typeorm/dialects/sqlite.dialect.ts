@@ -105,7 +105,7 @@ export function sqliteDialect(t: TableNames): Dialect {
     sql(
       `UPDATE ${t.jobs}
        SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
-           run_at = CASE WHEN NOT cancel_requested AND ? > ${NOW} THEN ? ELSE run_at END,
+           run_at = CASE WHEN NOT cancel_requested AND ? IS NOT NULL THEN ? ELSE run_at END,
            failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
            unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
            attempt = max(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0
