@@ -159,5 +159,51 @@ export function describeMoreContractCases(name: string, factory: () => Promise<C
       expect(await s.pausedQueues()).toEqual([]);
       expect(await s.claim('q', 'w1', 5, 30_000)).toHaveLength(1);
     });
+
+    // enqueueClaimed (the local hand-off): storages that store the job claimed (`claimsOnEnqueue`)
+    // and those that store it waiting must both leave a consistent job and counts.
+    it('enqueueClaimed stores the job claimed by the worker (running, attempt 1, leased, counted), or waiting where the storage cannot', async () => {
+      const out = await s.enqueueClaimed!(newJob({ payload: '{"x":"é"}' }), 'w1', 10_000);
+      expect(out.result.duplicate).toBe(false);
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      if (!h.claimsOnEnqueue) {
+        expect(out.claimed).toBeNull();
+        expect(await s.get(out.result.id)).toMatchObject({ state: 'available', attempt: 0 });
+        expect(st).toMatchObject({ available: 1, running: 0 });
+        return;
+      }
+      expect(out.claimed).toMatchObject({ id: out.result.id, queue: 'q', name: 'job', payload: { x: 'é' }, state: 'running', attempt: 1, lockedBy: 'w1' });
+      expect(out.claimed!.lockedUntil!.getTime()).toBeGreaterThan((await s.now()) + 5_000);
+      expect(await s.get(out.result.id)).toMatchObject({ state: 'running', attempt: 1, lockedBy: 'w1' });
+      expect(st).toMatchObject({ available: 0, running: 1 });
+      // Not claimable again; the holder completes it as any claimed job.
+      expect(await s.claim('q', 'w2', 10, 10_000)).toEqual([]);
+      expect(await s.complete([{ id: out.result.id, workerId: 'w1', result: '7' }])).toEqual([out.result.id]);
+      expect(await s.get(out.result.id)).toMatchObject({ state: 'completed', result: 7 });
+      const [after] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(after).toMatchObject({ available: 0, running: 0, completed: { allTime: 1 } });
+    });
+
+    it('enqueueClaimed on a paused queue stores the job waiting; it is claimed after resume', async () => {
+      await s.pause('q');
+      const out = await s.enqueueClaimed!(newJob(), 'w1', 10_000);
+      expect(out.claimed).toBeNull();
+      expect(await s.get(out.result.id)).toMatchObject({ state: 'available', attempt: 0, lockedBy: null });
+      await s.resume('q');
+      expect((await s.claim('q', 'w2', 10, 10_000)).map((j) => j.id)).toEqual([out.result.id]);
+    });
+
+    it('a job stored claimed whose worker died is rescued when its lease expires', async () => {
+      const out = await s.enqueueClaimed!(newJob(), 'w1', T);
+      if (!h.claimsOnEnqueue) {
+        expect(out.claimed).toBeNull();
+        return;
+      }
+      expect(await s.rescue()).toBe(0);
+      await h.advance(T * 2);
+      expect(await s.rescue()).toBe(1);
+      expect(await s.get(out.result.id)).toMatchObject({ state: 'available', attempt: 1, lockedBy: null });
+      expect(await s.complete([{ id: out.result.id, workerId: 'w1' }])).toEqual([]);
+    });
   });
 }

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewJob } from '../../lib/core/job-record.js';
 import type { Storage } from '../../lib/core/storage.js';
-import { describeHandoffContractCases } from './storage-contract.handoff.js';
 import { describeMoreContractCases } from './storage-contract.more.js';
 
 export interface ContractHarness {
@@ -397,5 +396,4 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
   });
 
   describeMoreContractCases(name, factory);
-  describeHandoffContractCases(name, factory);
 }
