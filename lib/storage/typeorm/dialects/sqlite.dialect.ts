@@ -5,7 +5,7 @@ import type { TableNames } from '../table-names.js';
 import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
 import { sqliteFold } from './counter-fold.js';
-import { applyDeltas, idsJson, JOB_COLUMNS, msOf, NOW, PENDING, sqliteStatements } from './sqlite.statements.js';
+import { applyDeltas, idsJson, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
 
 /**
  * SQLite: the executor runs each step synchronously, multi-statement ones inside `BEGIN
@@ -51,6 +51,7 @@ export function sqliteDialect(t: TableNames): Dialect {
    * Claim: due rows in claim order through the partial index, moved to running. INDEXED BY
    * pins the index (SQLite plans without statistics unless the app runs ANALYZE), and
    * makes the statement fail to prepare, loudly, if a schema change ever made it unusable.
+   * Each job comes back as one JSON text (see `JOB_JSON`).
    */
   const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
     sql(
@@ -63,7 +64,7 @@ export function sqliteDialect(t: TableNames): Dialect {
            AND NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?)
          ORDER BY priority, run_at, id
          LIMIT ?)
-       RETURNING ${JOB_COLUMNS}`,
+       RETURNING ${JOB_JSON}`,
       [workerId, leaseMs, queue, queue, limit],
     );
 
@@ -170,8 +171,9 @@ export function sqliteDialect(t: TableNames): Dialect {
     }),
     claim: (queue, workerId, limit, leaseMs) => step('tx', function* () {
       const { rows } = yield claimJobs(queue, workerId, limit, leaseMs);
-      if (rows.length) yield applyDeltas(t, [...deltasOf(rows, 'pending', -1), ...deltasOf(rows, 'running', 1)]);
-      return rows;
+      const n = rows.length;
+      if (n) yield applyDeltas(t, [{ queue, event: 'pending', n: -n }, { queue, event: 'running', n }]);
+      return rowsOfJobsJson(`[${rows.map((r) => r.job as string).join(',')}]`);
     }),
     complete: (items) => step('tx', function* () {
       const { rows } = yield completeJobs(items);

@@ -1,5 +1,5 @@
 import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
-import { sql, type Sql } from '../flow.js';
+import { sql, type Row, type Sql } from '../flow.js';
 import { nextMinute } from '../stats.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
@@ -17,10 +17,36 @@ export const FINISHED = `('completed', 'dead', 'cancelled')`;
 /** Epoch ms. `unixepoch('subsec')` is seconds as a float; rounding removes its binary fuzz. */
 export const NOW = `CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)`;
 
-export const JOB_COLUMNS =
-  'id, queue, name, payload, state, priority, attempt, max_attempts, run_at, created_at, started_at, completed_at, ' +
-  'failed_at, locked_by, locked_until, last_error, unique_key, backoff, timeout_ms, progress, progress_data, result, ' +
-  'cancel_requested';
+const JOB_COLUMN_NAMES = [
+  'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
+  'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
+  'progress_data', 'result', 'cancel_requested',
+] as const;
+
+export const JOB_COLUMNS = JOB_COLUMN_NAMES.join(', ');
+
+/**
+ * A whole job as one JSON array, for statements that return many jobs (the claim).
+ * better-sqlite3 builds each 23-column row as an object key by key, which is slow: a
+ * 250-job claim, decoded into JobRecords, took 2.6 ms with plain columns and 2.0 ms with one
+ * JSON text per row parsed in one `JSON.parse` (medians, better-sqlite3 12 here). Values
+ * keep their types: integers (ids, epoch ms) stay numbers, TEXT (the JSON columns too)
+ * stays text.
+ */
+export const JOB_JSON = `json_array(${JOB_COLUMNS}) AS job`;
+
+/**
+ * Decodes a JSON array of `JOB_JSON` values into the rows `toJobRecord` reads. One literal
+ * per row (one object shape, no per-key lookups); the keys follow `JOB_COLUMN_NAMES`.
+ */
+export function rowsOfJobsJson(text: string): Row[] {
+  return (JSON.parse(text) as unknown[][]).map((v) => ({
+    id: v[0], queue: v[1], name: v[2], payload: v[3], state: v[4], priority: v[5], attempt: v[6], max_attempts: v[7],
+    run_at: v[8], created_at: v[9], started_at: v[10], completed_at: v[11], failed_at: v[12], locked_by: v[13],
+    locked_until: v[14], last_error: v[15], unique_key: v[16], backoff: v[17], timeout_ms: v[18], progress: v[19],
+    progress_data: v[20], result: v[21], cancel_requested: v[22],
+  }));
+}
 
 /** better-sqlite3 binds numbers, strings, null: times as epoch ms, ids as integers in JSON. */
 export const msOf = (d: Date | null) => (d === null ? null : d.getTime());
