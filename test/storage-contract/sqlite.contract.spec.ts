@@ -9,6 +9,7 @@ describeStorageContract('sqlite', async () => {
   return {
     storage,
     advance: sleep,
+    claimsOnEnqueue: true,
     cleanup: async () => {
       await storage.close();
       await remove();

@@ -135,8 +135,8 @@ export class TypeOrmStorage implements Storage {
   }
 
   /**
-   * See `Storage.enqueueClaimed`. A database whose dialect has no such statement, or a job
-   * that needs the general path, is stored waiting (`claimed: null`).
+   * See `Storage.enqueueClaimed`. A job that needs the general path (a unique key, a due
+   * time) is stored waiting (`claimed: null`).
    */
   async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
     const row = toInsertRow(job);

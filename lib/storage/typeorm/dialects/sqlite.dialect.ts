@@ -5,7 +5,7 @@ import type { TableNames } from '../table-names.js';
 import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
 import { sqliteFold } from './counter-fold.js';
-import { applyDeltas, idsJson, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
+import { applyDeltas, idsJson, JOB_COLUMNS, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
 
 /**
  * SQLite: the executor runs each step synchronously, multi-statement ones inside `BEGIN
@@ -66,6 +66,24 @@ export function sqliteDialect(t: TableNames): Dialect {
          LIMIT ?)
        RETURNING ${JOB_JSON}`,
       [workerId, leaseMs, queue, queue, limit],
+    );
+
+  /**
+   * The local hand-off (see `Storage.enqueueClaimed`): one job, due now, no unique key, stored
+   * already claimed by the worker — running, attempt 1, leased — unless its queue is paused,
+   * then stored available as `insertJobs` would.
+   */
+  const insertClaimedJob = (r: InsertRow, workerId: string, leaseMs: number) =>
+    sql(
+      `INSERT INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
+                              state, attempt, started_at, locked_by, locked_until)
+       SELECT ?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
+              CASE WHEN p.paused THEN 'available' ELSE 'running' END, CASE WHEN p.paused THEN 0 ELSE 1 END,
+              CASE WHEN p.paused THEN NULL ELSE ${NOW} END, CASE WHEN p.paused THEN NULL ELSE ? END,
+              CASE WHEN p.paused THEN NULL ELSE ${NOW} + ? END
+       FROM (SELECT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?) AS paused) AS p
+       RETURNING ${JOB_COLUMNS}`,
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, r.queue],
     );
 
   /** Guarded completion of a batch (UPDATE … FROM the JSON items). */
@@ -174,6 +192,12 @@ export function sqliteDialect(t: TableNames): Dialect {
       const n = rows.length;
       if (n) yield applyDeltas(t, [{ queue, event: 'pending', n: -n }, { queue, event: 'running', n }]);
       return rowsOfJobsJson(`[${rows.map((r) => r.job as string).join(',')}]`);
+    }),
+    insertClaimed: (row, workerId, leaseMs) => step('tx', function* () {
+      const { rows } = yield insertClaimedJob(row, workerId, leaseMs);
+      const stored = rows[0]!;
+      yield applyDeltas(t, [{ queue: row.queue, event: asString(stored.state) === 'running' ? 'running' : 'pending', n: 1 }]);
+      return stored;
     }),
     complete: (items) => step('tx', function* () {
       const { rows } = yield completeJobs(items);
