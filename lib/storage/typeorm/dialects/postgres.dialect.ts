@@ -19,9 +19,7 @@ export function postgresDialect(t: TableNames): Dialect {
    * processes). New due jobs NOTIFY their queue in the same statement. Returns the stored
    * rows; ids come from one sequence in row order.
    */
-  const insertJobs = (rows: InsertRow[]) =>
-    sql(
-      `WITH input AS (
+  const insertJobsText = `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
                               $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])
            WITH ORDINALITY AS i(queue, name, payload, priority, max_attempts, run_at, delay_ms,
@@ -39,7 +37,10 @@ export function postgresDialect(t: TableNames): Dialect {
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n)
          SELECT queue, 'pending', ${bucketOf('run_at')}, count(*) FROM ins GROUP BY 1, 3)
-       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`,
+       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`;
+  const insertJobs = (rows: InsertRow[]) =>
+    sql(
+      insertJobsText,
       [
         rows.map((r) => r.queue),
         rows.map((r) => r.name),
@@ -62,9 +63,7 @@ export function postgresDialect(t: TableNames): Dialect {
    * index), the same count change, and the NOTIFY in the select list of the row it returns
    * (a skipped row returns nothing and notifies nobody).
    */
-  const insertOne = (r: InsertRow) =>
-    sql(
-      `WITH ins AS (
+  const insertOneText = `WITH ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
                                 unique_key, unique_while, unique_active, backoff, timeout_ms)
          SELECT $1::text, $2::text, $3::text::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
@@ -74,7 +73,10 @@ export function postgresDialect(t: TableNames): Dialect {
          RETURNING id, unique_key, queue, state, run_at
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n) SELECT queue, 'pending', ${bucketOf('run_at')}, 1 FROM ins)
-       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($12, queue) END AS notified FROM ins`,
+       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($12, queue) END AS notified FROM ins`;
+  const insertOne = (r: InsertRow) =>
+    sql(
+      insertOneText,
       [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs, t.channel],
     );
 
