@@ -5,7 +5,7 @@ import { PayloadTooLargeError } from '../errors/payload-too-large.error.js';
 import { UnknownJobError } from '../errors/unknown-job.error.js';
 import type { Clock } from './clock.js';
 import type { BulkJob, EnqueueOptions } from './enqueue-options.js';
-import type { HandlerRegistry } from './handler-registry.js';
+import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
 import type { EnqueueResult, NewJob } from './job-record.js';
 import { jobNameOf, type JobToken } from './job-token.js';
@@ -49,7 +49,8 @@ export class JobClient {
    * INSERT, a wake-up and a claim. Otherwise it is stored waiting and claimed as usual.
    */
   async enqueue(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
-    const job = await this.build(nameOrToken, payload, options);
+    const built = this.build(nameOrToken, payload, options);
+    const job = built instanceof Promise ? await built : built;
     const slot =
       options.manager === undefined && this.storage.enqueueClaimed && job.uniqueKey === null && job.runAt === null && !job.delayMs
         ? this.handoff(job)
@@ -81,12 +82,24 @@ export class JobClient {
       throw new InvalidOptionsError('enqueueMany', `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
     }
     if (!items.length) return [];
-    const jobs = await Promise.all(items.map((item, i) => {
-      if (typeof item !== 'object' || item === null) {
-        throw new InvalidOptionsError(`enqueueMany[${i}]`, 'expected { name, payload, options? }');
+    const built: Array<NewJob | Promise<NewJob>> = [];
+    let pending = false;
+    try {
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (typeof item !== 'object' || item === null) {
+          throw new InvalidOptionsError(`enqueueMany[${i}]`, 'expected { name, payload, options? }');
+        }
+        const job = this.build(item.name, item.payload, item.options ?? {});
+        if (job instanceof Promise) pending = true;
+        built.push(job);
       }
-      return this.build(item.name, item.payload, item.options ?? {});
-    }));
+    } catch (err) {
+      // Schema checks already started settle unobserved: keep their rejections handled.
+      for (const job of built) if (job instanceof Promise) job.catch(() => undefined);
+      throw err;
+    }
+    const jobs = pending ? await Promise.all(built) : (built as NewJob[]);
     const results = await this.storage.enqueue(jobs, { manager: options.manager });
     this.after(jobs, results, options.manager === undefined);
     return results;
@@ -130,20 +143,32 @@ export class JobClient {
     return { uniqueKey: key, uniqueWhile: unique.while ?? null };
   }
 
-  private async build(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions): Promise<NewJob> {
+  /**
+   * Validates a job completely and shapes it for the storage. Synchronous unless the job has
+   * a schema (a Standard Schema validator may be async): the one-call enqueue then spends no
+   * promise on it. Throws (or rejects) with the first problem found, in a fixed order.
+   */
+  private build(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions): NewJob | Promise<NewJob> {
     const name = assertName('job name', jobNameOf(nameOrToken));
     if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', 'expected an object');
     const def = this.registry.get(name);
     if (!def && this.settings.requireKnownJobs) throw new UnknownJobError(name, this.registry.names());
 
     const schema = (typeof nameOrToken === 'object' ? nameOrToken.schema : undefined) ?? def?.schema;
-    let value = payload;
-    if (schema) value = await validateWithSchema(schema, name, payload);
+    if (schema) return validateWithSchema(schema, name, payload).then((value) => this.shape(name, def, value, options));
+    return this.shape(name, def, payload, options);
+  }
+
+  /** The checks after the schema: JSON, size, then each option. */
+  private shape(name: string, def: HandlerDefinition | undefined, value: unknown, options: EnqueueOptions): NewJob {
     const issues = jsonIssues(value);
     if (issues.length) throw new InvalidPayloadError(name, issues);
     const text = JSON.stringify(value === undefined ? null : value);
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > this.settings.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.settings.maxPayloadBytes);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when that could exceed the limit.
+    if (text.length * 3 > this.settings.maxPayloadBytes) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > this.settings.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.settings.maxPayloadBytes);
+    }
 
     const queue = assertName('queue name', options.queue ?? def?.queue ?? 'default');
     const priority = options.priority === undefined ? def?.priority ?? 0 : assertInt('priority', options.priority, -1_000_000, 1_000_000);
@@ -156,6 +181,7 @@ export class JobClient {
     }
     const delayMs = options.delay === undefined ? null : checkMs('delay', options.delay);
     const maxRetries = options.maxRetries === undefined ? def?.maxRetries ?? this.settings.maxRetries : toMaxRetries(options.maxRetries);
+    const unique = this.uniqueness(options);
     return {
       queue,
       name,
@@ -164,7 +190,8 @@ export class JobClient {
       maxAttempts: maxRetries.maxAttempts,
       runAt,
       delayMs,
-      ...this.uniqueness(options),
+      uniqueKey: unique.uniqueKey,
+      uniqueWhile: unique.uniqueWhile,
       backoff: options.backoff === undefined ? null : toBackoff(options.backoff).spec,
       timeoutMs: options.timeout === undefined ? null : positiveMs('timeout', options.timeout),
     };

@@ -20,55 +20,83 @@ export function isValidName(value: unknown): value is string {
  * custom classes), `undefined` outside an object property.
  */
 export function jsonIssues(value: unknown): PayloadIssue[] {
-  const issues: PayloadIssue[] = [];
-  const stack = new Set<object>();
-  const walk = (v: unknown, path: string, inObject: boolean): void => {
-    if (issues.length >= 20) return;
+  const walker = new JsonWalker();
+  walker.walk(value, false);
+  return walker.issues;
+}
+
+/** Names the place of an issue: `$`, `key`, `a.b`, `list[1]`, `$[0].a`. */
+function formatPath(segments: ReadonlyArray<string | number>): string {
+  let path = '$';
+  for (const s of segments) path = typeof s === 'number' ? `${path}[${s}]` : path === '$' ? s : `${path}.${s}`;
+  return path;
+}
+
+/**
+ * The walk of `jsonIssues`. It runs on every enqueue, so the path of a value is kept as a
+ * stack of segments and spelled out only when an issue is found.
+ */
+class JsonWalker {
+  readonly issues: PayloadIssue[] = [];
+  private readonly segments: Array<string | number> = [];
+  private readonly ancestors = new Set<object>();
+
+  walk(v: unknown, inObject: boolean): void {
+    if (this.issues.length >= 20) return;
     switch (typeof v) {
       case 'string':
       case 'boolean':
         return;
       case 'number':
-        if (!Number.isFinite(v)) issues.push({ path, message: `${String(v)} is not a JSON number` });
+        if (!Number.isFinite(v)) this.report(`${String(v)} is not a JSON number`);
         return;
       case 'undefined':
-        if (!inObject) issues.push({ path, message: 'undefined is not JSON' });
+        if (!inObject) this.report('undefined is not JSON');
         return;
       case 'bigint':
-        issues.push({ path, message: 'BigInt is not JSON; pass it as a string' });
+        this.report('BigInt is not JSON; pass it as a string');
         return;
       case 'function':
       case 'symbol':
-        issues.push({ path, message: `a ${typeof v} is not JSON` });
+        this.report(`a ${typeof v} is not JSON`);
         return;
     }
     if (v === null) return;
     const obj = v as object;
-    if (stack.has(obj)) {
-      issues.push({ path, message: 'circular reference' });
+    if (this.ancestors.has(obj)) {
+      this.report('circular reference');
       return;
     }
     if (Array.isArray(obj)) {
-      stack.add(obj);
-      obj.forEach((item, i) => walk(item, `${path}[${i}]`, false));
-      stack.delete(obj);
+      this.ancestors.add(obj);
+      for (let i = 0; i < obj.length; i++) {
+        if (!(i in obj)) continue; // a hole: JSON.stringify writes null, as forEach skipped it
+        this.segments.push(i);
+        this.walk(obj[i], false);
+        this.segments.pop();
+      }
+      this.ancestors.delete(obj);
       return;
     }
     const proto = Object.getPrototypeOf(obj) as unknown;
     if (proto !== Object.prototype && proto !== null) {
       const ctor = (obj as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-      issues.push({ path, message: `a ${ctor} instance is not plain JSON; convert it (e.g. a Date to an ISO string)` });
+      this.report(`a ${ctor} instance is not plain JSON; convert it (e.g. a Date to an ISO string)`);
       return;
     }
-    stack.add(obj);
+    this.ancestors.add(obj);
     for (const key of Object.keys(obj)) {
-      walk((obj as Record<string, unknown>)[key], path === '$' ? key : `${path}.${key}`, true);
+      this.segments.push(key);
+      this.walk((obj as Record<string, unknown>)[key], true);
+      this.segments.pop();
     }
-    if (Object.getOwnPropertySymbols(obj).length) issues.push({ path, message: 'symbol keys are not JSON' });
-    stack.delete(obj);
-  };
-  walk(value, '$', false);
-  return issues;
+    if (Object.getOwnPropertySymbols(obj).length) this.report('symbol keys are not JSON');
+    this.ancestors.delete(obj);
+  }
+
+  private report(message: string): void {
+    this.issues.push({ path: formatPath(this.segments), message });
+  }
 }
 
 export function assertInt(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -44,6 +44,55 @@ export function describeMoreContractCases(name: string, factory: () => Promise<C
       expect(st!.available).toBe(5999);
     });
 
+    it('enqueue: 1,000 jobs without keys keep input order and every payload exactly, and count once', async () => {
+      const odd = ['"quoted" \\ back\\slash \\" \\\\', 'héllo ✓ 😀 \u0000 \n \t ﻿', "it's {not} [json] ,\"", ''];
+      const payloads: unknown[] = Array.from({ length: 1000 }, (_, i) => ({ i, s: odd[i % odd.length] }));
+      payloads[1] = null;
+      payloads[2] = 'a JSON string with "quotes" and \\ and ✓';
+      payloads[3] = [1, 'two', { three: [3] }];
+      payloads[4] = -12.5e-7;
+      payloads[5] = true;
+      const res = await s.enqueue(payloads.map((p) => newJob({ payload: JSON.stringify(p) })));
+      expect(res).toHaveLength(1000);
+      expect(res.every((r) => !r.duplicate)).toBe(true);
+      const ids = res.map((r) => r.id);
+      expect([...ids].sort(numeric)).toEqual(ids);
+      expect(new Set(ids).size).toBe(1000);
+      for (const i of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 998, 999]) expect((await s.get(ids[i]!))!.payload).toEqual(payloads[i]);
+      const claimed = await s.claim('q', 'w1', 1000, 30_000);
+      expect(claimed.map((j) => j.id)).toEqual(ids);
+      expect(claimed.map((j) => j.payload)).toEqual(payloads);
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(st).toMatchObject({ running: 1000, available: 0 });
+    });
+
+    it('enqueue of one job stores payloads that are null, a JSON string or escapes exactly', async () => {
+      for (const payload of [null, 'a "string" \\ ✓', { s: '\u0000 \\" 😀' }, [], 0]) {
+        const [r] = await s.enqueue([newJob({ payload: JSON.stringify(payload) })]);
+        expect((await s.get(r!.id))!.payload).toEqual(payload);
+      }
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(st!.available).toBe(5);
+    });
+
+    it('enqueue: a batch mixing keyless jobs and keys (held, new, repeated) keeps order and counts', async () => {
+      const [held] = await s.enqueue([newJob({ uniqueKey: 'held' })]);
+      const res = await s.enqueue([
+        newJob({ payload: '{"n":0}' }),
+        newJob({ uniqueKey: 'held' }),
+        newJob({ payload: '{"n":2}', uniqueKey: 'new' }),
+        newJob({ payload: '{"n":3}' }),
+        newJob({ uniqueKey: 'new' }),
+      ]);
+      expect(res[1]).toEqual({ id: held!.id, duplicate: true });
+      expect(res[4]).toEqual({ id: res[2]!.id, duplicate: true });
+      const stored = [res[0]!.id, res[2]!.id, res[3]!.id];
+      expect([...stored].sort(numeric)).toEqual(stored);
+      expect((await s.get(res[3]!.id))!.payload).toEqual({ n: 3 });
+      const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+      expect(st!.available).toBe(4);
+    });
+
     it('complete() and fail() take batches larger than one statement', async () => {
       await s.enqueue(Array.from({ length: 1300 }, () => newJob()));
       const claimed = await s.claim('q', 'w1', 1300, 30_000);

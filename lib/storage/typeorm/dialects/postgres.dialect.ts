@@ -18,10 +18,13 @@ export function postgresDialect(t: TableNames): Dialect {
    * concurrent transaction holds the key uncommitted, for its outcome: race-free across
    * processes). New due jobs NOTIFY their queue in the same statement. Returns the stored
    * rows; ids come from one sequence in row order.
+   *
+   * A batch without unique keys cannot conflict (`unique_active` is NULL, outside the partial
+   * unique index), so it is sent without ON CONFLICT: PostgreSQL then inserts each row
+   * directly instead of as a speculative insertion (a pre-check of the arbiter index and a
+   * second WAL record per row), which measured 10–15% off a 1,000-row statement here.
    */
-  const insertJobs = (rows: InsertRow[]) =>
-    sql(
-      `WITH input AS (
+  const insertJobsText = (onConflict: string) => `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
                               $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])
            WITH ORDINALITY AS i(queue, name, payload, priority, max_attempts, run_at, delay_ms,
@@ -34,12 +37,17 @@ export function postgresDialect(t: TableNames): Dialect {
          SELECT queue, name, payload::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
                 priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key, backoff::json, timeout_ms
          FROM due ORDER BY ord
-         ON CONFLICT DO NOTHING
+         ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n)
          SELECT queue, 'pending', ${bucketOf('run_at')}, count(*) FROM ins GROUP BY 1, 3)
-       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`,
+       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`;
+  const insertJobsKeyed = insertJobsText('ON CONFLICT DO NOTHING');
+  const insertJobsPlain = insertJobsText('');
+  const insertJobs = (rows: InsertRow[]) =>
+    sql(
+      rows.some((r) => r.uniqueKey !== null) ? insertJobsKeyed : insertJobsPlain,
       [
         rows.map((r) => r.queue),
         rows.map((r) => r.name),
@@ -59,22 +67,25 @@ export function postgresDialect(t: TableNames): Dialect {
   /**
    * Enqueue of one job (the usual `enqueue()`): the same INSERT with scalar parameters, no
    * `unnest`, ordinality or grouping. Same unique-key semantics (ON CONFLICT on the unique
-   * index), the same count change, and the NOTIFY in the select list of the row it returns
-   * (a skipped row returns nothing and notifies nobody).
+   * index, only for a job with a key, as above), the same count change, and the NOTIFY in
+   * the select list of the row it returns (a skipped row returns nothing and notifies nobody).
    */
-  const insertOne = (r: InsertRow) =>
-    sql(
-      `WITH ins AS (
+  const insertOneText = (onConflict: string) => `WITH ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
                                 unique_key, unique_while, unique_active, backoff, timeout_ms)
          SELECT $1::text, $2::text, $3::text::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
                 $4::int, $5::int, due_at, ${NOW}, $8::text, $9::text, $8::text, $10::text::json, $11::bigint
          FROM (SELECT COALESCE($6::timestamptz, ${NOW} + ${ms('$7::bigint')}) AS due_at) d
-         ON CONFLICT DO NOTHING
+         ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n) SELECT queue, 'pending', ${bucketOf('run_at')}, 1 FROM ins)
-       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($12, queue) END AS notified FROM ins`,
+       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($12, queue) END AS notified FROM ins`;
+  const insertOneKeyed = insertOneText('ON CONFLICT DO NOTHING');
+  const insertOnePlain = insertOneText('');
+  const insertOne = (r: InsertRow) =>
+    sql(
+      r.uniqueKey === null ? insertOnePlain : insertOneKeyed,
       [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs, t.channel],
     );
 

@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { driveAsync, type Row, type Sql, type SqlResult, type Step } from '../flow.js';
 import type { Executor, ManagerLike, QueryRunnerLike } from './executor.js';
+import { pgPoolOf, queryPrepared, runOnPool, type PgClientLike } from './pg-pool.js';
 
 /** Deadlocks (MariaDB 1213, PostgreSQL 40P01) are retried this many times: the database chose a victim. */
 const DEADLOCK_RETRIES = 3;
 
 /**
  * PostgreSQL and MariaDB: each step takes one pooled connection (a TypeORM QueryRunner) for
- * its statements, in a transaction when its mode asks for one.
+ * its statements, in a transaction when its mode asks for one. On PostgreSQL a step without
+ * a transaction takes a client straight from TypeORM's pool instead (see `runOnPool`).
  */
 export class TypeOrmExecutor implements Executor {
   constructor(private readonly dataSource: DataSource) {}
@@ -42,6 +43,10 @@ export class TypeOrmExecutor implements Executor {
   }
 
   private async runOnce<T>(step: Step<T>): Promise<T> {
+    if (step.mode === 'read' || step.mode === 'write') {
+      const pool = pgPoolOf(this.dataSource);
+      if (pool) return runOnPool(pool, step);
+    }
     const qr: QueryRunner = this.dataSource.createQueryRunner('master');
     try {
       const drive = () => driveAsync(step.make(), (q) => exec(qr, q));
@@ -66,28 +71,14 @@ async function inTransaction<T>(qr: QueryRunner, isolation: 'READ COMMITTED' | u
   }
 }
 
-/** PostgreSQL statement names by text: each text is prepared once per pooled connection. */
-const preparedNames = new Map<string, string>();
-const MAX_PREPARED = 256;
-
 /**
- * PostgreSQL: runs `q` as a named (prepared) statement on the QueryRunner's own `pg`
- * client, so the server parses and plans it once per connection instead of on every call;
- * measured here, that doubles single-job enqueue throughput (the CTEs are costly to plan).
- * Values stay bind parameters. Any other driver: TypeORM's `query`.
+ * PostgreSQL: runs `q` as a named (prepared) statement on the QueryRunner's own `pg` client
+ * (see `queryPrepared`). Any other driver: null.
  */
 async function execPrepared(qr: QueryRunnerLike, q: Sql): Promise<SqlResult | null> {
   const pgRunner = qr as QueryRunnerLike & { connect?: () => Promise<unknown>; connection?: { options?: { type?: unknown } } };
   if (pgRunner.connection?.options?.type !== 'postgres' || typeof pgRunner.connect !== 'function') return null;
-  let name = preparedNames.get(q.text);
-  if (!name) {
-    if (preparedNames.size >= MAX_PREPARED) return null;
-    name = `nbj_${createHash('sha1').update(q.text).digest('hex').slice(0, 20)}`;
-    preparedNames.set(q.text, name);
-  }
-  const client = (await pgRunner.connect()) as { query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Row[]; rowCount: number | null }> };
-  const res = await client.query({ name, text: q.text, values: q.params });
-  return { rows: res.rows, affected: res.rowCount ?? res.rows.length };
+  return queryPrepared((await pgRunner.connect()) as PgClientLike, q);
 }
 
 export async function exec(qr: QueryRunnerLike, q: Sql): Promise<SqlResult> {
