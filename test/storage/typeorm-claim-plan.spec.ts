@@ -80,6 +80,19 @@ if (await databaseAvailable('postgres')) {
       expect(await settingAfter(first(storage.dialect.insert([job])))).toBe('on');
       expect(await settingAfter(first(storage.dialect.insertClaimed!(job, 'w1', 30_000)))).toBe('on');
     });
+
+    it('the asynchronous commit of a claim ends with its statement: the pooled connection commits durably again', async () => {
+      const one = await TypeOrmStorage.fromConfig({ type: 'postgres', url: PG_URL, schema: storage.dialect.tables.schema ?? undefined, poolSize: 1 });
+      await one.init();
+      try {
+        await one.enqueue([{ queue: 'q3', name: 'job', payload: '{}', priority: 0, maxAttempts: 1 }]);
+        expect(await one.claim('q3', 'w1', 1, 30_000)).toHaveLength(1);
+        const [row] = (await one.dataSource.query('SHOW synchronous_commit')) as Array<{ synchronous_commit: string }>;
+        expect(row!.synchronous_commit).toBe('on');
+      } finally {
+        await one.close();
+      }
+    });
   });
 }
 
