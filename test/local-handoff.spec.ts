@@ -13,11 +13,20 @@ class CountingStorage extends MemoryStorage {
   readonly claimed: string[] = [];
   handoffs: Array<ClaimedEnqueue> = [];
   hold: Deferred | null = null;
+  /** Holds the next claim's answer (taken before anything enqueued meanwhile) until resolved. */
+  holdClaim: Deferred | null = null;
+  claimHeld = deferred();
   failNext: Error | null = null;
 
   override async claim(queue: string, workerId: string, limit: number, leaseMs: number) {
     const jobs = await super.claim(queue, workerId, limit, leaseMs);
     this.claimed.push(...jobs.map((j) => j.id));
+    const hold = this.holdClaim;
+    if (hold) {
+      this.holdClaim = null;
+      this.claimHeld.resolve();
+      await hold.promise;
+    }
     return jobs;
   }
 
@@ -191,5 +200,26 @@ describe('local hand-off', () => {
     expect(app.get(Gates).ran).toEqual([]);
     expect(log.typesOf(id)).toEqual(['enqueued', 'released']);
     expect(await storage.get(id)).toMatchObject({ state: 'available', attempt: 0, lockedBy: null });
+  });
+});
+
+describe('wake-ups during a claim', () => {
+  closeAppsAfterEach();
+
+  it('a job enqueued while a claim is in flight is claimed at once, not at the next poll', async () => {
+    const storage = new CountingStorage();
+    // A poll an hour away: only a wake-up can start the job within the test.
+    const app = await idleApp(storage, { pollIntervalMs: 3_600_000 });
+    const log = new EventLog(queueOf(app).events$);
+    const gate = deferred();
+    storage.holdClaim = gate;
+    await queueOf(app).resume('fast'); // wakes the queue: a claim starts and is held
+    await storage.claimHeld.promise;
+
+    const { id } = await queueOf(app).enqueue('fast', {}); // no hand-off while a claim is in flight
+    gate.resolve();
+    await log.waitFor('completed', id);
+    expect(storage.handoffs).toEqual([]);
+    expect(storage.claimed).toContain(id);
   });
 });

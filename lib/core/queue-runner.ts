@@ -148,6 +148,8 @@ export class QueueRunner {
   private readonly abandoned = new Map<string, JobRecord>();
   private retryWake: { at: number; timer: TimerHandle } | null = null;
   private claiming = false;
+  /** A wake-up came while a claim was in flight: that claim may have missed the new job. */
+  private wokenWhileClaiming = false;
   private drained = false;
   private stopping = false;
   private pollTimer: TimerHandle | null = null;
@@ -175,6 +177,7 @@ export class QueueRunner {
   wake(): void {
     if (this.stopping) return;
     this.drained = false;
+    if (this.claiming) this.wokenWhileClaiming = true;
     this.kick();
   }
 
@@ -296,6 +299,7 @@ export class QueueRunner {
     const held = this.buffer.length + this.running.size + this.reservations.size;
     if (held > this.lowWater) return;
     this.claiming = true;
+    this.wokenWhileClaiming = false;
     const limit = this.capacity - held;
     const { storage, settings, workerId } = this.deps;
     storage.claim(this.queue, workerId, limit, settings.leaseMs).then(
@@ -307,7 +311,9 @@ export class QueueRunner {
           return;
         }
         for (const job of jobs) this.buffer.push(job);
-        if (jobs.length < limit) this.idleUntilPoll();
+        // A short claim means the queue is drained, unless a wake-up came meanwhile: the job
+        // behind it may have been stored after the claim's snapshot, so claim once more.
+        if (jobs.length < limit && !this.wokenWhileClaiming) this.idleUntilPoll();
         this.kick();
       },
       (err: unknown) => {
