@@ -45,6 +45,8 @@ function moduleOptions(backend: OursBackend, concurrency: number, workers: boole
     logger,
     // PostgreSQL wakes workers by LISTEN/NOTIFY; the other databases poll (local enqueues wake at once).
     pollIntervalMs: backend === 'postgres' ? 1000 : 100,
+    // On by default; BENCH_LOCAL_HANDOFF=0 measures the same runtime without it (an A/B of the hand-off).
+    localHandoff: process.env.BENCH_LOCAL_HANDOFF !== '0',
   };
 }
 
@@ -92,7 +94,7 @@ export class OursAdapter implements SystemAdapter {
 
   describe(concurrency: number): Record<string, unknown> {
     const o = moduleOptions(this.backend, concurrency, true);
-    return { storage: this.backend, concurrency, prefetch: OURS_PREFETCH, ackBatchSize: 500, pollIntervalMs: o.pollIntervalMs, poolSize: 10 };
+    return { storage: this.backend, concurrency, prefetch: OURS_PREFETCH, ackBatchSize: 500, pollIntervalMs: o.pollIntervalMs, poolSize: 10, localHandoff: o.localHandoff };
   }
 
   async reset(): Promise<void> {
