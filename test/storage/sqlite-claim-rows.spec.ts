@@ -1,21 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOB_COLUMNS, rowsOfJobsJson } from '../../lib/storage/typeorm/dialects/sqlite.statements.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { freshSqliteFile } from '../support/databases.js';
+import { freshSqliteStorage } from '../support/databases.js';
 
 /** The SQLite claim returns each job as one JSON array (JOB_JSON); decoding must keep every column and its type. */
 describe('sqlite claim rows', () => {
   let storage: TypeOrmStorage;
-  let remove: () => Promise<void>;
+  let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    const place = freshSqliteFile();
-    remove = place.remove;
-    storage = await TypeOrmStorage.fromConfig({ type: 'sqlite', database: place.file });
-    await storage.init();
+    ({ storage, cleanup } = await freshSqliteStorage());
   });
   afterAll(async () => {
-    await storage.close();
-    await remove();
+    await cleanup();
   });
 
   it('decodes the columns in the order JOB_COLUMNS selects them', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from '../../lib/storage/typeorm/flow.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { databaseAvailable, freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL } from '../support/databases.js';
+import { databaseAvailable, freshMysqlDatabase, freshPostgresSchema, freshSqliteStorage, PG_URL } from '../support/databases.js';
 
 /**
  * The claim must stay flat as finished and future jobs pile up: it reads through the claim
@@ -137,12 +137,9 @@ if (await databaseAvailable('mariadb')) {
 
 describe('claim plan: sqlite', () => {
   let storage: TypeOrmStorage;
-  let remove: () => Promise<void>;
+  let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    const place = freshSqliteFile();
-    remove = place.remove;
-    storage = await TypeOrmStorage.fromConfig({ type: 'sqlite', database: place.file });
-    await storage.init();
+    ({ storage, cleanup } = await freshSqliteStorage());
     const t = storage.dialect.tables.jobs;
     const now = Date.now();
     await storage.dataSource.query(
@@ -157,8 +154,7 @@ describe('claim plan: sqlite', () => {
     await storage.dataSource.query('ANALYZE');
   });
   afterAll(async () => {
-    await storage.close();
-    await remove();
+    await cleanup();
   });
 
   it('searches the partial claim index without a temp b-tree for ORDER BY', async () => {

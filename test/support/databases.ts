@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { describe, it } from 'vitest';
+import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 
 /** Test databases. Each harness gets its own schema / database / file, dropped afterwards. */
 export const PG_URL = process.env.JOBS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -109,6 +110,20 @@ export function freshSqliteFile(): { file: string; remove(): Promise<void> } {
     file,
     remove: async () => {
       await Promise.all(['', '-wal', '-shm'].map((s) => rm(`${file}${s}`, { force: true })));
+    },
+  };
+}
+
+/** A TypeORM storage on a fresh SQLite file, initialised; `cleanup` closes it and removes the file. */
+export async function freshSqliteStorage(): Promise<{ storage: TypeOrmStorage; cleanup(): Promise<void> }> {
+  const { file, remove } = freshSqliteFile();
+  const storage = await TypeOrmStorage.fromConfig({ type: 'sqlite', database: file });
+  await storage.init();
+  return {
+    storage,
+    cleanup: async () => {
+      await storage.close();
+      await remove();
     },
   };
 }
