@@ -148,25 +148,24 @@ export function postgresDialect(t: TableNames): Dialect {
     );
 
   /**
-   * Guarded completion of a batch, with its count changes, in one statement. A batch is
-   * nearly always one worker's: its id then travels once (`$2`), not once per row.
+   * Guarded completion of a batch, with its count changes, in one statement. The worker id
+   * travels once per row, as a join key: with it as one scalar the planner estimated one
+   * matching row from the lease index and joined by nested loop (42 ms for 500 rows, against
+   * 6.5 ms by hash join this way).
    */
-  const completeJobs = (items: CompleteRow[]) => {
-    const worker = items[0]!.workerId;
-    const oneWorker = items.every((i) => i.workerId === worker);
-    return sql(
+  const completeJobs = (items: CompleteRow[]) =>
+    sql(
       `WITH done AS (
          UPDATE ${t.jobs} AS j
          SET state = 'completed', completed_at = ${NOW}, result = i.result::json, locked_by = NULL,
              locked_until = NULL, cancel_requested = false, unique_active = NULL
-         FROM unnest($1::bigint[], $3::text[]${oneWorker ? '' : ', $2::text[]'}) AS i(id, result${oneWorker ? '' : ', worker'})
-         WHERE j.id = i.id AND j.locked_by = ${oneWorker ? '$2::text' : 'i.worker'} AND j.state = 'running'
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS i(id, worker, result)
+         WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
          RETURNING j.id, j.queue
        ), counted AS (${deltasPerQueue(t, 'done', [['running', -1, '0'], ['completed', 1, MINUTE_NOW]])})
        SELECT id FROM done`,
-      [items.map((i) => i.id), oneWorker ? worker : items.map((i) => i.workerId), items.map((i) => i.result)],
+      [items.map((i) => i.id), items.map((i) => i.workerId), items.map((i) => i.result)],
     );
-  };
 
   /**
    * Guarded failure of a batch: retryable at now + delay, dead (keeping the key only for
