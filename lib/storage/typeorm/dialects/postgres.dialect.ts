@@ -148,24 +148,37 @@ export function postgresDialect(t: TableNames): Dialect {
     );
 
   /**
-   * Guarded completion of a batch, with its count changes, in one statement. The worker id
-   * travels once per row, as a join key: with it as one scalar the planner estimated one
-   * matching row from the lease index and joined by nested loop (42 ms for 500 rows, against
-   * 6.5 ms by hash join this way).
+   * Guarded completion of a batch, with its count changes, in one statement. The usual batch
+   * (one worker, handlers that returned nothing) sends its ids and the worker id once: the
+   * ids reach the rows through the primary key (`id = ANY`). Otherwise the worker id travels
+   * once per row, as a join key with the id: as one scalar beside per-row results, the
+   * generic plan estimated one matching row from the lease index and joined by nested loop
+   * (42 ms for 500 rows, against 6.5 ms by hash join this way and 4.9 ms by `id = ANY`).
    */
-  const completeJobs = (items: CompleteRow[]) =>
-    sql(
-      `WITH done AS (
-         UPDATE ${t.jobs} AS j
+  const completeJobs = (items: CompleteRow[]) => {
+    const worker = items[0]!.workerId;
+    const plain = items.every((i) => i.workerId === worker && i.result === null);
+    const done = plain
+      ? `UPDATE ${t.jobs} AS j
+         SET state = 'completed', completed_at = ${NOW}, result = NULL, locked_by = NULL,
+             locked_until = NULL, cancel_requested = false, unique_active = NULL
+         WHERE j.id = ANY($1::bigint[]) AND j.locked_by = $2::text AND j.state = 'running'
+         RETURNING j.id, j.queue`
+      : `UPDATE ${t.jobs} AS j
          SET state = 'completed', completed_at = ${NOW}, result = i.result::json, locked_by = NULL,
              locked_until = NULL, cancel_requested = false, unique_active = NULL
          FROM unnest($1::bigint[], $2::text[], $3::text[]) AS i(id, worker, result)
          WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
-         RETURNING j.id, j.queue
+         RETURNING j.id, j.queue`;
+    return sql(
+      `WITH done AS (${done}
        ), counted AS (${deltasPerQueue(t, 'done', [['running', -1, '0'], ['completed', 1, MINUTE_NOW]])})
        SELECT id FROM done`,
-      [items.map((i) => i.id), items.map((i) => i.workerId), items.map((i) => i.result)],
+      plain
+        ? [items.map((i) => i.id), worker]
+        : [items.map((i) => i.id), items.map((i) => i.workerId), items.map((i) => i.result)],
     );
+  };
 
   /**
    * Guarded failure of a batch: retryable at now + delay, dead (keeping the key only for
