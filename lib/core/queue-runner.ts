@@ -407,15 +407,11 @@ export class QueueRunner {
     return pending?.finally(() => this.free(run));
   }
 
-  /** What a settled handler's outcome means for its job; synchronous on the common path (completed). */
+  /** What a settled handler's outcome means for its job; synchronous but for a hand-back or a snooze. */
   private settle(run: RunningJob, outcome: Outcome): Promise<void> | undefined {
     const { record } = run;
     if (run.timer) this.deps.clock.clearTimeout(run.timer);
     const reason: unknown = run.reason;
-    if (reason === undefined && outcome.ok && !(outcome.value instanceof Committed) && !(outcome.value instanceof Snooze)) {
-      this.finishCompleted(record, outcome.value);
-      return undefined;
-    }
     if (reason instanceof LeaseLostAbort) {
       this.emit('lease-lost', record);
       return undefined;
