@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     systems.unshift('ours-memory');
   }
   const ours = arg('ours') ?? (systems.includes('ours-pg') ? 'ours-pg' : 'ours-memory');
-  const oursSqlite = systems.includes('ours-sqlite') ? 'ours-sqlite' : ours;
+  const oursSqlite = 'ours-sqlite';
 
   mkdirSync(TMP_DIR, { recursive: true });
   takeLock();
