@@ -66,6 +66,51 @@ export function describeMoreContractCases(name: string, factory: () => Promise<C
       expect(st).toMatchObject({ running: 1000, available: 0 });
     });
 
+    it('enqueue: a batch with the same options stores them on every job; delayed, it waits and counts as scheduled', async () => {
+      const options = { priority: 3, maxAttempts: 2, delayMs: 60_000, backoff: { type: 'fixed' as const, ms: 5 }, timeoutMs: 1234 };
+      const res = await s.enqueue(Array.from({ length: 5 }, (_, i) => newJob({ payload: `{"i":${i}}`, ...options })));
+      const ids = res.map((r) => r.id);
+      expect([...ids].sort(numeric)).toEqual(ids);
+      const before = Date.now();
+      for (const [i, id] of ids.entries()) {
+        const job = (await s.get(id))!;
+        expect(job).toMatchObject({ queue: 'q', name: 'job', payload: { i }, state: 'scheduled', priority: 3, maxAttempts: 2, backoff: options.backoff, timeoutMs: 1234 });
+        expect(job.runAt.getTime()).toBeGreaterThan(before + 50_000);
+      }
+      expect(await s.claim('q', 'w1', 10, 30_000)).toEqual([]);
+      const at = new Date(Date.now() + 3_600_000);
+      await s.enqueue([newJob({ queue: 'q2', runAt: at }), newJob({ queue: 'q2', runAt: at })]);
+      const past = new Date(Date.now() - 1000);
+      const due = await s.enqueue([newJob({ queue: 'q3', runAt: past }), newJob({ queue: 'q3', runAt: past })]);
+      expect((await s.get(due[1]!.id))!.runAt.getTime()).toBe(past.getTime());
+      const stats = await s.stats();
+      expect(stats.find((x) => x.queue === 'q')).toMatchObject({ scheduled: 5, available: 0 });
+      expect(stats.find((x) => x.queue === 'q2')).toMatchObject({ scheduled: 2, available: 0 });
+      expect(stats.find((x) => x.queue === 'q3')).toMatchObject({ scheduled: 0, available: 2 });
+      expect((await s.claim('q3', 'w1', 10, 30_000)).map((j) => j.id)).toEqual(due.map((r) => r.id));
+    });
+
+    it('enqueue: a batch whose jobs differ in queue, name or options stores each as given', async () => {
+      const res = await s.enqueue([
+        newJob({ payload: '{"n":0}' }),
+        newJob({ payload: '{"n":1}', queue: 'other' }),
+        newJob({ payload: '{"n":2}', name: 'second' }),
+        newJob({ payload: '{"n":3}', priority: 7 }),
+        newJob({ payload: '{"n":4}', delayMs: 60_000 }),
+      ]);
+      const jobs = await Promise.all(res.map((r) => s.get(r.id)));
+      expect(jobs.map((j) => [j!.queue, j!.name, j!.priority, j!.state, j!.payload])).toEqual([
+        ['q', 'job', 0, 'available', { n: 0 }],
+        ['other', 'job', 0, 'available', { n: 1 }],
+        ['q', 'second', 0, 'available', { n: 2 }],
+        ['q', 'job', 7, 'available', { n: 3 }],
+        ['q', 'job', 0, 'scheduled', { n: 4 }],
+      ]);
+      const stats = await s.stats();
+      expect(stats.find((x) => x.queue === 'q')).toMatchObject({ available: 3, scheduled: 1 });
+      expect(stats.find((x) => x.queue === 'other')).toMatchObject({ available: 1, scheduled: 0 });
+    });
+
     it('enqueue of one job stores payloads that are null, a JSON string or escapes exactly', async () => {
       for (const payload of [null, 'a "string" \\ ✓', { s: '\u0000 \\" 😀' }, [], 0]) {
         const [r] = await s.enqueue([newJob({ payload: JSON.stringify(payload) })]);

@@ -45,6 +45,29 @@ if (await databaseAvailable('postgres')) {
       expect(await wake).toBe('mail');
     });
 
+    it('a batch wakes each queue it fills with due jobs, and none that only gets delayed jobs', async () => {
+      const up = listening(worker);
+      const woken: string[] = [];
+      const sub = worker.wakeups().subscribe((q) => woken.push(q));
+      await up;
+      try {
+        // The same options for every job (the one-array statement), then a mixed batch.
+        await producer.enqueue(Array.from({ length: 3 }, () => newJob({ queue: 'later', delayMs: 60_000 })));
+        const uniform = next(worker.wakeups(), (q) => q === 'bulk');
+        await producer.enqueue(Array.from({ length: 3 }, (_, i) => newJob({ queue: 'bulk', payload: `{"i":${i}}` })));
+        expect(await uniform).toBe('bulk');
+        const mixed = next(worker.wakeups(), (q) => q === 'mixed-b');
+        await producer.enqueue([newJob({ queue: 'mixed-a' }), newJob({ queue: 'mixed-b' }), newJob({ queue: 'later', delayMs: 60_000 })]);
+        expect(await mixed).toBe('mixed-b');
+        await sleep(100);
+        expect(woken).not.toContain('later');
+        expect(woken.filter((q) => q === 'bulk')).toEqual(['bulk']);
+        expect(woken).toContain('mixed-a');
+      } finally {
+        sub.unsubscribe();
+      }
+    });
+
     it("a transactional enqueue notifies on the caller's commit, not before", async () => {
       const up = listening(worker);
       const woken: string[] = [];
