@@ -73,6 +73,22 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
       }
     });
 
+    it('a claimed job is returned exactly as it is stored, to the millisecond (times, lease, error, progress)', async () => {
+      const [a] = await s.enqueue([newJob({ payload: '{"a":[1,"two"]}', priority: 2, backoff: { type: 'linear', ms: 7 }, timeoutMs: 900 })]);
+      // A second attempt: a last error and the progress of the first.
+      const [first] = await s.claim('q', 'w1', 1, 30_000);
+      await s.progress(first!.id, 'w1', 40, '{"step":"x"}');
+      await s.fail([{ id: a!.id, workerId: 'w1', error: { name: 'Error', message: 'boom "quoted"', attempt: 1, at: new Date().toISOString() }, retryDelayMs: 0 }]);
+      await s.enqueue([newJob({ runAt: new Date(Date.now() - 12_345) })]);
+      const claimed = await s.claim('q', 'w2', 10, 45_000);
+      expect(claimed).toHaveLength(2);
+      for (const j of claimed) {
+        expect(j).toEqual(await s.get(j.id));
+        expect(j.lockedUntil!.getTime() - j.startedAt!.getTime()).toBe(45_000);
+      }
+      expect(claimed.find((j) => j.id === a!.id)).toMatchObject({ attempt: 2, lastError: { message: 'boom "quoted"' }, progress: 40, progressData: { step: 'x' } });
+    });
+
     it('claims at most `limit` jobs, only of the asked queue', async () => {
       await s.enqueue(Array.from({ length: 5 }, () => newJob()));
       await s.enqueue([newJob({ queue: 'other' })]);

@@ -4,7 +4,7 @@ import { asBool, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
 import { postgresFold } from './counter-fold.js';
-import { ASYNC_COMMIT, bucketOf, claimColumns, CLOCK, deltaPart, deltasPerQueue, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
+import { ASYNC_COMMIT, bucketOf, claimColumns, CLOCK, deltaPart, deltasPerQueue, epochMs, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
 
 /**
  * PostgreSQL: every hot path is one statement. Batches travel as typed arrays through
@@ -155,10 +155,10 @@ export function postgresDialect(t: TableNames): Dialect {
              locked_until = ${NOW} + ${ms('$4')}, started_at = ${NOW},
              unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
          FROM picked WHERE j.id = picked.id
-         RETURNING ${claimColumns('j')}
+         RETURNING ${claimColumns('j', ['started_at', 'locked_until'])}
        ), counted AS (${deltasPerQueue(t, 'claimed', [['pending', -1, '0'], ['running', 1, '0']])}
-       ), async AS (${ASYNC_COMMIT})
-       SELECT claimed.* FROM claimed, async`,
+       ), async AS (${ASYNC_COMMIT}, ${epochMs(NOW)} AS started_at)
+       SELECT claimed.*, async.started_at, async.started_at + $4::float8 AS locked_until FROM claimed, async`,
       [queue, workerId, limit, leaseMs],
     );
 

@@ -48,18 +48,29 @@ export const jobColumns = (alias?: string) =>
  * The columns of a JobRecord for the claim, times as epoch milliseconds (`float8`, which
  * node-pg reads with `parseFloat`) instead of `timestamptz` (which it parses with a regular
  * expression per column into a `Date`): the claim returns hundreds of rows a second per worker,
- * and `asDate` takes either. Every column is still returned: handlers receive the record.
+ * and `asDate` takes either. Every column is still returned (handlers receive the record),
+ * except those in `omit`, which the statement supplies itself.
  */
-export const claimColumns = (alias: string) =>
-  [
-    'id', 'queue', 'name', 'payload::text AS payload', 'state', 'priority', 'attempt', 'max_attempts',
-    epochMs('run_at'), epochMs('created_at'), epochMs('started_at'), epochMs('completed_at'), epochMs('failed_at'),
-    'locked_by', epochMs('locked_until'), 'last_error::text AS last_error', 'unique_key', 'backoff::text AS backoff',
-    'timeout_ms', 'progress', 'progress_data::text AS progress_data', 'result::text AS result', 'cancel_requested',
-  ].map((c) => (c.startsWith('(') ? c.replace(/\(extract\(epoch from /, `(extract(epoch from ${alias}.`) : `${alias}.${c}`)).join(', ');
+export const claimColumns = (alias: string, omit: readonly string[] = []) =>
+  CLAIM_COLUMNS.filter((c) => !omit.includes(c))
+    .map((c) => (TIME_COLUMNS.has(c) ? `${epochMs(`${alias}.${c}`)} AS ${c}` : `${alias}.${c}${JSON_COLUMNS.has(c) ? `::text AS ${c}` : ''}`))
+    .join(', ');
 
-/** A timestamptz(3) column as epoch ms, exact (extract gives numeric), under its own name. */
-const epochMs = (col: string) => `(extract(epoch from ${col}) * 1000)::float8 AS ${col}`;
+const CLAIM_COLUMNS = [
+  'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
+  'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
+  'progress_data', 'result', 'cancel_requested',
+] as const;
+const TIME_COLUMNS = new Set<string>(['run_at', 'created_at', 'started_at', 'completed_at', 'failed_at', 'locked_until']);
+const JSON_COLUMNS = new Set<string>(['payload', 'last_error', 'backoff', 'progress_data', 'result']);
+
+/**
+ * A timestamptz(3) as epoch ms. `date_part` computes in `float8` (`extract` in `numeric`,
+ * several times the cost per row, which the claim paid on every returned time); the value
+ * is the stored microseconds over 10^6, within a few ULPs of the exact seconds, so `round`
+ * of it times 1000 is exactly the stored millisecond.
+ */
+export const epochMs = (expr: string) => `round(date_part('epoch', ${expr}) * 1000)`;
 
 /**
  * A one-row CTE body that makes the statement's own transaction commit without waiting for
