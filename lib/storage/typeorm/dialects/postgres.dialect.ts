@@ -191,7 +191,11 @@ export function postgresDialect(t: TableNames): Dialect {
   /**
    * Guarded completion of a batch, with its count changes, in one statement. The usual batch
    * (one worker, handlers that returned nothing) sends its ids and the worker id once: the
-   * ids reach the rows through the primary key (`id = ANY`). Otherwise the worker id travels
+   * ids reach the rows through the primary key (`id = ANY`). Its guard is `locked_by` alone
+   * (only a running job has one: every way out of 'running' clears it), because `state =
+   * 'running'` would let the planner walk the lease index, every running job of every
+   * worker, testing each against the whole id array: O(running × batch), 2.5 against 1.5 ms
+   * for 250 ids with 5,000 other jobs running here. Heartbeats are guarded the same way. Otherwise the worker id travels
    * once per row, as a join key with the id: as one scalar beside per-row results, the
    * generic plan estimated one matching row from the lease index and joined by nested loop
    * (42 ms for 500 rows, against 6.5 ms by hash join this way and 4.9 ms by `id = ANY`).
@@ -203,7 +207,7 @@ export function postgresDialect(t: TableNames): Dialect {
       ? `UPDATE ${t.jobs} AS j
          SET state = 'completed', completed_at = ${NOW}, result = NULL, locked_by = NULL,
              locked_until = NULL, cancel_requested = false, unique_active = NULL
-         WHERE j.id = ANY($1::bigint[]) AND j.locked_by = $2::text AND j.state = 'running'
+         WHERE j.id = ANY($1::bigint[]) AND j.locked_by = $2::text
          RETURNING j.id, j.queue`
       : `UPDATE ${t.jobs} AS j
          SET state = 'completed', completed_at = ${NOW}, result = i.result::json, locked_by = NULL,
@@ -285,7 +289,7 @@ export function postgresDialect(t: TableNames): Dialect {
     sql(
       `WITH beat AS (
          UPDATE ${t.jobs} SET locked_until = ${NOW} + ${ms('$3')}
-         WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
+         WHERE id = ANY($1::bigint[]) AND locked_by = $2
          RETURNING id, cancel_requested
        ), async AS (${ASYNC_COMMIT})
        SELECT beat.* FROM beat, async`,
