@@ -12,6 +12,13 @@ function next<T>(source: Observable<T>, pred: (v: T) => boolean = () => true): P
   return firstValueFrom(source.pipe(filter(pred), take(1), timeout(WAIT_MS)));
 }
 
+/** Every wake-up `s` receives from now on, until `stop()`. */
+function recordWakeups(s: TypeOrmStorage): { woken: string[]; stop: () => void } {
+  const woken: string[] = [];
+  const sub = s.wakeups().subscribe((q) => woken.push(q));
+  return { woken, stop: () => sub.unsubscribe() };
+}
+
 const listening = (s: TypeOrmStorage) =>
   next(s.listenerEvents(), (e): e is Extract<ListenerEvent, { type: 'listening' }> => e.type === 'listening').then(
     (e) => (e as Extract<ListenerEvent, { type: 'listening' }>).pid,
@@ -47,8 +54,7 @@ if (await databaseAvailable('postgres')) {
 
     it('a batch wakes each queue it fills with due jobs, and none that only gets delayed jobs', async () => {
       const up = listening(worker);
-      const woken: string[] = [];
-      const sub = worker.wakeups().subscribe((q) => woken.push(q));
+      const { woken, stop } = recordWakeups(worker);
       await up;
       try {
         // The same options for every job (the one-array statement), then a mixed batch.
@@ -59,19 +65,21 @@ if (await databaseAvailable('postgres')) {
         const mixed = next(worker.wakeups(), (q) => q === 'mixed-b');
         await producer.enqueue([newJob({ queue: 'mixed-a' }), newJob({ queue: 'mixed-b' }), newJob({ queue: 'later', delayMs: 60_000 })]);
         expect(await mixed).toBe('mixed-b');
-        await sleep(100);
+        // Notifications arrive in commit order: once this one is here, every earlier one is.
+        const marker = next(worker.wakeups(), (q) => q === 'marker');
+        await producer.enqueue([newJob({ queue: 'marker' })]);
+        await marker;
         expect(woken).not.toContain('later');
         expect(woken.filter((q) => q === 'bulk')).toEqual(['bulk']);
         expect(woken).toContain('mixed-a');
       } finally {
-        sub.unsubscribe();
+        stop();
       }
     });
 
     it("a transactional enqueue notifies on the caller's commit, not before", async () => {
       const up = listening(worker);
-      const woken: string[] = [];
-      const sub = worker.wakeups().subscribe((q) => woken.push(q));
+      const { woken, stop } = recordWakeups(worker);
       await up;
       try {
         const wake = next(worker.wakeups(), (q) => q === 'tx');
@@ -82,7 +90,7 @@ if (await databaseAvailable('postgres')) {
         });
         expect(await wake).toBe('tx');
       } finally {
-        sub.unsubscribe();
+        stop();
       }
     });
 

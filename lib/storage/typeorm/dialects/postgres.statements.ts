@@ -31,18 +31,27 @@ export const NOW = `date_trunc('milliseconds', ${CLOCK})`;
 /** A millisecond count as an interval; the count is always a bind parameter or a column. */
 export const ms = (expr: string) => `(${expr})::float8 * interval '1 millisecond'`;
 
+/** The columns of a JobRecord, in the order the mappers read them. */
+const JOB_COLUMNS = [
+  'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
+  'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
+  'progress_data', 'result', 'cancel_requested',
+] as const;
+const TIME_COLUMNS = new Set<string>(['run_at', 'created_at', 'started_at', 'completed_at', 'failed_at', 'locked_until']);
+const JSON_COLUMNS = new Set<string>(['payload', 'last_error', 'backoff', 'progress_data', 'result']);
+
+/** A column of `alias` (or unqualified), JSON as text under its own name. */
+const column = (c: string, alias?: string) => {
+  const col = alias ? `${alias}.${c}` : c;
+  return JSON_COLUMNS.has(c) ? `${col}::text AS ${c}` : col;
+};
+
 /**
  * The columns of a JobRecord. JSON columns come back as text, so every driver hands the row
  * mapper the same thing (node-pg would otherwise parse `json` itself, and a JSON string
  * value would then be indistinguishable from text).
  */
-export const jobColumns = (alias?: string) =>
-  [
-    'id', 'queue', 'name', 'payload::text AS payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at',
-    'created_at', 'started_at', 'completed_at', 'failed_at', 'locked_by', 'locked_until',
-    'last_error::text AS last_error', 'unique_key', 'backoff::text AS backoff', 'timeout_ms', 'progress',
-    'progress_data::text AS progress_data', 'result::text AS result', 'cancel_requested',
-  ].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+export const jobColumns = (alias?: string) => JOB_COLUMNS.map((c) => column(c, alias)).join(', ');
 
 /**
  * The columns of a JobRecord for the claim, times as epoch milliseconds (`float8`, which
@@ -52,17 +61,9 @@ export const jobColumns = (alias?: string) =>
  * except those in `omit`, which the statement supplies itself.
  */
 export const claimColumns = (alias: string, omit: readonly string[] = []) =>
-  CLAIM_COLUMNS.filter((c) => !omit.includes(c))
-    .map((c) => (TIME_COLUMNS.has(c) ? `${epochMs(`${alias}.${c}`)} AS ${c}` : `${alias}.${c}${JSON_COLUMNS.has(c) ? `::text AS ${c}` : ''}`))
+  JOB_COLUMNS.filter((c) => !omit.includes(c))
+    .map((c) => (TIME_COLUMNS.has(c) ? `${epochMs(`${alias}.${c}`)} AS ${c}` : column(c, alias)))
     .join(', ');
-
-const CLAIM_COLUMNS = [
-  'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
-  'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
-  'progress_data', 'result', 'cancel_requested',
-] as const;
-const TIME_COLUMNS = new Set<string>(['run_at', 'created_at', 'started_at', 'completed_at', 'failed_at', 'locked_until']);
-const JSON_COLUMNS = new Set<string>(['payload', 'last_error', 'backoff', 'progress_data', 'result']);
 
 /**
  * A timestamptz(3) as epoch ms. `date_part` computes in `float8` (`extract` in `numeric`,
