@@ -8,111 +8,12 @@ import type { Clock, TimerHandle } from './clock.js';
 import { coerceError, errorInfo } from './coerce-error.js';
 import type { EngineLogger, EngineSettings } from './engine-options.js';
 import type { HandlerRegistry } from './handler-registry.js';
-import type { JobContext } from './job-context.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
+import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type ProgressSink, type RunningJob } from './job-run.js';
 import { backoffDelayMs } from './retry-policy.js';
 import { Snooze } from './snooze.js';
 import type { Storage } from './storage.js';
-
-/** Aborts a running job once: records why, fires its signal if the handler has one, arms the grace timer. */
-function abortRun(run: RunningJob, reason: unknown): void {
-  if (run.reason !== undefined) return;
-  run.reason = reason;
-  run.controller?.abort(reason);
-  run.onAbort?.(run);
-}
-
-function signalOf(run: RunningJob): AbortSignal {
-  if (!run.controller) {
-    run.controller = new AbortController();
-    if (run.reason !== undefined) run.controller.abort(run.reason);
-  }
-  return run.controller.signal;
-}
-
-/**
- * A handler's `ctx`: plain fields, with `signal` and `progress` on the prototype, so a job's
- * context is one small object (an object literal with a getter and a closure per job cost
- * more than the rest of the runner's bookkeeping together, and fed the garbage collector).
- */
-class RunContext implements JobContext {
-  readonly id: string;
-  readonly name: string;
-  readonly queue: string;
-  readonly attempt: number;
-  readonly maxAttempts: number | null;
-  readonly manager?: unknown;
-  readonly #run: RunningJob;
-  readonly #runner: QueueRunner;
-
-  constructor(run: RunningJob, runner: QueueRunner, manager?: unknown) {
-    const { record } = run;
-    this.#run = run;
-    this.#runner = runner;
-    this.id = record.id;
-    this.name = record.name;
-    this.queue = record.queue;
-    this.attempt = record.attempt;
-    this.maxAttempts = record.maxAttempts;
-    if (manager !== undefined) this.manager = manager;
-  }
-
-  get signal(): AbortSignal {
-    return signalOf(this.#run);
-  }
-
-  progress(percent: number, data?: unknown): Promise<void> {
-    return this.#runner.reportProgress(this.#run.record, percent, data);
-  }
-}
-
-const SETTLED = Promise.resolve();
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
-}
-
-/** A handler's value after `completeWithin` already wrote the completion. */
-class Committed {
-  constructor(readonly held: boolean, readonly value: unknown) {}
-}
-
-function toResultJson(value: unknown, record: JobRecord, logger: EngineLogger): string | null {
-  if (value === undefined) return null;
-  try {
-    return JSON.stringify(value) ?? null;
-  } catch (err) {
-    logger.warn(`Job ${record.id} returned a value that is not JSON; its result is not stored: ${coerceError(err).message}`);
-    return null;
-  }
-}
-
-type JobHandlerFn = (payload: unknown, ctx: JobContext, record: JobRecord) => unknown;
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-interface RunningJob {
-  record: JobRecord;
-  /** Created only when the handler reads `ctx.signal` (most never do): one allocation less per job. */
-  controller: AbortController | null;
-  /** Why the job was aborted (timeout, cancel, lost lease, shutdown); undefined while it runs normally. */
-  reason: unknown;
-  /** Called once, on the first abort (arms the grace timer). */
-  onAbort: ((run: RunningJob) => void) | null;
-  /** The job's timeout, when it has one. */
-  timer: TimerHandle | null;
-  /** The abort grace timer, once aborted. */
-  grace: TimerHandle | null;
-  /** Resolves the handler's outcome (once; a later call is ignored by the promise). */
-  resolve: ((outcome: Outcome) => void) | null;
-  /** The handler has settled (false when the abort grace ran out first: it may still run). */
-  handlerSettled: boolean;
-  /** Set when the grace runs out: resolves once the handler finally settles. */
-  handlerDone?: Promise<void>;
-  settledLate?: () => void;
-  settled: Promise<void>;
-}
 
 /**
  * A slot held for a job this instance is enqueueing already claimed (the local hand-off):
@@ -141,7 +42,7 @@ export interface RunnerDeps {
  * When a claim comes back short the queue is drained: the runner waits for a wake-up
  * (a local enqueue, a NOTIFY) or the poll interval.
  */
-export class QueueRunner {
+export class QueueRunner implements ProgressSink {
   private readonly buffer: JobRecord[] = [];
   private readonly running = new Map<string, RunningJob>();
   /** Jobs whose handler ignored a timeout/cancel abort: slot freed, lease kept until it settles. */
