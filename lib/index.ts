@@ -1,11 +1,10 @@
-export { JobsModule } from './jobs.module.js';
-export { QueueService } from './queue.service.js';
-export { JOBS_MODULE_OPTIONS } from './jobs.module-definition.js';
-export { JOBS_RUNTIME } from './jobs.constants.js';
-export { Processor } from './decorators/processor.decorator.js';
-export type { ProcessorOptions } from './decorators/processor.decorator.js';
-export { Job } from './decorators/job.decorator.js';
-export type { JobOptions } from './decorators/job.decorator.js';
+export { JobsModule } from './nest/jobs.module.js';
+export { QueueService } from './nest/queue.service.js';
+export { JOBS_MODULE_OPTIONS } from './nest/jobs.module-definition.js';
+export { Processor } from './nest/decorators/processor.decorator.js';
+export type { ProcessorOptions } from './nest/decorators/processor.decorator.js';
+export { Job } from './nest/decorators/job.decorator.js';
+export type { JobOptions } from './core/handler-options.js';
 export { defineJob } from './core/job-token.js';
 export type { JobToken, DefineJobOptions } from './core/job-token.js';
 export { MaxRetries, Backoff } from './core/retry-policy.js';
@@ -32,9 +31,8 @@ export type { ScheduleInput } from './core/schedule-spec.js';
 export type { MissedTicks } from './core/handler-registry.js';
 export type { UniqueWhile } from './core/job-record.js';
 export { FakeClock } from './core/fake-clock.js';
-export { JobsRuntime } from './core/jobs-runtime.js';
 export { MemoryStorage } from './storage/memory/memory.storage.js';
-export type { JobsModuleOptions } from './interfaces/jobs-module-options.interface.js';
+export type { JobsModuleOptions } from './nest/interfaces/jobs-module-options.interface.js';
 export type {
   StorageConfig,
   MemoryStorageConfig,
@@ -42,7 +40,7 @@ export type {
   ServerStorageConfig,
   DataSourceStorageConfig,
   CustomStorageConfig,
-} from './interfaces/storage-options.interface.js';
+} from './storage/storage-options.js';
 export { JobsError } from './errors/jobs.error.js';
 export { UnknownJobError } from './errors/unknown-job.error.js';
 export { InvalidPayloadError } from './errors/invalid-payload.error.js';

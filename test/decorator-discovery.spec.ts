@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
 import { Processor } from '../lib/index.js';
-import { PROCESSOR_METADATA } from '../lib/jobs.constants.js';
+import { PROCESSOR_METADATA } from '../lib/nest/jobs.constants.js';
 import { closeAppsAfterEach, queueOf, runtimeOf, startApp } from './fixtures/app.js';
 import { EmailAppModule, EmailModule, Mailer, ReceiptProcessor, SendWelcome } from './fixtures/email.fixture.js';
 

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { describe, expect, it } from 'vitest';
-import { JobsExplorer } from '../lib/jobs.explorer.js';
+import { JobsExplorer } from '../lib/nest/jobs.explorer.js';
 import { EmailProcessor, Mailer, ReceiptProcessor } from './fixtures/email.fixture.js';
 
 // Nest's DI reads constructor types from `design:paramtypes`. esbuild (Vitest's default) drops

@@ -13,7 +13,8 @@ import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-polic
 import { validateWithSchema } from './schema.js';
 import type { HandoffSlot } from './queue-runner.js';
 import type { ClaimedEnqueue, Storage } from './storage.js';
-import { assertInt, assertName, assertUniqueKey, jsonIssues } from './validation.js';
+import { assertPriority, DEFAULT_QUEUE, positiveMs } from './option-rules.js';
+import { assertName, assertUniqueKey, jsonIssues } from './validation.js';
 
 export interface JobClientSettings {
   /** When true, names with no handler here are refused (this instance runs the workers). */
@@ -170,8 +171,8 @@ export class JobClient {
       if (bytes > this.settings.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.settings.maxPayloadBytes);
     }
 
-    const queue = assertName('queue name', options.queue ?? def?.queue ?? 'default');
-    const priority = options.priority === undefined ? def?.priority ?? 0 : assertInt('priority', options.priority, -1_000_000, 1_000_000);
+    const queue = assertName('queue name', options.queue ?? def?.queue ?? DEFAULT_QUEUE);
+    const priority = options.priority === undefined ? def?.priority ?? 0 : assertPriority('priority', options.priority);
     let runAt: Date | null = null;
     if (options.runAt !== undefined) {
       if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
@@ -199,9 +200,3 @@ export class JobClient {
 }
 
 const UNIQUE_WHILE = new Set(['queued', 'running', 'until-complete']);
-
-function positiveMs(option: string, ms: unknown): number {
-  const v = checkMs(option, ms);
-  if (v === 0) throw new InvalidOptionsError(option, 'must be greater than 0');
-  return v;
-}

@@ -1,3 +1,5 @@
+import type { JobErrorInfo } from '../errors/job-error-info.js';
+
 /**
  * The job model shared by every layer. Framework-free: no Nest, no ORM.
  */
@@ -28,14 +30,7 @@ export const JOB_STATES: readonly JobState[] = [
 /** States a job waits in until its `runAt` is due and a worker claims it. */
 export const PENDING_STATES: readonly JobState[] = ['scheduled', 'available', 'retryable'];
 
-/** The last error a job's handler raised, kept on the row. */
-export interface JobErrorInfo {
-  name: string;
-  message: string;
-  stack?: string;
-  attempt: number;
-  at: string;
-}
+export type { JobErrorInfo };
 
 /** A backoff strategy as it is stored on a job row (JSON). */
 export type BackoffSpec =

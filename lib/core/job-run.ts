@@ -1,7 +1,10 @@
 import type { TimerHandle } from './clock.js';
 import { coerceError } from './coerce-error.js';
 import type { EngineLogger } from './engine-options.js';
+import type { JobHandlerFn } from './handler-registry.js';
 import type { JobContext } from './job-context.js';
+
+export type { JobHandlerFn };
 import type { JobRecord } from './job-record.js';
 
 /**
@@ -86,8 +89,6 @@ export function toResultJson(value: unknown, record: JobRecord, logger: EngineLo
     return null;
   }
 }
-
-export type JobHandlerFn = (payload: unknown, ctx: JobContext, record: JobRecord) => unknown;
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 

@@ -1,7 +1,7 @@
 import { Subject, type Observable } from 'rxjs';
 import { JobNotFoundError } from '../errors/job-not-found.error.js';
 import type { Clock } from './clock.js';
-import type { EngineLogger, EngineSettings } from './engine-options.js';
+import type { EngineLogger } from './engine-options.js';
 import { Engine } from './engine.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { JobClient } from './job-client.js';
@@ -10,19 +10,10 @@ import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
 import { Scheduler, type EveryOptions } from './scheduler.js';
 import type { ListFilter, ListPage, QueueStats, Storage } from './storage.js';
+import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { JOB_STATES, type JobState } from './job-record.js';
-
-export interface RuntimeSettings extends EngineSettings {
-  workers: boolean;
-  maxPayloadBytes: number;
-  /**
-   * Jobs enqueued here for a queue this instance's worker has idle are stored already claimed
-   * by it and start at once (see `JobClient.enqueue`). Default true.
-   */
-  localHandoff?: boolean;
-}
 
 function assertState(state: unknown): JobState {
   if (!JOB_STATES.includes(state as JobState)) {

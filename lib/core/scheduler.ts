@@ -3,6 +3,7 @@ import type { EngineLogger } from './engine-options.js';
 import type { HandlerRegistry, MissedTicks } from './handler-registry.js';
 import type { JobClient } from './job-client.js';
 import type { JobRecord } from './job-record.js';
+import { assertMissedTicks, DEFAULT_QUEUE } from './option-rules.js';
 import { MaxRetries, Backoff } from './retry-policy.js';
 import { nextTick, parseSchedule, type ScheduleInput, type ScheduleSpec } from './schedule-spec.js';
 import { Snooze } from './snooze.js';
@@ -50,7 +51,7 @@ export class Scheduler {
   ) {
     registry.register({
       name: SCHEDULE_JOB,
-      queue: 'default',
+      queue: DEFAULT_QUEUE,
       owner: 'Scheduler',
       internal: true,
       maxRetries: MaxRetries.infinite(),
@@ -80,9 +81,8 @@ export class Scheduler {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('every', 'expected { every | cron, timezone?, key? }');
     const key = assertName('schedule key', options.key ?? name);
     const spec = parseSchedule(options, `schedule '${key}'`);
-    const missed = options.missedTicks ?? 'run-once';
-    if (missed !== 'run-once' && missed !== 'skip') throw new InvalidOptionsError('missedTicks', "expected 'run-once' or 'skip'");
-    const queue = assertName('queue name', options.queue ?? this.registry.get(name)?.queue ?? 'default');
+    const missed = options.missedTicks === undefined ? 'run-once' : assertMissedTicks('missedTicks', options.missedTicks);
+    const queue = assertName('queue name', options.queue ?? this.registry.get(name)?.queue ?? DEFAULT_QUEUE);
     await this.store({ key, job: name, queue, payload, spec, missedTicks: missed, declarative: false }, true);
     return { key };
   }

@@ -1,4 +1,4 @@
-import type { JobErrorInfo } from '../core/job-record.js';
+import type { JobErrorInfo } from './job-error-info.js';
 import { JobsError } from './jobs.error.js';
 
 /** `waitFor` rejects with this when the job ends dead or cancelled. */

@@ -1,9 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Storage } from '../core/storage.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import type { StorageConfig } from '../interfaces/storage-options.interface.js';
-import { DEFAULT_SQLITE_FILE } from '../jobs.constants.js';
-import { unknownStorageType } from '../jobs.messages.js';
+import { DEFAULT_SQLITE_FILE, unknownStorageType, type StorageConfig } from './storage-options.js';
 import { MemoryStorage } from './memory/memory.storage.js';
 
 /**

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import type { DataSourceStorageConfig } from '../../lib/interfaces/storage-options.interface.js';
+import type { DataSourceStorageConfig } from '../../lib/storage/storage-options.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL } from './databases.js';
 

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../../interfaces/storage-options.interface.js';
+import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { Dialect } from './dialect.js';
 import { dialectFor } from './dialects/dialect-for.js';
 import { jobEntitySchema } from './job.entity.js';

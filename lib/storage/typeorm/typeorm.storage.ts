@@ -16,7 +16,7 @@ import type {
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
-import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../../interfaces/storage-options.interface.js';
+import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { Dialect } from './dialect.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import type { Executor } from './executors/executor.js';

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { JobsRuntime } from './core/jobs-runtime.js';
+import type { JobsRuntime } from '../core/jobs-runtime.js';
 import { JOBS_RUNTIME } from './jobs.constants.js';
 
 /**

@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
-import { systemClock } from './core/clock.js';
-import type { EngineLogger } from './core/engine-options.js';
-import { JobsRuntime } from './core/jobs-runtime.js';
-import { JobsError } from './errors/jobs.error.js';
-import { StorageUnavailableError } from './errors/storage-unavailable.error.js';
+import { systemClock } from '../core/clock.js';
+import type { EngineLogger } from '../core/engine-options.js';
+import { JobsRuntime } from '../core/jobs-runtime.js';
+import { JobsError } from '../errors/jobs.error.js';
+import { StorageUnavailableError } from '../errors/storage-unavailable.error.js';
 import type { JobsModuleOptions } from './interfaces/jobs-module-options.interface.js';
-import { resolveSettings } from './jobs-settings.js';
-import { createStorage } from './storage/create-storage.js';
+import { resolveSettings } from '../core/settings.js';
+import { createStorage } from '../storage/create-storage.js';
 
 const silent: EngineLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 

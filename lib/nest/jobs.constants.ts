@@ -5,7 +5,3 @@ export const JOB_METHODS_METADATA = 'nestjs-background-jobs:job-methods';
 
 /** Injection token of the `JobsRuntime` (storage, registry, engine, producer). */
 export const JOBS_RUNTIME = Symbol('JOBS_RUNTIME');
-
-export const DEFAULT_QUEUE = 'default';
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
-export const DEFAULT_SQLITE_FILE = 'jobs.sqlite';

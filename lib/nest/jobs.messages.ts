@@ -7,7 +7,3 @@ export const jobOutsideProcessor = (cls: string, method: string) =>
 
 export const processorNotProvider = (cls: string, method: string) =>
   `${cls}.${method} is not a method: @Job goes on methods of a @Processor class.`;
-
-export const unknownStorageType = (type: unknown) =>
-  `Unknown storage type ${JSON.stringify(type)}: use 'sqlite' (the default), 'postgres', 'mysql', 'mariadb', 'memory', ` +
-  'or { dataSource } / { instance } for your own.';

@@ -1,15 +1,24 @@
-import { ENGINE_DEFAULTS } from './core/engine-options.js';
-import type { RuntimeSettings } from './core/jobs-runtime.js';
-import { DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, toBackoff, toMaxRetries } from './core/retry-policy.js';
-import { assertInt, assertName } from './core/validation.js';
-import { InvalidOptionsError } from './errors/invalid-options.error.js';
-import type { JobsModuleOptions } from './interfaces/jobs-module-options.interface.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from './jobs.constants.js';
+import { ENGINE_DEFAULTS, type EngineSettings } from './engine-options.js';
+import { DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, toBackoff, toMaxRetries } from './retry-policy.js';
+import { assertInt, assertName } from './validation.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import type { JobsOptions } from './jobs-options.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './option-rules.js';
+
+export interface RuntimeSettings extends EngineSettings {
+  workers: boolean;
+  maxPayloadBytes: number;
+  /**
+   * Jobs enqueued here for a queue this instance's worker has idle are stored already claimed
+   * by it and start at once (see `JobClient.enqueue`). Default true.
+   */
+  localHandoff?: boolean;
+}
 
 const DAY = 86_400_000;
 
 /** Validates module options and fills in defaults; every problem names the option. */
-export function resolveSettings(options: JobsModuleOptions): RuntimeSettings {
+export function resolveSettings(options: JobsOptions): RuntimeSettings {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('JobsModule options', 'expected an object');
   }
@@ -51,7 +60,7 @@ export function resolveSettings(options: JobsModuleOptions): RuntimeSettings {
   };
 }
 
-function retention(r: JobsModuleOptions['retention']): Pick<RuntimeSettings, 'retainCompletedMs' | 'maintenanceIntervalMs'> {
+function retention(r: JobsOptions['retention']): Pick<RuntimeSettings, 'retainCompletedMs' | 'maintenanceIntervalMs'> {
   if (r !== undefined && (typeof r !== 'object' || r === null)) throw new InvalidOptionsError('retention', 'expected { completedMs?, intervalMs? }');
   const completed = r?.completedMs;
   return {

@@ -1,6 +1,13 @@
 import type { Clock } from '../core/clock.js';
 import type { Storage } from '../core/storage.js';
 
+/** The embedded default: a SQLite file in the working directory. */
+export const DEFAULT_SQLITE_FILE = 'jobs.sqlite';
+
+export const unknownStorageType = (type: unknown) =>
+  `Unknown storage type ${JSON.stringify(type)}: use 'sqlite' (the default), 'postgres', 'mysql', 'mariadb', 'memory', ` +
+  'or { dataSource } / { instance } for your own.';
+
 export interface MemoryStorageConfig {
   type: 'memory';
   clock?: Clock;

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { BulkJob, EnqueueOptions } from './core/enqueue-options.js';
-import type { JobEvent } from './core/job-events.js';
-import type { EnqueueResult, JobRecord, JobState } from './core/job-record.js';
-import type { JobToken } from './core/job-token.js';
-import type { JobsRuntime } from './core/jobs-runtime.js';
-import type { ListFilter, ListPage, QueueStats } from './core/storage.js';
-import type { EveryOptions } from './core/scheduler.js';
+import type { BulkJob, EnqueueOptions } from '../core/enqueue-options.js';
+import type { JobEvent } from '../core/job-events.js';
+import type { EnqueueResult, JobRecord, JobState } from '../core/job-record.js';
+import type { JobToken } from '../core/job-token.js';
+import type { JobsRuntime } from '../core/jobs-runtime.js';
+import type { ListFilter, ListPage, QueueStats } from '../core/storage.js';
+import type { EveryOptions } from '../core/scheduler.js';
 import { JOBS_RUNTIME } from './jobs.constants.js';
 
 /** Enqueue jobs and look after them. Inject it anywhere once `JobsModule.forRoot()` is imported. */

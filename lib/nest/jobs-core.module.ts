@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { createJobsRuntime } from './jobs-runtime.factory.js';
 import { JOBS_RUNTIME } from './jobs.constants.js';
+import { JobsMetadataAccessor } from './jobs-metadata.accessor.js';
 import { JobsExplorer } from './jobs.explorer.js';
 import { JOBS_MODULE_OPTIONS } from './jobs.module-definition.js';
 import { JobsOrchestrator } from './jobs.orchestrator.js';
@@ -16,6 +17,7 @@ import { QueueService } from './queue.service.js';
   imports: [DiscoveryModule],
   providers: [
     { provide: JOBS_RUNTIME, useFactory: createJobsRuntime, inject: [JOBS_MODULE_OPTIONS, ModuleRef] },
+    JobsMetadataAccessor,
     JobsExplorer,
     JobsOrchestrator,
     QueueService,

@@ -1,15 +1,9 @@
 import { SetMetadata } from '@nestjs/common';
-import type { BackoffInput, MaxRetriesInput } from '../core/retry-policy.js';
+import type { HandlerGroupOptions } from '../../core/handler-options.js';
 import { PROCESSOR_METADATA } from '../jobs.constants.js';
 
-export interface ProcessorOptions {
-  /** Queue of this processor's jobs; default `'default'`. */
-  queue?: string;
-  maxRetries?: MaxRetriesInput;
-  backoff?: BackoffInput;
-  /** ms; a run past it has its `ctx.signal` aborted and fails. */
-  timeout?: number;
-}
+/** The defaults of a processor's jobs: `queue` (default `'default'`), `maxRetries`, `backoff`, `timeout` (ms). */
+export type ProcessorOptions = HandlerGroupOptions;
 
 /**
  * Marks a provider whose `@Job` methods handle jobs. Its injected dependencies are the

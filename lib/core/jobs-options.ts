@@ -1,11 +1,9 @@
-import type { Clock } from '../core/clock.js';
-import type { EngineLogger, QueueOptions } from '../core/engine-options.js';
-import type { BackoffInput, MaxRetriesInput } from '../core/retry-policy.js';
-import type { StorageConfig } from './storage-options.interface.js';
+import type { Clock } from './clock.js';
+import type { EngineLogger, QueueOptions } from './engine-options.js';
+import type { BackoffInput, MaxRetriesInput } from './retry-policy.js';
 
-export interface JobsModuleOptions {
-  /** Where jobs are kept; default: SQLite in `jobs.sqlite`. */
-  storage?: StorageConfig;
+/** The options of one instance's jobs machinery, but for its storage (`resolveSettings` checks them). */
+export interface JobsOptions {
   /** Per-queue settings; queues that have handlers but no entry get `defaultConcurrency`. */
   queues?: Record<string, QueueOptions>;
   /** false: this instance only enqueues (no workers, unknown job names allowed). Default true. */

@@ -1,0 +1,88 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import type { HandlerDefinition, JobHandlerFn, MissedTicks } from './handler-registry.js';
+import { assertMissedTicks, assertPriority, DEFAULT_QUEUE } from './option-rules.js';
+import { checkMs, toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
+import { parseSchedule } from './schedule-spec.js';
+import { assertName } from './validation.js';
+
+/** A handler's own policy (the options of `@Job`). */
+export interface JobOptions {
+  maxRetries?: MaxRetriesInput;
+  backoff?: BackoffInput;
+  /** ms */
+  timeout?: number;
+  /** Default priority of this job (lower runs first). */
+  priority?: number;
+  /** Any Standard Schema validator; the payload is checked at enqueue. */
+  schema?: StandardSchemaV1;
+  /** Recurring: a cron expression (five fields, or six with seconds first). */
+  cron?: string;
+  /** IANA time zone of `cron`; default UTC. */
+  timezone?: string;
+  /** Recurring: an interval in ms or a duration (`'30s'`, `'5m'`, `'1h'`). */
+  every?: number | string;
+  /** After an outage: run one missed tick (default `'run-once'`) or `'skip'` it. */
+  missedTicks?: MissedTicks;
+  /**
+   * With a TypeORM storage: run the handler inside a transaction (`ctx.manager`) that also
+   * marks the job completed, so its writes and the completion commit together.
+   */
+  transaction?: boolean;
+}
+
+/** The defaults a group of handlers shares (the options of `@Processor`). */
+export interface HandlerGroupOptions {
+  /** Queue of the group's jobs; default `'default'`. */
+  queue?: string;
+  maxRetries?: MaxRetriesInput;
+  backoff?: BackoffInput;
+  /** ms; a run past it has its `ctx.signal` aborted and fails. */
+  timeout?: number;
+}
+
+export interface HandlerDeclaration {
+  name: unknown;
+  handler: JobHandlerFn;
+  /** `Class.method`, for error messages. */
+  owner: string;
+  /** The group's name in messages (`@Processor EmailProcessor`). */
+  group: string;
+  groupOptions: HandlerGroupOptions;
+  options: JobOptions;
+}
+
+/**
+ * Checks a declared handler's options (its own over its group's) and resolves them to the
+ * registry's definition; every problem names the handler.
+ */
+export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
+  const { owner, options: o, groupOptions: g } = d;
+  const queue = assertName(`queue name of ${d.group}`, g.queue ?? DEFAULT_QUEUE);
+  const timeout = o.timeout ?? g.timeout;
+  const maxRetries = o.maxRetries ?? g.maxRetries;
+  const backoff = o.backoff ?? g.backoff;
+  return {
+    name: assertName(`job name of ${owner}`, d.name),
+    queue,
+    owner,
+    handler: d.handler,
+    // `!== undefined`, not truthiness: `maxRetries: 0` and `backoff: 0` are real settings.
+    maxRetries: maxRetries === undefined ? undefined : toMaxRetries(maxRetries),
+    backoff: backoff === undefined ? undefined : toBackoff(backoff),
+    timeoutMs: timeout === undefined ? undefined : checkMs(`timeout of ${owner}`, timeout),
+    priority: o.priority === undefined ? undefined : assertPriority(`priority of ${owner}`, o.priority),
+    schema: o.schema,
+    transactional: o.transaction === true,
+    ...scheduleOf(o, owner),
+  };
+}
+
+function scheduleOf(o: JobOptions, owner: string): Pick<HandlerDefinition, 'schedule' | 'missedTicks'> {
+  if (o.cron === undefined && o.every === undefined) {
+    if (o.timezone !== undefined) throw new InvalidOptionsError(`timezone of ${owner}`, 'goes with `cron`');
+    return {};
+  }
+  const missedTicks = o.missedTicks === undefined ? undefined : assertMissedTicks(`missedTicks of ${owner}`, o.missedTicks);
+  return { schedule: parseSchedule(o, `schedule of ${owner}`), missedTicks };
+}
