@@ -38,6 +38,11 @@ export interface EngineSettings {
   retainCompletedMs: number | null;
   /** How often this instance prunes completed jobs past retention. */
   maintenanceIntervalMs: number;
+  /**
+   * Jobs enqueued here for a queue this instance's worker has idle are stored already claimed
+   * by it and start at once (see `JobClient.enqueue`). Default true.
+   */
+  localHandoff?: boolean;
 }
 
 export const ENGINE_DEFAULTS = {

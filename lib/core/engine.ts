@@ -7,7 +7,9 @@ import { coerceError } from './coerce-error.js';
 import type { EngineLogger, EngineSettings } from './engine-options.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
-import { QueueRunner, type HandoffSlot } from './queue-runner.js';
+import type { NewJob } from './job-record.js';
+import type { HandoffReservation, LocalWorkers } from './local-workers.js';
+import { QueueRunner } from './queue-runner.js';
 import type { Storage } from './storage.js';
 
 export interface EngineDeps {
@@ -26,7 +28,7 @@ export interface EngineDeps {
  * this instance holds, a rescuer for leases that other (dead) instances left behind, and
  * the graceful drain on shutdown.
  */
-export class Engine {
+export class Engine implements LocalWorkers {
   readonly workerId: string;
   readonly events: Subject<JobEvent>;
   private readonly clock: Clock;
@@ -94,13 +96,14 @@ export class Engine {
   }
 
   /**
-   * A slot for the local hand-off of a job of `queue` this instance is enqueueing (see
-   * `QueueRunner.reserve`), with what the storage needs to store it claimed; null when this
-   * instance does not run that queue or it is busy.
+   * A slot for the local hand-off of a job this instance is enqueueing (see
+   * `QueueRunner.reserve`), with what the storage needs to store it claimed; null when the
+   * hand-off is off, this instance has no handler for the job (another instance may have
+   * one), does not run its queue, or the queue is busy here.
    */
-  reserve(queue: string): (HandoffSlot & { workerId: string; leaseMs: number }) | null {
-    if (!this.started || this.stopped) return null;
-    const slot = this.runners.get(queue)?.reserve();
+  reserve(job: NewJob): HandoffReservation | null {
+    if (!this.started || this.stopped || this.deps.settings.localHandoff === false || !this.deps.registry.get(job.name)) return null;
+    const slot = this.runners.get(job.queue)?.reserve();
     return slot ? { start: slot.start, cancel: slot.cancel, workerId: this.workerId, leaseMs: this.deps.settings.leaseMs } : null;
   }
 

@@ -11,7 +11,7 @@ import type { EnqueueResult, NewJob } from './job-record.js';
 import { jobNameOf, type JobToken } from './job-token.js';
 import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
 import { validateWithSchema } from './schema.js';
-import type { HandoffSlot } from './queue-runner.js';
+import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
 import type { ClaimedEnqueue, Storage } from './storage.js';
 import { assertPriority, DEFAULT_QUEUE, positiveMs } from './option-rules.js';
 import { assertName, assertUniqueKey, jsonIssues } from './validation.js';
@@ -25,23 +25,36 @@ export interface JobClientSettings {
 
 const MAX_BULK = 10_000;
 
-/** A slot of this instance's own worker for a job being enqueued (see `JobClient.enqueue`). */
-export type Handoff = (job: NewJob) => (HandoffSlot & { workerId: string; leaseMs: number }) | null;
+export interface JobClientDeps {
+  storage: Storage;
+  registry: HandlerRegistry;
+  settings: JobClientSettings;
+  events: Subject<JobEvent>;
+  clock: Clock;
+  /** This instance's own workers, woken after an enqueue and offered the local hand-off. */
+  local?: LocalWorkers;
+}
 
 /**
  * The producer side: validates a job completely (names, payload, schema, size, options)
  * before anything is stored, then writes through the storage in one round trip.
  */
 export class JobClient {
-  constructor(
-    private readonly storage: Storage,
-    private readonly registry: HandlerRegistry,
-    private readonly settings: JobClientSettings,
-    private readonly events: Subject<JobEvent>,
-    private readonly clock: Clock,
-    private readonly onEnqueued: (queues: Set<string>) => void = () => undefined,
-    private readonly handoff: Handoff = () => null,
-  ) {}
+  private readonly storage: Storage;
+  private readonly registry: HandlerRegistry;
+  private readonly settings: JobClientSettings;
+  private readonly events: Subject<JobEvent>;
+  private readonly clock: Clock;
+  private readonly local: LocalWorkers;
+
+  constructor(deps: JobClientDeps) {
+    this.storage = deps.storage;
+    this.registry = deps.registry;
+    this.settings = deps.settings;
+    this.events = deps.events;
+    this.clock = deps.clock;
+    this.local = deps.local ?? NO_LOCAL_WORKERS;
+  }
 
   /**
    * A job due now, with no unique key, enqueued outside a caller's transaction, when this
@@ -54,7 +67,7 @@ export class JobClient {
     const job = built instanceof Promise ? await built : built;
     const slot =
       options.manager === undefined && this.storage.enqueueClaimed && job.uniqueKey === null && job.runAt === null && !job.delayMs
-        ? this.handoff(job)
+        ? this.local.reserve(job)
         : null;
     if (slot) return this.enqueueClaimed(job, slot);
     const [result] = await this.storage.enqueue([job], { manager: options.manager });
@@ -62,7 +75,7 @@ export class JobClient {
     return result!;
   }
 
-  private async enqueueClaimed(job: NewJob, slot: HandoffSlot & { workerId: string; leaseMs: number }): Promise<EnqueueResult> {
+  private async enqueueClaimed(job: NewJob, slot: HandoffReservation): Promise<EnqueueResult> {
     let out: ClaimedEnqueue;
     try {
       out = await this.storage.enqueueClaimed!(job, slot.workerId, slot.leaseMs);
@@ -117,7 +130,7 @@ export class JobClient {
    * find nothing), and for a job handed off to this instance's worker.
    */
   private after(jobs: NewJob[], results: EnqueueResult[], wake: boolean): void {
-    if (wake) this.onEnqueued(new Set(jobs.map((j) => j.queue)));
+    if (wake) for (const queue of new Set(jobs.map((j) => j.queue))) this.local.wake(queue);
     if (!this.events.observed) return;
     const at = this.clock.now();
     jobs.forEach((job, i) => {

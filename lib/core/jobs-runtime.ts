@@ -5,6 +5,7 @@ import type { EngineLogger } from './engine-options.js';
 import { Engine } from './engine.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { JobClient } from './job-client.js';
+import { NO_LOCAL_WORKERS } from './local-workers.js';
 import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
@@ -42,18 +43,14 @@ export class JobsRuntime {
     this.engine = settings.workers
       ? new Engine({ storage, registry: this.registry, settings, logger, events: this.events, clock })
       : null;
-    this.client = new JobClient(
+    this.client = new JobClient({
       storage,
-      this.registry,
-      { requireKnownJobs: settings.workers, maxPayloadBytes: settings.maxPayloadBytes, maxRetries: settings.maxRetries },
-      this.events,
+      registry: this.registry,
+      settings: { requireKnownJobs: settings.workers, maxPayloadBytes: settings.maxPayloadBytes, maxRetries: settings.maxRetries },
+      events: this.events,
       clock,
-      (queues) => {
-        for (const q of queues) this.engine?.wake(q);
-      },
-      // Only for a job this instance can run: another instance may have its handler.
-      (job) => (settings.localHandoff !== false && this.registry.get(job.name) ? this.engine?.reserve(job.queue) ?? null : null),
-    );
+      local: this.engine ?? NO_LOCAL_WORKERS,
+    });
     this.scheduler = new Scheduler(storage, this.client, this.registry, logger);
   }
 

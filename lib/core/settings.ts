@@ -8,11 +8,6 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from './option-rules.js';
 export interface RuntimeSettings extends EngineSettings {
   workers: boolean;
   maxPayloadBytes: number;
-  /**
-   * Jobs enqueued here for a queue this instance's worker has idle are stored already claimed
-   * by it and start at once (see `JobClient.enqueue`). Default true.
-   */
-  localHandoff?: boolean;
 }
 
 const DAY = 86_400_000;

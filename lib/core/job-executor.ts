@@ -1,0 +1,295 @@
+import type { Subject } from 'rxjs';
+import { JobCancelledError } from '../errors/job-cancelled.error.js';
+import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { UnknownJobError } from '../errors/unknown-job.error.js';
+import { LeaseLostAbort, ShutdownAbort } from './abort-reasons.js';
+import type { AckBatcher } from './ack-batcher.js';
+import type { Clock } from './clock.js';
+import { coerceError, errorInfo } from './coerce-error.js';
+import type { EngineLogger, EngineSettings } from './engine-options.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import type { JobEvent, JobEventType } from './job-events.js';
+import type { JobRecord } from './job-record.js';
+import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type ProgressSink, type RunningJob } from './job-run.js';
+import { backoffDelayMs } from './retry-policy.js';
+import { Snooze } from './snooze.js';
+import type { Storage } from './storage.js';
+
+/** What a queue's runner and its executor share. */
+export interface WorkerDeps {
+  storage: Storage;
+  registry: HandlerRegistry;
+  clock: Clock;
+  events: Subject<JobEvent>;
+  acks: AckBatcher;
+  logger: EngineLogger;
+  settings: EngineSettings;
+  workerId: string;
+}
+
+/** The runner side of an execution: the slot it holds, and the claims it schedules. */
+export interface ExecutorHost {
+  /** The job's slot is free: the next buffered job may start. */
+  free(run: RunningJob): void;
+  /** A retry falls due at `at`: claim then, if that is before the next poll. */
+  wakeAt(at: number): void;
+}
+
+/**
+ * Runs one attempt of a job and records its outcome: the handler's call (inside the
+ * storage's transaction for `@Job({ transaction: true })`), its timeout, the abort grace of a
+ * handler that ignores its signal, then completion, retry with backoff, death, cancellation,
+ * snooze or hand-back. One per queue runner; the runner decides what starts when.
+ */
+export class JobExecutor implements ProgressSink {
+  /** Jobs whose handler ignored a timeout/cancel abort: slot freed, lease kept until it settles. */
+  private readonly abandoned = new Map<string, JobRecord>();
+  private readonly lastProgressWrite = new Map<string, number>();
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly host: ExecutorHost,
+  ) {}
+
+  /** Ids whose handler still runs past its abort grace (their leases are kept). */
+  abandonedIds(): IterableIterator<string> {
+    return this.abandoned.keys();
+  }
+
+  /**
+   * Runs one job. Resolves as soon as the handler has settled, freeing the slot; the
+   * outcome is written by the ack batcher in the background (its lease is renewed until
+   * then, and shutdown drains it). Not an async function: the common path allocates the
+   * handler's context, one promise and two callbacks, no suspended frame.
+   */
+  execute(run: RunningJob): Promise<void> {
+    const { record } = run;
+    const { registry, clock, settings, storage, workerId } = this.deps;
+    const def = registry.get(record.name);
+    if (!def) {
+      void this.finishFailed(record, new UnknownJobError(record.name, registry.names()), 'failed');
+      queueMicrotask(() => this.host.free(run));
+      return SETTLED;
+    }
+    const timeoutMs = record.timeoutMs ?? def.timeoutMs ?? settings.timeoutMs;
+    if (timeoutMs) {
+      run.timer = clock.setTimeout(() => abortRun(run, new JobTimeoutError(record.name, timeoutMs)), timeoutMs);
+    }
+    this.emit('started', record);
+    // `completeWithin` is the one place where a storage calls back into a handler: the handler
+    // runs inside the storage's transaction, which also completes the job (see docs/ARCHITECTURE.md).
+    const transactional = def.transactional && storage.completeWithin
+      ? () =>
+          storage.completeWithin!(
+            record.id,
+            workerId,
+            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this, manager), record)),
+            (v) => toResultJson(v, record, this.deps.logger),
+          ).then(({ held, value }) => new Committed(held, value))
+      : null;
+    return this.runWithAbortGrace(run, transactional ?? def.handler, transactional ? undefined : new RunContext(run, this)).then(
+      (outcome) => this.settleAndFree(run, outcome),
+    );
+  }
+
+  /** Hands a job back to the queue without counting the attempt (shutdown). */
+  async handBack(record: JobRecord): Promise<void> {
+    try {
+      await this.deps.storage.release([record.id], this.deps.workerId);
+      this.emit('released', record);
+    } catch (err) {
+      this.deps.logger.warn(`Could not hand back job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`);
+    }
+  }
+
+  /** Records a failure (a retry with backoff, or dead when out of attempts) or a cancellation. */
+  async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled'): Promise<void> {
+    const { settings, clock, registry, acks, workerId } = this.deps;
+    const info = errorInfo(error, record.attempt, new Date(clock.now()));
+    const outOfAttempts = record.maxAttempts !== null && record.attempt >= record.maxAttempts;
+    let retryDelayMs: number | null = null;
+    if (kind === 'failed' && !outOfAttempts) {
+      const spec = record.backoff ?? registry.get(record.name)?.backoff?.spec ?? settings.backoff.spec;
+      retryDelayMs = backoffDelayMs(spec, record.attempt);
+    }
+    const held = await acks.fail({ id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' });
+    if (!held) {
+      this.emit('lease-lost', record, { error: info });
+      return;
+    }
+    if (kind === 'cancelled') {
+      this.emit('cancelled', record, { error: info });
+      return;
+    }
+    this.emit('failed', record, { error: info });
+    if (retryDelayMs === null) {
+      this.deps.logger.warn(`Job ${record.id} ('${record.name}') is dead after ${record.attempt} attempt(s): ${info.message}`);
+      this.emit('dead', record, { error: info });
+    } else {
+      this.emit('retrying', record, { error: info, retryDelayMs });
+      this.host.wakeAt(this.deps.clock.now() + retryDelayMs);
+    }
+  }
+
+  /** For `RunContext.progress`. */
+  async reportProgress(record: JobRecord, percent: number, data?: unknown): Promise<void> {
+    if (typeof percent !== 'number' || !Number.isFinite(percent)) {
+      throw new TypeError(`ctx.progress() takes a number from 0 to 100, got ${String(percent)}`);
+    }
+    const value = Math.max(0, Math.min(100, percent));
+    this.emit('progress', record, { progress: value, progressData: data });
+    // Throttled: at most one write a second per job, and always the final 100.
+    const now = this.deps.clock.now();
+    const last = this.lastProgressWrite.get(record.id) ?? 0;
+    if (value < 100 && now - last < 1000) return;
+    this.lastProgressWrite.set(record.id, now);
+    const json = data === undefined ? null : JSON.stringify(data);
+    try {
+      await this.deps.storage.progress(record.id, this.deps.workerId, value, json);
+    } catch (err) {
+      this.deps.logger.warn(`Could not store progress of job ${record.id}: ${coerceError(err).message}`);
+    }
+  }
+
+  /** Settles the outcome, then frees the slot (at once on the common path; after a hand-back or snooze is written otherwise). */
+  private settleAndFree(run: RunningJob, outcome: Outcome): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.settle(run, outcome);
+    } finally {
+      if (!pending) this.host.free(run);
+    }
+    return pending?.finally(() => this.host.free(run));
+  }
+
+  /** What a settled handler's outcome means for its job; synchronous but for a hand-back or a snooze. */
+  private settle(run: RunningJob, outcome: Outcome): Promise<void> | undefined {
+    const { record } = run;
+    if (run.timer) this.deps.clock.clearTimeout(run.timer);
+    const reason: unknown = run.reason;
+    if (reason instanceof LeaseLostAbort) {
+      this.emit('lease-lost', record);
+      return undefined;
+    }
+    // A handler that finished its work despite the shutdown abort is recorded as it ended
+    // (completed, or its schedule row snoozed): handing it back would run that work again.
+    if (reason instanceof ShutdownAbort && !outcome.ok) {
+      if (!run.handlerSettled) {
+        // Never hand back a job whose handler may still run (another worker would run it
+        // concurrently): it returns when its lease expires, and that run counts as an attempt.
+        this.deps.logger.warn(`Job ${record.id} ('${record.name}') still runs after the shutdown abort; it returns to the queue when its lease expires.`);
+        return undefined;
+      }
+      return this.handBack(record);
+    }
+    if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
+      const kind = reason instanceof JobCancelledError ? 'cancelled' : 'failed';
+      if (run.handlerSettled) {
+        void this.finishFailed(record, reason, kind);
+        return undefined;
+      }
+      // The handler ignored its signal: its slot is freed, but the job keeps its lease (renewed
+      // by heartbeats) until the handler settles, so no retry can run beside it.
+      this.abandoned.set(record.id, record);
+      void run.handlerDone!.then(() => {
+        this.abandoned.delete(record.id);
+        void this.finishFailed(record, reason, kind);
+      });
+      return undefined;
+    }
+    if (outcome.ok && outcome.value instanceof Committed) {
+      this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
+    } else if (outcome.ok && outcome.value instanceof Snooze) {
+      return this.snooze(record, outcome.value.until);
+    } else if (outcome.ok) {
+      this.finishCompleted(record, outcome.value);
+    } else {
+      void this.finishFailed(record, coerceError(outcome.error), 'failed');
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs the handler and resolves with its outcome; once the job is aborted, waits at most
+   * `abortGraceMs` more, so a handler that ignores its signal cannot hold a slot for ever.
+   * One promise per job on the common path (no race, no listener; the grace timer is armed
+   * only on an abort). `run.handlerSettled` says whether the handler has settled; past the
+   * grace, `run.handlerDone` resolves when it does.
+   */
+  private runWithAbortGrace(run: RunningJob, invoke: JobHandlerFn | (() => unknown), ctx: RunContext | undefined): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      run.resolve = resolve;
+      run.onAbort = this.armGrace;
+      if (run.reason !== undefined) this.armGrace(run);
+      let value: unknown;
+      try {
+        value = ctx ? (invoke as JobHandlerFn)(run.record.payload, ctx, run.record) : (invoke as () => unknown)();
+        if (isThenable(value)) {
+          value.then(
+            (v) => this.handlerSettled(run, { ok: true, value: v }),
+            (error: unknown) => this.handlerSettled(run, { ok: false, error }),
+          );
+          return;
+        }
+      } catch (error) {
+        this.handlerSettled(run, { ok: false, error });
+        return;
+      }
+      this.handlerSettled(run, { ok: true, value });
+    });
+  }
+
+  /** The handler settled: its outcome, unless the abort grace already resolved the run. */
+  private handlerSettled(run: RunningJob, outcome: Outcome): void {
+    run.handlerSettled = true;
+    run.onAbort = null;
+    if (run.grace) this.deps.clock.clearTimeout(run.grace);
+    run.settledLate?.();
+    run.resolve!(outcome);
+  }
+
+  /** On the first abort of a running job: past `abortGraceMs`, its slot is freed even if the handler ignores the signal. */
+  private readonly armGrace = (run: RunningJob): void => {
+    const { clock, settings, logger } = this.deps;
+    const { record } = run;
+    run.grace = clock.setTimeout(() => {
+      logger.warn(
+        `Job ${record.id} ('${record.name}') ignored its abort signal for ${settings.abortGraceMs} ms; ` +
+          'its slot is freed, but the handler may still be running. Handlers should honour ctx.signal.',
+      );
+      // Only now is a promise of "the handler finally settled" needed (the abandoned path).
+      run.handlerDone = new Promise<void>((r) => (run.settledLate = r));
+      run.resolve!({ ok: false, error: run.reason });
+    }, settings.abortGraceMs);
+  };
+
+  private async snooze(record: JobRecord, until: Date): Promise<void> {
+    const held = await this.deps.storage.release([record.id], this.deps.workerId, until);
+    if (!held.length) this.emit('lease-lost', record);
+  }
+
+  /** Queues the completion (no promise per job: the hot path); emits once it is written. */
+  private finishCompleted(record: JobRecord, value: unknown): void {
+    const result = toResultJson(value, record, this.deps.logger);
+    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, (held) => {
+      if (held) this.emit('completed', record, { result: value });
+      else this.emit('lease-lost', record);
+    });
+  }
+
+  private emit(type: JobEventType, record: JobRecord, extra: Partial<JobEvent> = {}): void {
+    if (type === 'completed' || type === 'failed' || type === 'cancelled' || type === 'released' || type === 'lease-lost') {
+      this.lastProgressWrite.delete(record.id);
+    }
+    if (!this.deps.events.observed) return;
+    this.deps.events.next({
+      type,
+      jobId: record.id,
+      name: record.name,
+      queue: record.queue,
+      attempt: record.attempt,
+      at: this.deps.clock.now(),
+      ...extra,
+    });
+  }
+}
