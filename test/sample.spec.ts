@@ -90,6 +90,10 @@ describe('sample/01-quick-start', () => {
     await sample.waitForLog(new RegExp(`completed\\s+send-welcome #${id} -> \\{"to":"zoe@example.com"\\}`));
     const job = (await (await fetch(`${url}/emails/jobs/${id}`)).json()) as { state: string; attempt: number };
     expect(job).toMatchObject({ state: 'completed', attempt: 1 });
+    const unknown = await fetch(`${url}/emails/jobs/999999999`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ message: "No job has the id '999999999'." });
+    expect((await fetch(`${url}/emails/jobs/not-an-id`)).status).toBe(404);
 
     sample.kill('SIGTERM');
     const { code, signal } = await sample.exited;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { QueueService } from '../../../lib/index.js';
 import { StandardSchemaPipe } from '../common/standard-schema.pipe.js';
 import { SendWelcome, WelcomeEmail } from './email.jobs.js';
@@ -15,9 +15,11 @@ export class EmailController {
     return { id };
   }
 
-  /** `GET /emails/jobs/:id` → the stored job (state, attempts, last error). */
+  /** `GET /emails/jobs/:id` → the stored job (state, attempts, last error); 404 when no job has that id. */
   @Get('jobs/:id')
-  job(@Param('id') id: string) {
-    return this.queue.getJob(id);
+  async job(@Param('id') id: string) {
+    const job = await this.queue.getJob(id);
+    if (!job) throw new NotFoundException(`No job has the id '${id}'.`);
+    return job;
   }
 }
