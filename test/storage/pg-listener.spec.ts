@@ -62,6 +62,23 @@ describe('PgListener', () => {
     await l.close();
   });
 
+  it('retries when the client cannot even be created, instead of leaving an unhandled rejection', async () => {
+    let made = 0;
+    const l = new PgListener({
+      createClient: () => {
+        if (made++ === 0) throw new Error('invalid connection settings');
+        return new FakeClient(2);
+      },
+      channel: 'c',
+    });
+    const lost = firstValueFrom(l.events.pipe(filter((e) => e.type === 'lost'), take(1), timeout(3000)));
+    const up = nextListening(l);
+    l.start();
+    expect(((await lost) as { error: Error }).error.message).toBe('invalid connection settings');
+    expect(await up).toEqual({ type: 'listening', pid: 2 });
+    await l.close();
+  });
+
   it('treats a connection that stops answering its health probe as dead (half-open TCP)', async () => {
     const clients = [new FakeClient(1, { hangProbe: true }), new FakeClient(2)];
     let made = 0;

@@ -91,7 +91,15 @@ export class PgListener {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = this.options.createClient();
+    let client: PgClientLike;
+    try {
+      client = this.options.createClient();
+    } catch (err) {
+      // A client that cannot even be made (bad settings, a driver that throws): retry like a failed connect.
+      this.events$.next({ type: 'lost', error: err instanceof Error ? err : new Error(String(err)) });
+      this.reconnectLater();
+      return;
+    }
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('the LISTEN connection ended')));
     client.on('notification', (msg) => this.dispatch(msg.channel, msg.payload ?? ''));
@@ -122,6 +130,11 @@ export class PgListener {
     client.on('error', () => undefined);
     void client.end().catch(() => undefined);
     this.events$.next({ type: 'lost', error });
+    this.reconnectLater();
+  }
+
+  /** Connects again after a backoff (doubling, with jitter, up to BACKOFF_MAX_MS). */
+  private reconnectLater(): void {
     const delay = this.backoffMs * (0.5 + Math.random() / 2);
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     this.retryTimer = setTimeout(() => void this.connect(), delay);
