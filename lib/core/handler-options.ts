@@ -4,6 +4,7 @@ import type { HandlerDefinition, JobHandlerFn, MissedTicks } from './handler-reg
 import { assertMissedTicks, assertPriority, DEFAULT_QUEUE } from './option-rules.js';
 import { checkMs, toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
 import { parseSchedule } from './schedule-spec.js';
+import type { JobTokenDefaults } from './job-token.js';
 import { assertName } from './validation.js';
 
 /** A handler's own policy (the options of `@Job`). */
@@ -50,6 +51,8 @@ export interface HandlerDeclaration {
   group: string;
   groupOptions: HandlerGroupOptions;
   options: JobOptions;
+  /** The queue and policy of the `defineJob` token it was declared with, if any. */
+  tokenDefaults?: JobTokenDefaults;
 }
 
 /**
@@ -58,10 +61,20 @@ export interface HandlerDeclaration {
  */
 export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
   const { owner, options: o, groupOptions: g } = d;
-  const queue = assertName(`queue name of ${d.group}`, g.queue ?? DEFAULT_QUEUE);
-  const timeout = o.timeout ?? g.timeout;
-  const maxRetries = o.maxRetries ?? g.maxRetries;
-  const backoff = o.backoff ?? g.backoff;
+  const t = d.tokenDefaults ?? {};
+  if (t.queue !== undefined && g.queue !== undefined && t.queue !== g.queue) {
+    throw new InvalidOptionsError(
+      `queue of ${owner}`,
+      `its token (defineJob('${String(d.name)}', { queue: '${t.queue}' })) and ${d.group} ('${g.queue}') name different queues; ` +
+        'producers that use the token would send the job where no worker of this handler looks. Make them agree',
+    );
+  }
+  const queue = assertName(`queue name of ${d.group}`, g.queue ?? t.queue ?? DEFAULT_QUEUE);
+  // The token's policy is the job's own: under @Job's options, over the processor's defaults.
+  const timeout = o.timeout ?? t.timeoutMs ?? g.timeout;
+  const maxRetries = o.maxRetries ?? t.maxRetries ?? g.maxRetries;
+  const backoff = o.backoff ?? t.backoff ?? g.backoff;
+  const priority = o.priority ?? t.priority;
   return {
     name: assertName(`job name of ${owner}`, d.name),
     queue,
@@ -71,7 +84,7 @@ export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
     maxRetries: maxRetries === undefined ? undefined : toMaxRetries(maxRetries),
     backoff: backoff === undefined ? undefined : toBackoff(backoff),
     timeoutMs: timeout === undefined ? undefined : checkMs(`timeout of ${owner}`, timeout),
-    priority: o.priority === undefined ? undefined : assertPriority(`priority of ${owner}`, o.priority),
+    priority: priority === undefined ? undefined : assertPriority(`priority of ${owner}`, priority),
     schema: o.schema,
     transactional: o.transaction === true,
     ...scheduleOf(o, owner),

@@ -7,8 +7,9 @@ import type { Clock } from './clock.js';
 import type { BulkJob, EnqueueOptions } from './enqueue-options.js';
 import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
+import type { EngineLogger } from './engine-options.js';
 import type { EnqueueResult, NewJob } from './job-record.js';
-import { jobNameOf, type JobToken } from './job-token.js';
+import { jobNameOf, tokenDefaultsOf, type JobToken, type JobTokenDefaults } from './job-token.js';
 import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
 import { validateWithSchema } from './schema.js';
 import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
@@ -33,6 +34,8 @@ export interface JobClientDeps {
   clock: Clock;
   /** This instance's own workers, woken after an enqueue and offered the local hand-off. */
   local?: LocalWorkers;
+  /** Told once per job name that is routed without knowing its handler (see `routeBlind`). */
+  logger?: Pick<EngineLogger, 'warn'>;
 }
 
 /**
@@ -46,6 +49,9 @@ export class JobClient {
   private readonly events: Subject<JobEvent>;
   private readonly clock: Clock;
   private readonly local: LocalWorkers;
+  private readonly logger: Pick<EngineLogger, 'warn'> | undefined;
+  /** Job names already warned about by `routeBlind`. */
+  private readonly blindNames = new Set<string>();
 
   constructor(deps: JobClientDeps) {
     this.storage = deps.storage;
@@ -54,6 +60,7 @@ export class JobClient {
     this.events = deps.events;
     this.clock = deps.clock;
     this.local = deps.local ?? NO_LOCAL_WORKERS;
+    this.logger = deps.logger;
   }
 
   /**
@@ -168,13 +175,33 @@ export class JobClient {
     const def = this.registry.get(name);
     if (!def && this.settings.requireKnownJobs) throw new UnknownJobError(name, this.registry.names());
 
+    const token = tokenDefaultsOf(nameOrToken);
+    if (!def && options.queue === undefined && token.queue === undefined) this.routeBlind(name);
+
     const schema = (typeof nameOrToken === 'object' ? nameOrToken.schema : undefined) ?? def?.schema;
-    if (schema) return validateWithSchema(schema, name, payload).then((value) => this.shape(name, def, value, options));
-    return this.shape(name, def, payload, options);
+    if (schema) return validateWithSchema(schema, name, payload).then((value) => this.shape(name, def, token, value, options));
+    return this.shape(name, def, token, payload, options);
   }
 
-  /** The checks after the schema: JSON, size, then each option. */
-  private shape(name: string, def: HandlerDefinition | undefined, value: unknown, options: EnqueueOptions): NewJob {
+  /**
+   * A job with no handler here (an enqueue-only instance) and no queue named by the call or its
+   * token goes to the default queue with the default policy, where its workers may never look:
+   * said once per name, with the cure.
+   */
+  private routeBlind(name: string): void {
+    if (this.blindNames.has(name)) return;
+    this.blindNames.add(name);
+    this.logger?.warn(
+      `Job '${name}' has no handler on this instance and no queue was named: it goes to queue '${DEFAULT_QUEUE}' with the default retry policy. ` +
+        `If its workers run it elsewhere, enqueue a token shared with them, defineJob('${name}', { queue, maxRetries, … }), or pass { queue }.`,
+    );
+  }
+
+  /**
+   * The checks after the schema: JSON, size, then each option. A job's queue and policy come
+   * from the call, else its handler here, else its token (a producer without the handler).
+   */
+  private shape(name: string, def: HandlerDefinition | undefined, token: JobTokenDefaults, value: unknown, options: EnqueueOptions): NewJob {
     const issues = jsonIssues(value);
     if (issues.length) throw new InvalidPayloadError(name, issues);
     const text = JSON.stringify(value === undefined ? null : value);
@@ -184,8 +211,8 @@ export class JobClient {
       if (bytes > this.settings.maxPayloadBytes) throw new PayloadTooLargeError(name, bytes, this.settings.maxPayloadBytes);
     }
 
-    const queue = assertName('queue name', options.queue ?? def?.queue ?? DEFAULT_QUEUE);
-    const priority = options.priority === undefined ? def?.priority ?? 0 : assertPriority('priority', options.priority);
+    const queue = assertName('queue name', options.queue ?? def?.queue ?? token.queue ?? DEFAULT_QUEUE);
+    const priority = options.priority === undefined ? (def ? def.priority : token.priority) ?? 0 : assertPriority('priority', options.priority);
     let runAt: Date | null = null;
     if (options.runAt !== undefined) {
       if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
@@ -194,7 +221,11 @@ export class JobClient {
       runAt = options.runAt;
     }
     const delayMs = options.delay === undefined ? null : checkMs('delay', options.delay);
-    const maxRetries = options.maxRetries === undefined ? def?.maxRetries ?? this.settings.maxRetries : toMaxRetries(options.maxRetries);
+    const maxRetries =
+      options.maxRetries === undefined ? (def ? def.maxRetries : token.maxRetries) ?? this.settings.maxRetries : toMaxRetries(options.maxRetries);
+    // A handler here applies its backoff and timeout when it runs; a token's are stored with the job.
+    const backoff = options.backoff === undefined ? (def ? undefined : token.backoff) : toBackoff(options.backoff);
+    const timeoutMs = options.timeout === undefined ? (def ? null : token.timeoutMs ?? null) : positiveMs('timeout', options.timeout);
     const unique = this.uniqueness(options);
     return {
       queue,
@@ -206,8 +237,8 @@ export class JobClient {
       delayMs,
       uniqueKey: unique.uniqueKey,
       uniqueWhile: unique.uniqueWhile,
-      backoff: options.backoff === undefined ? null : toBackoff(options.backoff).spec,
-      timeoutMs: options.timeout === undefined ? null : positiveMs('timeout', options.timeout),
+      backoff: backoff?.spec ?? null,
+      timeoutMs,
     };
   }
 }

@@ -50,6 +50,7 @@ export class JobsRuntime {
       events: this.events,
       clock,
       local: this.engine ?? NO_LOCAL_WORKERS,
+      logger,
     });
     this.scheduler = new Scheduler(storage, this.client, this.registry, logger);
   }

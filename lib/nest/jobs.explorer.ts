@@ -60,6 +60,7 @@ export class JobsExplorer implements OnModuleInit {
           group: `@Processor ${metatype.name}`,
           groupOptions: processor,
           options: meta.options,
+          tokenDefaults: meta.tokenDefaults,
         }),
       );
     }
