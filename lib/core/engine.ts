@@ -95,6 +95,11 @@ export class Engine implements LocalWorkers {
     else this.runners.get(queue)?.wake();
   }
 
+  /** A job of `queue` falls due at `at` (this node's clock): that queue's runner claims then. */
+  wakeAt(queue: string, at: number): void {
+    this.runners.get(queue)?.wakeAt(at);
+  }
+
   /**
    * A slot for the local hand-off of a job this instance is enqueueing (see
    * `QueueRunner.reserve`), with what the storage needs to store it claimed; null when the

@@ -137,13 +137,29 @@ export class JobClient {
    * find nothing), and for a job handed off to this instance's worker.
    */
   private after(jobs: NewJob[], results: EnqueueResult[], wake: boolean): void {
-    if (wake) for (const queue of new Set(jobs.map((j) => j.queue))) this.local.wake(queue);
+    if (wake) this.wakeLocal(jobs);
     if (!this.events.observed) return;
     const at = this.clock.now();
     jobs.forEach((job, i) => {
       const r = results[i]!;
       this.events.next({ type: 'enqueued', jobId: r.id, name: job.name, queue: job.queue, attempt: 0, at, duplicate: r.duplicate });
     });
+  }
+
+  /**
+   * Tells this instance's workers about the stored jobs: a queue with a job due now claims at
+   * once; a delayed job's queue claims when it falls due (a delay counts from the INSERT, which
+   * has returned, so this is never early), instead of a poll interval later.
+   */
+  private wakeLocal(jobs: NewJob[]): void {
+    const now = this.clock.now();
+    let dueNow: Set<string> | null = null;
+    for (const job of jobs) {
+      const at = job.runAt ? job.runAt.getTime() : job.delayMs ? now + job.delayMs : now;
+      if (at <= now) (dueNow ??= new Set()).add(job.queue);
+      else this.local.wakeAt(job.queue, at);
+    }
+    if (dueNow) for (const queue of dueNow) this.local.wake(queue);
   }
 
   private uniqueness(options: EnqueueOptions): Pick<NewJob, 'uniqueKey' | 'uniqueWhile'> {

@@ -13,6 +13,8 @@ import type { JobRecord, NewJob } from './job-record.js';
 export interface LocalWorkers {
   /** New work may be due in `queue`: its runner here claims now rather than at the next poll. */
   wake(queue: string): void;
+  /** A job of `queue` falls due at `at` (this node's clock): its runner here claims then. */
+  wakeAt(queue: string, at: number): void;
   /**
    * A slot of this instance's worker for `job`, to be stored already claimed, when its queue
    * is idle here and this instance has its handler; null otherwise (stored waiting as usual).
@@ -37,4 +39,4 @@ export interface HandoffReservation extends HandoffSlot {
 }
 
 /** No workers here (an enqueue-only instance): nothing to wake, no slot to hand off to. */
-export const NO_LOCAL_WORKERS: LocalWorkers = { wake: () => undefined, reserve: () => null };
+export const NO_LOCAL_WORKERS: LocalWorkers = { wake: () => undefined, wakeAt: () => undefined, reserve: () => null };

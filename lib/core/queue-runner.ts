@@ -7,6 +7,11 @@ import type { JobRecord } from './job-record.js';
 import { abortRun, SETTLED, type RunningJob } from './job-run.js';
 import type { HandoffSlot } from './local-workers.js';
 
+/** Due times closer than this share one wake-up. */
+const DUE_GRAIN_MS = 5;
+/** Due times remembered per queue at most; later ones are found by the poll. */
+const MAX_DUE_TIMES = 1000;
+
 /**
  * Runs one queue on this instance: a bounded buffer of claimed jobs (prefetch) feeds
  * `concurrency` slots; the buffer is refilled by one batched claim when it is half empty.
@@ -17,7 +22,9 @@ import type { HandoffSlot } from './local-workers.js';
 export class QueueRunner implements ExecutorHost {
   private readonly buffer: JobRecord[] = [];
   private readonly running = new Map<string, RunningJob>();
-  private retryWake: { at: number; timer: TimerHandle } | null = null;
+  /** Times (this node's clock) when jobs known to this instance fall due, soonest first; the timer is armed for the first. */
+  private readonly dueTimes: number[] = [];
+  private dueTimer: TimerHandle | null = null;
   private claiming = false;
   /** A wake-up came while a claim was in flight: that claim may have missed the new job. */
   private wokenWhileClaiming = false;
@@ -132,8 +139,9 @@ export class QueueRunner implements ExecutorHost {
     this.stopping = true;
     if (this.pollTimer) this.deps.clock.clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    if (this.retryWake) this.deps.clock.clearTimeout(this.retryWake.timer);
-    this.retryWake = null;
+    if (this.dueTimer) this.deps.clock.clearTimeout(this.dueTimer);
+    this.dueTimer = null;
+    this.dueTimes.length = 0;
     const unstarted = this.buffer.splice(0);
     if (unstarted.length) {
       try {
@@ -196,16 +204,42 @@ export class QueueRunner implements ExecutorHost {
     );
   }
 
-  /** Claims again at `at` if that is before the next poll: a retry runs when due, not a poll later. */
+  /**
+   * Claims at `at` (this node's clock), when a job this instance knows of falls due: its own
+   * retries, its own delayed enqueues, a NOTIFY that says when. So they start when due, not a
+   * poll later; the poll stays the fallback for jobs it could not know of. Every due time is
+   * kept (to the DUE_GRAIN_MS), not only the soonest, so a later retry is not left to the poll.
+   */
   wakeAt(at: number): void {
+    if (this.stopping || !Number.isFinite(at)) return;
+    const due = Math.ceil(at / DUE_GRAIN_MS) * DUE_GRAIN_MS;
+    const times = this.dueTimes;
+    let i = times.length;
+    while (i > 0 && times[i - 1]! > due) i--;
+    if (times[i - 1] === due) return;
+    // Past the cap, the latest times are left to the poll: a bounded list, whatever the backlog.
+    if (times.length >= MAX_DUE_TIMES) {
+      if (i === times.length) return;
+      times.pop();
+    }
+    times.splice(i, 0, due);
+    if (i === 0) this.armDueTimer();
+  }
+
+  /** Arms the timer for the soonest due time (re-arming it when a sooner one arrives). */
+  private armDueTimer(): void {
     const { clock } = this.deps;
-    if (this.stopping || (this.retryWake && this.retryWake.at <= at)) return;
-    if (this.retryWake) clock.clearTimeout(this.retryWake.timer);
-    const timer = clock.setTimeout(() => {
-      this.retryWake = null;
+    if (this.dueTimer) clock.clearTimeout(this.dueTimer);
+    this.dueTimer = null;
+    const next = this.dueTimes[0];
+    if (next === undefined) return;
+    this.dueTimer = clock.setTimeout(() => {
+      this.dueTimer = null;
+      const now = clock.now();
+      while (this.dueTimes.length && this.dueTimes[0]! <= now) this.dueTimes.shift();
       this.wake();
-    }, Math.max(0, at - clock.now()));
-    this.retryWake = { at, timer };
+      this.armDueTimer();
+    }, Math.max(0, next - clock.now()));
   }
 
   private idleUntilPoll(ms = this.deps.settings.pollIntervalMs): void {
