@@ -1,8 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { HandlerDefinition, JobHandlerFn, MissedTicks } from './handler-registry.js';
-import { assertMissedTicks, assertPriority, DEFAULT_QUEUE } from './option-rules.js';
-import { checkMs, toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
+import { assertMissedTicks, assertMs, assertPriority, DEFAULT_QUEUE, TIMEOUT_LIMIT } from './option-rules.js';
+import { toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
 import { parseSchedule } from './schedule-spec.js';
 import { assertName } from './validation.js';
 
@@ -70,7 +70,8 @@ export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
     // `!== undefined`, not truthiness: `maxRetries: 0` and `backoff: 0` are real settings.
     maxRetries: maxRetries === undefined ? undefined : toMaxRetries(maxRetries),
     backoff: backoff === undefined ? undefined : toBackoff(backoff),
-    timeoutMs: timeout === undefined ? undefined : checkMs(`timeout of ${owner}`, timeout),
+    // 0: no timeout, as a handler's own option.
+    timeoutMs: timeout === undefined ? undefined : assertMs(`timeout of ${owner}`, timeout, TIMEOUT_LIMIT),
     priority: o.priority === undefined ? undefined : assertPriority(`priority of ${owner}`, o.priority),
     schema: o.schema,
     transactional: o.transaction === true,

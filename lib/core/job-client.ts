@@ -13,7 +13,7 @@ import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-polic
 import { validateWithSchema } from './schema.js';
 import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
 import type { ClaimedEnqueue, Storage } from './storage.js';
-import { assertPriority, DEFAULT_QUEUE, positiveMs } from './option-rules.js';
+import { assertPriority, assertTimeoutMs, DEFAULT_QUEUE, positiveMs } from './option-rules.js';
 import { assertName, assertUniqueKey, jsonIssues } from './validation.js';
 
 export interface JobClientSettings {
@@ -207,7 +207,7 @@ export class JobClient {
       uniqueKey: unique.uniqueKey,
       uniqueWhile: unique.uniqueWhile,
       backoff: options.backoff === undefined ? null : toBackoff(options.backoff).spec,
-      timeoutMs: options.timeout === undefined ? null : positiveMs('timeout', options.timeout),
+      timeoutMs: options.timeout === undefined ? null : assertTimeoutMs('timeout', options.timeout),
     };
   }
 }

@@ -3,7 +3,7 @@ import { DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, toBackoff, toMaxRetries } from '.
 import { assertInt, assertName } from './validation.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { JobsOptions } from './jobs-options.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from './option-rules.js';
+import { assertMs, assertTimeoutMs, DEFAULT_MAX_PAYLOAD_BYTES, TIMER_LIMIT } from './option-rules.js';
 
 export interface RuntimeSettings extends EngineSettings {
   workers: boolean;
@@ -46,7 +46,7 @@ export function resolveSettings(options: JobsOptions): RuntimeSettings {
     ackBatchSize: options.ackBatchSize === undefined ? ENGINE_DEFAULTS.ackBatchSize : assertInt('ackBatchSize', options.ackBatchSize, 1, 10_000),
     maxRetries: options.maxRetries === undefined ? DEFAULT_MAX_RETRIES : toMaxRetries(options.maxRetries),
     backoff: options.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(options.backoff),
-    timeoutMs: options.timeout === undefined ? undefined : ms('timeout', options.timeout, 0, 1),
+    timeoutMs: options.timeout === undefined ? undefined : assertTimeoutMs('timeout', options.timeout),
     ...retention(options.retention),
     localHandoff: bool('localHandoff', options.localHandoff, true),
     maxPayloadBytes: options.maxPayloadBytes === undefined
@@ -72,7 +72,8 @@ function bool(option: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
+/** A duration this instance waits for with one timer: at most 2^31 − 1 ms (Node's timer limit). */
 function ms(option: string, value: number | undefined, fallback: number, min: number): number {
-  return value === undefined ? fallback : assertInt(option, value, min, 30 * DAY);
+  return value === undefined ? fallback : assertMs(option, value, TIMER_LIMIT, min);
 }
 

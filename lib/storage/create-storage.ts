@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { assertMs, TIMER_LIMIT } from '../core/option-rules.js';
 import type { Storage } from '../core/storage.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { DEFAULT_SQLITE_FILE, unknownStorageType, type StorageConfig } from './storage-options.js';
@@ -26,6 +27,7 @@ export async function createStorage(
     if (cfg.dataSource === undefined && cfg.dataSourceToken === undefined) {
       throw new InvalidOptionsError('storage', unknownStorageType(undefined));
     }
+    checkTimers(cfg);
     const dataSource = cfg.dataSource ?? resolveToken(cfg.dataSourceToken!);
     const { TypeOrmStorage } = await import('./typeorm/typeorm.storage.js');
     return TypeOrmStorage.fromDataSource(dataSource, cfg);
@@ -37,10 +39,17 @@ export async function createStorage(
     case 'postgres':
     case 'mysql':
     case 'mariadb': {
+      checkTimers(cfg);
       const { TypeOrmStorage } = await import('./typeorm/typeorm.storage.js');
       return TypeOrmStorage.fromConfig(cfg);
     }
     default:
       throw new InvalidOptionsError('storage.type', unknownStorageType((cfg as { type?: unknown }).type));
   }
+}
+
+/** The storage's own waits are single Node timers (or SQLite's 32-bit busy timeout): at most 2^31 − 1 ms. */
+function checkTimers(cfg: { busyTimeoutMs?: unknown; listenHealthCheckMs?: unknown }): void {
+  if (cfg.busyTimeoutMs !== undefined) assertMs('storage.busyTimeoutMs', cfg.busyTimeoutMs, TIMER_LIMIT);
+  if (cfg.listenHealthCheckMs !== undefined) assertMs('storage.listenHealthCheckMs', cfg.listenHealthCheckMs, TIMER_LIMIT, 1);
 }
