@@ -9,11 +9,11 @@ import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
 import type { EnqueueResult, NewJob } from './job-record.js';
 import { jobNameOf, type JobToken } from './job-token.js';
-import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
+import { toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
 import { validateWithSchema } from './schema.js';
 import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
 import type { ClaimedEnqueue, Storage } from './storage.js';
-import { assertPriority, assertTimeoutMs, DEFAULT_QUEUE, positiveMs } from './option-rules.js';
+import { assertDelayMs, assertMs, assertPriority, assertRunAt, assertTimeoutMs, DEFAULT_QUEUE, DELAY_LIMIT } from './option-rules.js';
 import { assertName, assertUniqueKey, jsonIssues } from './validation.js';
 
 export interface JobClientSettings {
@@ -151,7 +151,7 @@ export class JobClient {
       throw new InvalidOptionsError('unique.while', "expected 'queued', 'running' or 'until-complete'");
     }
     if (unique.ttlMs !== undefined) {
-      const ttl = positiveMs('unique.ttlMs', unique.ttlMs);
+      const ttl = assertMs('unique.ttlMs', unique.ttlMs, DELAY_LIMIT, 1);
       key = `${key}@${Math.floor(this.clock.now() / ttl)}`;
     }
     return { uniqueKey: key, uniqueWhile: unique.while ?? null };
@@ -186,14 +186,8 @@ export class JobClient {
 
     const queue = assertName('queue name', options.queue ?? def?.queue ?? DEFAULT_QUEUE);
     const priority = options.priority === undefined ? def?.priority ?? 0 : assertPriority('priority', options.priority);
-    let runAt: Date | null = null;
-    if (options.runAt !== undefined) {
-      if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
-        throw new InvalidOptionsError('runAt', 'expected a valid Date');
-      }
-      runAt = options.runAt;
-    }
-    const delayMs = options.delay === undefined ? null : checkMs('delay', options.delay);
+    const runAt = options.runAt === undefined ? null : assertRunAt('runAt', options.runAt);
+    const delayMs = options.delay === undefined ? null : assertDelayMs('delay', options.delay, this.clock.now());
     const maxRetries = options.maxRetries === undefined ? def?.maxRetries ?? this.settings.maxRetries : toMaxRetries(options.maxRetries);
     const unique = this.uniqueness(options);
     return {
