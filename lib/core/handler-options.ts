@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { HandlerDefinition, JobHandlerFn, MissedTicks } from './handler-registry.js';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
 import { assertMissedTicks, assertMs, assertPriority, DEFAULT_QUEUE, TIMEOUT_LIMIT } from './option-rules.js';
 import { toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
 import { parseSchedule } from './schedule-spec.js';
@@ -41,6 +42,13 @@ export interface HandlerGroupOptions {
   timeout?: number;
 }
 
+export const JOB_OPTION_KEYS = knownKeys<JobOptions>({
+  maxRetries: true, backoff: true, timeout: true, priority: true, schema: true, cron: true, timezone: true, every: true,
+  missedTicks: true, transaction: true,
+});
+
+export const HANDLER_GROUP_KEYS = knownKeys<HandlerGroupOptions>({ queue: true, maxRetries: true, backoff: true, timeout: true });
+
 export interface HandlerDeclaration {
   name: unknown;
   handler: JobHandlerFn;
@@ -58,6 +66,8 @@ export interface HandlerDeclaration {
  */
 export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
   const { owner, options: o, groupOptions: g } = d;
+  assertKnownKeys(g, HANDLER_GROUP_KEYS, `the options of ${d.group}`);
+  assertKnownKeys(o, JOB_OPTION_KEYS, `the @Job options of ${owner}`);
   const queue = assertName(`queue name of ${d.group}`, g.queue ?? DEFAULT_QUEUE);
   const timeout = o.timeout ?? g.timeout;
   const maxRetries = o.maxRetries ?? g.maxRetries;

@@ -4,11 +4,20 @@ import { InvalidPayloadError } from '../errors/invalid-payload.error.js';
 import { PayloadTooLargeError } from '../errors/payload-too-large.error.js';
 import { UnknownJobError } from '../errors/unknown-job.error.js';
 import type { Clock } from './clock.js';
-import type { BulkJob, EnqueueOptions } from './enqueue-options.js';
+import {
+  BULK_JOB_KEYS,
+  ENQUEUE_MANY_KEYS,
+  ENQUEUE_OPTION_KEYS,
+  managerPerBatch,
+  UNIQUE_OPTION_KEYS,
+  type BulkJob,
+  type EnqueueOptions,
+} from './enqueue-options.js';
 import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
 import type { EnqueueResult, NewJob } from './job-record.js';
 import { jobNameOf, type JobToken } from './job-token.js';
+import { assertKnownKeys } from './known-keys.js';
 import { toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
 import { validateWithSchema } from './schema.js';
 import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
@@ -95,6 +104,7 @@ export class JobClient {
     if (items.length > MAX_BULK) {
       throw new InvalidOptionsError('enqueueMany', `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
     }
+    assertKnownKeys(options, ENQUEUE_MANY_KEYS, 'enqueueMany options');
     if (!items.length) return [];
     const built: Array<NewJob | Promise<NewJob>> = [];
     let pending = false;
@@ -104,7 +114,12 @@ export class JobClient {
         if (typeof item !== 'object' || item === null) {
           throw new InvalidOptionsError(`enqueueMany[${i}]`, 'expected { name, payload, options? }');
         }
-        const job = this.build(item.name, item.payload, item.options ?? {});
+        assertKnownKeys(item, BULK_JOB_KEYS, `enqueueMany[${i}]`, `enqueueMany[${i}].`);
+        const itemOptions = item.options ?? {};
+        if (typeof itemOptions === 'object' && itemOptions !== null && 'manager' in itemOptions) {
+          throw new InvalidOptionsError(`enqueueMany[${i}].options.manager`, managerPerBatch());
+        }
+        const job = this.build(item.name, item.payload, itemOptions, `enqueueMany[${i}].options`);
         if (job instanceof Promise) pending = true;
         built.push(job);
       }
@@ -147,6 +162,7 @@ export class JobClient {
     let key = assertUniqueKey(options.uniqueKey);
     const unique = options.unique ?? {};
     if (typeof unique !== 'object' || unique === null) throw new InvalidOptionsError('unique', 'expected { while?, ttlMs? }');
+    assertKnownKeys(unique, UNIQUE_OPTION_KEYS, 'unique options', 'unique.');
     if (unique.while !== undefined && !UNIQUE_WHILE.has(unique.while)) {
       throw new InvalidOptionsError('unique.while', "expected 'queued', 'running' or 'until-complete'");
     }
@@ -162,9 +178,15 @@ export class JobClient {
    * a schema (a Standard Schema validator may be async): the one-call enqueue then spends no
    * promise on it. Throws (or rejects) with the first problem found, in a fixed order.
    */
-  private build(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions): NewJob | Promise<NewJob> {
+  private build(
+    nameOrToken: string | JobToken<unknown>,
+    payload: unknown,
+    options: EnqueueOptions,
+    where = 'enqueue options',
+  ): NewJob | Promise<NewJob> {
     const name = assertName('job name', jobNameOf(nameOrToken));
     if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', 'expected an object');
+    assertKnownKeys(options, ENQUEUE_OPTION_KEYS, where);
     const def = this.registry.get(name);
     if (!def && this.settings.requireKnownJobs) throw new UnknownJobError(name, this.registry.names());
 

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
 import { assertName } from './validation.js';
 
 /** A typed handle on a job name: `enqueue(SendWelcome, payload)` checks the payload's type. */
@@ -14,8 +15,11 @@ export interface DefineJobOptions<TPayload> {
   schema?: StandardSchemaV1<unknown, TPayload>;
 }
 
+const DEFINE_JOB_KEYS = knownKeys<DefineJobOptions<unknown>>({ schema: true });
+
 export function defineJob<TPayload = unknown>(name: string, options: DefineJobOptions<TPayload> = {}): JobToken<TPayload> {
   assertName('job name', name);
+  assertKnownKeys(options, DEFINE_JOB_KEYS, 'defineJob options');
   return Object.freeze({ name, schema: options.schema });
 }
 

@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { BackoffSpec } from './job-record.js';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
 import { assertMs, assertRetries, DELAY_LIMIT } from './option-rules.js';
 
 /** How many times a failed job is retried. `MaxRetries.count(3)` means up to 4 runs. */
@@ -36,6 +37,8 @@ export interface ExponentialOptions {
   jitter?: boolean;
 }
 
+const EXPONENTIAL_KEYS = knownKeys<ExponentialOptions>({ initialMs: true, maxMs: true, jitter: true });
+
 /** How long to wait before retry number `attempt` (1-based). */
 export class Backoff {
   private constructor(readonly spec: BackoffSpec) {}
@@ -55,6 +58,7 @@ export class Backoff {
     if (typeof base !== 'number' || !Number.isFinite(base) || base < 1) {
       throw new InvalidOptionsError('backoff', `exponential base must be a number >= 1, got ${String(base)}`);
     }
+    assertKnownKeys(options, EXPONENTIAL_KEYS, 'Backoff.exponential options', 'backoff.');
     const initialMs = assertMs('backoff.initialMs', options.initialMs ?? 1000, DELAY_LIMIT);
     const maxMs = assertMs('backoff.maxMs', options.maxMs ?? 3_600_000, DELAY_LIMIT);
     return new Backoff({ type: 'exponential', base, initialMs, maxMs, jitter: options.jitter ?? true });
