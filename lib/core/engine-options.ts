@@ -1,3 +1,4 @@
+import { knownKeys } from './known-keys.js';
 import type { Backoff, MaxRetries } from './retry-policy.js';
 
 export interface QueueOptions {
@@ -10,6 +11,8 @@ export interface QueueOptions {
    */
   prefetch?: number;
 }
+
+export const QUEUE_OPTION_KEYS = knownKeys<QueueOptions>({ concurrency: true, prefetch: true });
 
 /** Logger shape the engine writes to (Nest's `Logger` fits). */
 export interface EngineLogger {

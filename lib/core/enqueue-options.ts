@@ -1,4 +1,5 @@
 import type { UniqueWhile } from './job-record.js';
+import { knownKeys } from './known-keys.js';
 import type { BackoffInput, MaxRetriesInput } from './retry-policy.js';
 
 export interface EnqueueOptions {
@@ -32,3 +33,18 @@ export interface BulkJob<TPayload = unknown> {
   payload: TPayload;
   options?: Omit<EnqueueOptions, 'manager'>;
 }
+
+export const ENQUEUE_OPTION_KEYS = knownKeys<EnqueueOptions>({
+  queue: true, delay: true, runAt: true, priority: true, maxRetries: true, backoff: true, timeout: true, uniqueKey: true,
+  unique: true, manager: true,
+});
+
+export const UNIQUE_OPTION_KEYS = knownKeys<NonNullable<EnqueueOptions['unique']>>({ while: true, ttlMs: true });
+
+export const BULK_JOB_KEYS = knownKeys<BulkJob>({ name: true, payload: true, options: true });
+
+/** The options of the whole `enqueueMany` call. */
+export const ENQUEUE_MANY_KEYS = knownKeys<{ manager?: unknown }>({ manager: true });
+
+export const managerPerBatch = () =>
+  "goes in enqueueMany's second argument ({ manager }), for the whole batch: one transaction stores every job or none";

@@ -1,8 +1,9 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { HandlerDefinition, JobHandlerFn, MissedTicks } from './handler-registry.js';
-import { assertMissedTicks, assertPriority, DEFAULT_QUEUE } from './option-rules.js';
-import { checkMs, toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
+import { assertMissedTicks, assertMs, assertPriority, DEFAULT_QUEUE, TIMEOUT_LIMIT } from './option-rules.js';
+import { toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
 import { parseSchedule } from './schedule-spec.js';
 import type { JobTokenDefaults } from './job-token.js';
 import { assertName } from './validation.js';
@@ -42,6 +43,13 @@ export interface HandlerGroupOptions {
   timeout?: number;
 }
 
+export const JOB_OPTION_KEYS = knownKeys<JobOptions>({
+  maxRetries: true, backoff: true, timeout: true, priority: true, schema: true, cron: true, timezone: true, every: true,
+  missedTicks: true, transaction: true,
+});
+
+export const HANDLER_GROUP_KEYS = knownKeys<HandlerGroupOptions>({ queue: true, maxRetries: true, backoff: true, timeout: true });
+
 export interface HandlerDeclaration {
   name: unknown;
   handler: JobHandlerFn;
@@ -61,6 +69,8 @@ export interface HandlerDeclaration {
  */
 export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
   const { owner, options: o, groupOptions: g } = d;
+  assertKnownKeys(g, HANDLER_GROUP_KEYS, `the options of ${d.group}`);
+  assertKnownKeys(o, JOB_OPTION_KEYS, `the @Job options of ${owner}`);
   const t = d.tokenDefaults ?? {};
   if (t.queue !== undefined && g.queue !== undefined && t.queue !== g.queue) {
     throw new InvalidOptionsError(
@@ -83,7 +93,8 @@ export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
     // `!== undefined`, not truthiness: `maxRetries: 0` and `backoff: 0` are real settings.
     maxRetries: maxRetries === undefined ? undefined : toMaxRetries(maxRetries),
     backoff: backoff === undefined ? undefined : toBackoff(backoff),
-    timeoutMs: timeout === undefined ? undefined : checkMs(`timeout of ${owner}`, timeout),
+    // 0: no timeout, as a handler's own option.
+    timeoutMs: timeout === undefined ? undefined : assertMs(`timeout of ${owner}`, timeout, TIMEOUT_LIMIT),
     priority: priority === undefined ? undefined : assertPriority(`priority of ${owner}`, priority),
     schema: o.schema,
     transactional: o.transaction === true,

@@ -4,17 +4,26 @@ import { InvalidPayloadError } from '../errors/invalid-payload.error.js';
 import { PayloadTooLargeError } from '../errors/payload-too-large.error.js';
 import { UnknownJobError } from '../errors/unknown-job.error.js';
 import type { Clock } from './clock.js';
-import type { BulkJob, EnqueueOptions } from './enqueue-options.js';
+import {
+  BULK_JOB_KEYS,
+  ENQUEUE_MANY_KEYS,
+  ENQUEUE_OPTION_KEYS,
+  managerPerBatch,
+  UNIQUE_OPTION_KEYS,
+  type BulkJob,
+  type EnqueueOptions,
+} from './enqueue-options.js';
 import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
 import type { EngineLogger } from './engine-options.js';
 import type { EnqueueResult, NewJob } from './job-record.js';
 import { jobNameOf, tokenDefaultsOf, type JobToken, type JobTokenDefaults } from './job-token.js';
-import { checkMs, toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
+import { assertKnownKeys } from './known-keys.js';
+import { toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
 import { validateWithSchema } from './schema.js';
 import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
 import type { ClaimedEnqueue, Storage } from './storage.js';
-import { assertPriority, DEFAULT_QUEUE, positiveMs } from './option-rules.js';
+import { assertDelayMs, assertMs, assertPriority, assertRunAt, assertTimeoutMs, DEFAULT_QUEUE, DELAY_LIMIT } from './option-rules.js';
 import { assertName, assertUniqueKey, jsonIssues } from './validation.js';
 
 export interface JobClientSettings {
@@ -102,6 +111,7 @@ export class JobClient {
     if (items.length > MAX_BULK) {
       throw new InvalidOptionsError('enqueueMany', `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
     }
+    assertKnownKeys(options, ENQUEUE_MANY_KEYS, 'enqueueMany options');
     if (!items.length) return [];
     const built: Array<NewJob | Promise<NewJob>> = [];
     let pending = false;
@@ -111,7 +121,12 @@ export class JobClient {
         if (typeof item !== 'object' || item === null) {
           throw new InvalidOptionsError(`enqueueMany[${i}]`, 'expected { name, payload, options? }');
         }
-        const job = this.build(item.name, item.payload, item.options ?? {});
+        assertKnownKeys(item, BULK_JOB_KEYS, `enqueueMany[${i}]`, `enqueueMany[${i}].`);
+        const itemOptions = item.options ?? {};
+        if (typeof itemOptions === 'object' && itemOptions !== null && 'manager' in itemOptions) {
+          throw new InvalidOptionsError(`enqueueMany[${i}].options.manager`, managerPerBatch());
+        }
+        const job = this.build(item.name, item.payload, itemOptions, `enqueueMany[${i}].options`);
         if (job instanceof Promise) pending = true;
         built.push(job);
       }
@@ -170,11 +185,12 @@ export class JobClient {
     let key = assertUniqueKey(options.uniqueKey);
     const unique = options.unique ?? {};
     if (typeof unique !== 'object' || unique === null) throw new InvalidOptionsError('unique', 'expected { while?, ttlMs? }');
+    assertKnownKeys(unique, UNIQUE_OPTION_KEYS, 'unique options', 'unique.');
     if (unique.while !== undefined && !UNIQUE_WHILE.has(unique.while)) {
       throw new InvalidOptionsError('unique.while', "expected 'queued', 'running' or 'until-complete'");
     }
     if (unique.ttlMs !== undefined) {
-      const ttl = positiveMs('unique.ttlMs', unique.ttlMs);
+      const ttl = assertMs('unique.ttlMs', unique.ttlMs, DELAY_LIMIT, 1);
       key = `${key}@${Math.floor(this.clock.now() / ttl)}`;
     }
     return { uniqueKey: key, uniqueWhile: unique.while ?? null };
@@ -185,9 +201,15 @@ export class JobClient {
    * a schema (a Standard Schema validator may be async): the one-call enqueue then spends no
    * promise on it. Throws (or rejects) with the first problem found, in a fixed order.
    */
-  private build(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions): NewJob | Promise<NewJob> {
+  private build(
+    nameOrToken: string | JobToken<unknown>,
+    payload: unknown,
+    options: EnqueueOptions,
+    where = 'enqueue options',
+  ): NewJob | Promise<NewJob> {
     const name = assertName('job name', jobNameOf(nameOrToken));
     if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', 'expected an object');
+    assertKnownKeys(options, ENQUEUE_OPTION_KEYS, where);
     const def = this.registry.get(name);
     if (!def && this.settings.requireKnownJobs) throw new UnknownJobError(name, this.registry.names());
 
@@ -229,19 +251,13 @@ export class JobClient {
 
     const queue = assertName('queue name', options.queue ?? def?.queue ?? token.queue ?? DEFAULT_QUEUE);
     const priority = options.priority === undefined ? (def ? def.priority : token.priority) ?? 0 : assertPriority('priority', options.priority);
-    let runAt: Date | null = null;
-    if (options.runAt !== undefined) {
-      if (!(options.runAt instanceof Date) || Number.isNaN(options.runAt.getTime())) {
-        throw new InvalidOptionsError('runAt', 'expected a valid Date');
-      }
-      runAt = options.runAt;
-    }
-    const delayMs = options.delay === undefined ? null : checkMs('delay', options.delay);
+    const runAt = options.runAt === undefined ? null : assertRunAt('runAt', options.runAt);
+    const delayMs = options.delay === undefined ? null : assertDelayMs('delay', options.delay, this.clock.now());
     const maxRetries =
       options.maxRetries === undefined ? (def ? def.maxRetries : token.maxRetries) ?? this.settings.maxRetries : toMaxRetries(options.maxRetries);
     // A handler here applies its backoff and timeout when it runs; a token's are stored with the job.
     const backoff = options.backoff === undefined ? (def ? undefined : token.backoff) : toBackoff(options.backoff);
-    const timeoutMs = options.timeout === undefined ? (def ? null : token.timeoutMs ?? null) : positiveMs('timeout', options.timeout);
+    const timeoutMs = options.timeout === undefined ? (def ? null : token.timeoutMs ?? null) : assertTimeoutMs('timeout', options.timeout);
     const unique = this.uniqueness(options);
     return {
       queue,

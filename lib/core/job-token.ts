@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { assertPriority, positiveMs } from './option-rules.js';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
+import { assertPriority, assertTimeoutMs } from './option-rules.js';
 import { toBackoff, toMaxRetries, type Backoff, type BackoffInput, type MaxRetries, type MaxRetriesInput } from './retry-policy.js';
 import { assertName } from './validation.js';
 
@@ -41,15 +42,18 @@ export interface DefineJobOptions<TPayload> {
   priority?: number;
 }
 
+const DEFINE_JOB_KEYS = knownKeys<DefineJobOptions<unknown>>({ schema: true, queue: true, maxRetries: true, backoff: true, timeout: true, priority: true });
+
 export function defineJob<TPayload = unknown>(name: string, options: DefineJobOptions<TPayload> = {}): JobToken<TPayload> {
   assertName('job name', name);
   if (typeof options !== 'object' || options === null) throw new InvalidOptionsError(`defineJob('${name}')`, 'expected an options object');
+  assertKnownKeys(options, DEFINE_JOB_KEYS, 'defineJob options');
   const where = (option: string) => `${option} of defineJob('${name}')`;
   const defaults: JobTokenDefaults = {
     ...(options.queue !== undefined && { queue: assertName(`queue name of defineJob('${name}')`, options.queue) }),
     ...(options.maxRetries !== undefined && { maxRetries: toMaxRetries(options.maxRetries) }),
     ...(options.backoff !== undefined && { backoff: toBackoff(options.backoff) }),
-    ...(options.timeout !== undefined && { timeoutMs: positiveMs(where('timeout'), options.timeout) }),
+    ...(options.timeout !== undefined && { timeoutMs: assertTimeoutMs(where('timeout'), options.timeout) }),
     ...(options.priority !== undefined && { priority: assertPriority(where('priority'), options.priority) }),
   };
   return Object.freeze({ name, schema: options.schema, defaults: Object.freeze(defaults) });

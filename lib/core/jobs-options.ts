@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { EngineLogger, QueueOptions } from './engine-options.js';
+import { knownKeys } from './known-keys.js';
 import type { BackoffInput, MaxRetriesInput } from './retry-policy.js';
 
 /** The options of one instance's jobs machinery, but for its storage (`resolveSettings` checks them). */
@@ -51,3 +52,11 @@ export interface JobsOptions {
   /** Where the engine logs; default Nest's Logger; false: silent. */
   logger?: EngineLogger | false;
 }
+
+export const JOBS_OPTION_KEYS = knownKeys<JobsOptions>({
+  queues: true, workers: true, defaultConcurrency: true, pollIntervalMs: true, leaseMs: true, heartbeatIntervalMs: true,
+  rescueIntervalMs: true, shutdownTimeoutMs: true, abortGraceMs: true, maxRetries: true, backoff: true, timeout: true,
+  maxPayloadBytes: true, localHandoff: true, ackBatchSize: true, retention: true, clock: true, logger: true,
+});
+
+export const RETENTION_OPTION_KEYS = knownKeys<NonNullable<JobsOptions['retention']>>({ completedMs: true, intervalMs: true });

@@ -10,7 +10,8 @@ import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
 import { Scheduler, type EveryOptions } from './scheduler.js';
-import type { ListFilter, ListPage, QueueStats, Storage } from './storage.js';
+import { LIST_FILTER_KEYS, type ListFilter, type ListPage, type QueueStats, type Storage } from './storage.js';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
 import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
@@ -22,6 +23,24 @@ function assertState(state: unknown): JobState {
   }
   return state as JobState;
 }
+
+export interface WaitForOptions {
+  timeoutMs?: number;
+}
+
+export interface PruneRequest {
+  olderThan: Date;
+  states?: JobState[];
+}
+
+export interface RetryAllFilter {
+  queue?: string;
+  state?: 'dead' | 'cancelled';
+}
+
+const WAIT_FOR_KEYS = knownKeys<WaitForOptions>({ timeoutMs: true });
+const PRUNE_KEYS = knownKeys<PruneRequest>({ olderThan: true, states: true });
+const RETRY_ALL_KEYS = knownKeys<RetryAllFilter>({ queue: true, state: true });
 
 /**
  * One instance's jobs machinery, framework-free: the storage, the handler registry, the
@@ -114,7 +133,8 @@ export class JobsRuntime {
   }
 
   /** Resolves with the job's result when it completes; rejects with `JobFailedError` when it ends dead or cancelled. */
-  async waitFor(id: string, options: { timeoutMs?: number } = {}): Promise<unknown> {
+  async waitFor(id: string, options: WaitForOptions = {}): Promise<unknown> {
+    assertKnownKeys(options, WAIT_FOR_KEYS, 'waitFor options');
     const timeoutMs = options.timeoutMs === undefined ? 60_000 : assertInt('timeoutMs', options.timeoutMs, 1, 2 ** 31 - 1);
     return waitForJob(this.storage, this.events, String(id), timeoutMs);
   }
@@ -129,6 +149,7 @@ export class JobsRuntime {
   }
 
   async list(filter: ListFilter = {}): Promise<ListPage> {
+    assertKnownKeys(filter, LIST_FILTER_KEYS, 'list filter');
     if (filter.queue !== undefined) assertName('queue name', filter.queue);
     if (filter.name !== undefined) assertName('job name', filter.name);
     if (filter.state !== undefined) assertState(filter.state);
@@ -140,7 +161,8 @@ export class JobsRuntime {
   }
 
   /** Deletes finished jobs (completed, dead, cancelled) older than `olderThan`. */
-  async prune(options: { olderThan: Date; states?: JobState[] }): Promise<number> {
+  async prune(options: PruneRequest): Promise<number> {
+    assertKnownKeys(options, PRUNE_KEYS, 'prune options');
     if (!(options?.olderThan instanceof Date) || Number.isNaN(options.olderThan.getTime())) {
       throw new InvalidOptionsError('olderThan', 'expected a valid Date');
     }
@@ -155,7 +177,8 @@ export class JobsRuntime {
   }
 
   /** Retries every job of `queue` (or of all queues) in `state` (default `dead`). Returns how many. */
-  async retryAll(filter: { queue?: string; state?: 'dead' | 'cancelled' } = {}): Promise<number> {
+  async retryAll(filter: RetryAllFilter = {}): Promise<number> {
+    assertKnownKeys(filter, RETRY_ALL_KEYS, 'retryAll filter');
     const state = filter.state ?? 'dead';
     if (state !== 'dead' && state !== 'cancelled') throw new InvalidOptionsError('state', "expected 'dead' or 'cancelled'");
     let count = 0;

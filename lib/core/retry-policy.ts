@@ -1,15 +1,15 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { BackoffSpec } from './job-record.js';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
+import { assertMs, assertRetries, DELAY_LIMIT } from './option-rules.js';
 
 /** How many times a failed job is retried. `MaxRetries.count(3)` means up to 4 runs. */
 export class MaxRetries {
   private constructor(readonly retries: number | null) {}
 
+  /** At most 2^31 − 2 (`maxRetries + 1` attempts are stored as a 32-bit integer). */
   static count(n: number): MaxRetries {
-    if (!Number.isSafeInteger(n) || n < 0) {
-      throw new InvalidOptionsError('maxRetries', `expected a whole number >= 0, got ${String(n)}`);
-    }
-    return new MaxRetries(n);
+    return new MaxRetries(assertRetries('maxRetries', n));
   }
 
   static infinite(): MaxRetries {
@@ -31,24 +31,26 @@ export function toMaxRetries(input: MaxRetriesInput): MaxRetries {
 export interface ExponentialOptions {
   /** Unit of the delays: retry n waits `initialMs * base ^ n`; default 1000 (so base 2 gives 2, 4, 8 … seconds). */
   initialMs?: number;
-  /** Cap on any one delay; default one hour. */
+  /** Cap on any one delay; default one hour (at most 100 years). */
   maxMs?: number;
   /** Randomise each delay by up to ±25 %; default true. */
   jitter?: boolean;
 }
 
+const EXPONENTIAL_KEYS = knownKeys<ExponentialOptions>({ initialMs: true, maxMs: true, jitter: true });
+
 /** How long to wait before retry number `attempt` (1-based). */
 export class Backoff {
   private constructor(readonly spec: BackoffSpec) {}
 
-  /** The same delay every time. */
+  /** The same delay every time (at most 100 years). */
   static fixed(ms: number): Backoff {
-    return new Backoff({ type: 'fixed', ms: checkMs('backoff', ms) });
+    return new Backoff({ type: 'fixed', ms: assertMs('backoff', ms, DELAY_LIMIT) });
   }
 
-  /** `ms * attempt`. */
+  /** `ms * attempt`, at most 100 years. */
   static linear(ms: number): Backoff {
-    return new Backoff({ type: 'linear', ms: checkMs('backoff', ms) });
+    return new Backoff({ type: 'linear', ms: assertMs('backoff', ms, DELAY_LIMIT) });
   }
 
   /** `initialMs * base ^ attempt`, capped at `maxMs`, with jitter by default. */
@@ -56,8 +58,9 @@ export class Backoff {
     if (typeof base !== 'number' || !Number.isFinite(base) || base < 1) {
       throw new InvalidOptionsError('backoff', `exponential base must be a number >= 1, got ${String(base)}`);
     }
-    const initialMs = checkMs('backoff.initialMs', options.initialMs ?? 1000);
-    const maxMs = checkMs('backoff.maxMs', options.maxMs ?? 3_600_000);
+    assertKnownKeys(options, EXPONENTIAL_KEYS, 'Backoff.exponential options', 'backoff.');
+    const initialMs = assertMs('backoff.initialMs', options.initialMs ?? 1000, DELAY_LIMIT);
+    const maxMs = assertMs('backoff.maxMs', options.maxMs ?? 3_600_000, DELAY_LIMIT);
     return new Backoff({ type: 'exponential', base, initialMs, maxMs, jitter: options.jitter ?? true });
   }
 
@@ -77,8 +80,12 @@ export function toBackoff(input: BackoffInput): Backoff {
   return input instanceof Backoff ? input : Backoff.fixed(input);
 }
 
+/** The delay before a retry, never past 100 years (a linear backoff grows with every attempt). */
 export function backoffDelayMs(spec: BackoffSpec, attempt: number, random: () => number = Math.random): number {
-  const n = Math.max(1, attempt);
+  return Math.min(DELAY_LIMIT.max, uncappedDelayMs(spec, Math.max(1, attempt), random));
+}
+
+function uncappedDelayMs(spec: BackoffSpec, n: number, random: () => number): number {
   switch (spec.type) {
     case 'fixed':
       return spec.ms;
@@ -96,9 +103,3 @@ export function backoffDelayMs(spec: BackoffSpec, attempt: number, random: () =>
 export const DEFAULT_MAX_RETRIES = MaxRetries.count(5);
 export const DEFAULT_BACKOFF = Backoff.exponential(2);
 
-export function checkMs(option: string, ms: unknown): number {
-  if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 0) {
-    throw new InvalidOptionsError(option, `expected a whole number of milliseconds >= 0, got ${String(ms)}`);
-  }
-  return ms;
-}

@@ -3,6 +3,7 @@ import type { EngineLogger } from './engine-options.js';
 import type { HandlerRegistry, MissedTicks } from './handler-registry.js';
 import type { JobClient } from './job-client.js';
 import type { JobRecord } from './job-record.js';
+import { assertKnownKeys, knownKeys } from './known-keys.js';
 import { assertMissedTicks, DEFAULT_QUEUE } from './option-rules.js';
 import { MaxRetries, Backoff } from './retry-policy.js';
 import { nextTick, parseSchedule, type ScheduleInput, type ScheduleSpec } from './schedule-spec.js';
@@ -31,6 +32,8 @@ export interface EveryOptions extends ScheduleInput {
   queue?: string;
   missedTicks?: MissedTicks;
 }
+
+const EVERY_OPTION_KEYS = knownKeys<EveryOptions>({ every: true, cron: true, timezone: true, key: true, queue: true, missedTicks: true });
 
 const rowKey = (key: string) => `jobs:schedule:${key}`;
 
@@ -79,6 +82,7 @@ export class Scheduler {
   /** Runs `name` on a schedule from now on; replaces a schedule with the same key. */
   async every(name: string, payload: unknown, options: EveryOptions): Promise<{ key: string }> {
     if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('every', 'expected { every | cron, timezone?, key? }');
+    assertKnownKeys(options, EVERY_OPTION_KEYS, 'every options');
     const key = assertName('schedule key', options.key ?? name);
     const spec = parseSchedule(options, `schedule '${key}'`);
     const missed = options.missedTicks === undefined ? 'run-once' : assertMissedTicks('missedTicks', options.missedTicks);

@@ -2,8 +2,10 @@ import { ENGINE_DEFAULTS, type EngineSettings } from './engine-options.js';
 import { DEFAULT_BACKOFF, DEFAULT_MAX_RETRIES, toBackoff, toMaxRetries } from './retry-policy.js';
 import { assertInt, assertName } from './validation.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import type { JobsOptions } from './jobs-options.js';
-import { DEFAULT_MAX_PAYLOAD_BYTES } from './option-rules.js';
+import { JOBS_OPTION_KEYS, RETENTION_OPTION_KEYS, type JobsOptions } from './jobs-options.js';
+import { QUEUE_OPTION_KEYS } from './engine-options.js';
+import { assertKnownKeys } from './known-keys.js';
+import { assertMs, assertTimeoutMs, DEFAULT_MAX_PAYLOAD_BYTES, TIMER_LIMIT } from './option-rules.js';
 
 export interface RuntimeSettings extends EngineSettings {
   workers: boolean;
@@ -12,15 +14,20 @@ export interface RuntimeSettings extends EngineSettings {
 
 const DAY = 86_400_000;
 
-/** Validates module options and fills in defaults; every problem names the option. */
-export function resolveSettings(options: JobsOptions): RuntimeSettings {
+/**
+ * Validates module options and fills in defaults; every problem names the option.
+ * `otherKeys`: keys the caller reads itself (the Nest module's `storage`).
+ */
+export function resolveSettings(options: JobsOptions, otherKeys: readonly string[] = []): RuntimeSettings {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidOptionsError('JobsModule options', 'expected an object');
   }
+  assertKnownKeys(options, otherKeys.length ? new Set([...JOBS_OPTION_KEYS, ...otherKeys]) : JOBS_OPTION_KEYS, 'JobsModule options');
   const queues: RuntimeSettings['queues'] = {};
   for (const [name, q] of Object.entries(options.queues ?? {})) {
     assertName('queue name', name);
     if (typeof q !== 'object' || q === null) throw new InvalidOptionsError(`queues.${name}`, 'expected { concurrency?, prefetch? }');
+    assertKnownKeys(q, QUEUE_OPTION_KEYS, `queues.${name}`, `queues.${name}.`);
     queues[name] = {
       concurrency: q.concurrency === undefined ? undefined : assertInt(`queues.${name}.concurrency`, q.concurrency, 1, 10_000),
       prefetch: q.prefetch === undefined ? undefined : assertInt(`queues.${name}.prefetch`, q.prefetch, 0, 100_000),
@@ -46,7 +53,7 @@ export function resolveSettings(options: JobsOptions): RuntimeSettings {
     ackBatchSize: options.ackBatchSize === undefined ? ENGINE_DEFAULTS.ackBatchSize : assertInt('ackBatchSize', options.ackBatchSize, 1, 10_000),
     maxRetries: options.maxRetries === undefined ? DEFAULT_MAX_RETRIES : toMaxRetries(options.maxRetries),
     backoff: options.backoff === undefined ? DEFAULT_BACKOFF : toBackoff(options.backoff),
-    timeoutMs: options.timeout === undefined ? undefined : ms('timeout', options.timeout, 0, 1),
+    timeoutMs: options.timeout === undefined ? undefined : assertTimeoutMs('timeout', options.timeout),
     ...retention(options.retention),
     localHandoff: bool('localHandoff', options.localHandoff, true),
     maxPayloadBytes: options.maxPayloadBytes === undefined
@@ -57,6 +64,7 @@ export function resolveSettings(options: JobsOptions): RuntimeSettings {
 
 function retention(r: JobsOptions['retention']): Pick<RuntimeSettings, 'retainCompletedMs' | 'maintenanceIntervalMs'> {
   if (r !== undefined && (typeof r !== 'object' || r === null)) throw new InvalidOptionsError('retention', 'expected { completedMs?, intervalMs? }');
+  assertKnownKeys(r, RETENTION_OPTION_KEYS, 'retention', 'retention.');
   const completed = r?.completedMs;
   return {
     retainCompletedMs: completed === false
@@ -72,7 +80,8 @@ function bool(option: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
+/** A duration this instance waits for with one timer: at most 2^31 − 1 ms (Node's timer limit). */
 function ms(option: string, value: number | undefined, fallback: number, min: number): number {
-  return value === undefined ? fallback : assertInt(option, value, min, 30 * DAY);
+  return value === undefined ? fallback : assertMs(option, value, TIMER_LIMIT, min);
 }
 

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { EnqueueResult, JobErrorInfo, JobRecord, JobState, NewJob } from './job-record.js';
+import { knownKeys } from './known-keys.js';
 
 /**
  * The one seam to the database. Batch-first: every method is one round trip where the
@@ -157,6 +158,8 @@ export interface ListFilter {
   /** Opaque cursor returned by the previous page. */
   cursor?: string | null;
 }
+
+export const LIST_FILTER_KEYS = knownKeys<ListFilter>({ queue: true, state: true, name: true, limit: true, cursor: true });
 
 export interface ListPage {
   jobs: JobRecord[];

@@ -14,16 +14,24 @@ export function isValidName(value: unknown): value is string {
   return typeof value === 'string' && NAME.test(value);
 }
 
+/** Deepest nesting of arrays and objects a payload may have. */
+export const MAX_PAYLOAD_DEPTH = 100;
+
 /**
  * Lists every place where `value` would not survive a JSON round trip unchanged:
  * functions, symbols, BigInt, non-finite numbers, cycles, class instances (Date, Map,
- * custom classes), `undefined` outside an object property.
+ * custom classes), `undefined` (JSON drops it from objects and writes null in arrays),
+ * empty slots of sparse arrays (written as null). Nesting deeper than `MAX_PAYLOAD_DEPTH`
+ * is refused too, so the walk (and JSON.stringify after it) never runs out of stack.
  */
 export function jsonIssues(value: unknown): PayloadIssue[] {
   const walker = new JsonWalker();
   walker.walk(value, false);
   return walker.issues;
 }
+
+/** Issues listed at most: past them the walk stops (a huge sparse array would otherwise list every slot). */
+const MAX_ISSUES = 20;
 
 /** Names the place of an issue: `$`, `key`, `a.b`, `list[1]`, `$[0].a`. */
 function formatPath(segments: ReadonlyArray<string | number>): string {
@@ -42,7 +50,7 @@ class JsonWalker {
   private readonly ancestors = new Set<object>();
 
   walk(v: unknown, inObject: boolean): void {
-    if (this.issues.length >= 20) return;
+    if (this.issues.length >= MAX_ISSUES) return;
     switch (typeof v) {
       case 'string':
       case 'boolean':
@@ -51,7 +59,7 @@ class JsonWalker {
         if (!Number.isFinite(v)) this.report(`${String(v)} is not a JSON number`);
         return;
       case 'undefined':
-        if (!inObject) this.report('undefined is not JSON');
+        this.report(inObject ? 'undefined is not JSON (a JSON round trip drops the key): omit the key, or use null' : 'undefined is not JSON: use null');
         return;
       case 'bigint':
         this.report('BigInt is not JSON; pass it as a string');
@@ -67,13 +75,18 @@ class JsonWalker {
       this.report('circular reference');
       return;
     }
+    if (this.segments.length >= MAX_PAYLOAD_DEPTH) {
+      this.report(`nested deeper than ${MAX_PAYLOAD_DEPTH} levels of arrays and objects; flatten it`);
+      return;
+    }
     if (Array.isArray(obj)) {
       this.ancestors.add(obj);
       for (let i = 0; i < obj.length; i++) {
-        if (!(i in obj)) continue; // a hole: JSON.stringify writes null, as forEach skipped it
         this.segments.push(i);
-        this.walk(obj[i], false);
+        if (i in obj) this.walk(obj[i], false);
+        else this.report('an empty slot of a sparse array (JSON writes null there): fill it, e.g. with null');
         this.segments.pop();
+        if (this.issues.length >= MAX_ISSUES) break;
       }
       this.ancestors.delete(obj);
       return;
@@ -89,6 +102,7 @@ class JsonWalker {
       this.segments.push(key);
       this.walk((obj as Record<string, unknown>)[key], true);
       this.segments.pop();
+      if (this.issues.length >= MAX_ISSUES) break;
     }
     if (Object.getOwnPropertySymbols(obj).length) this.report('symbol keys are not JSON');
     this.ancestors.delete(obj);

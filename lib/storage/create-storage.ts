@@ -1,7 +1,9 @@
 import type { Clock } from '../core/clock.js';
+import { assertKnownKeys } from '../core/known-keys.js';
+import { assertMs, TIMER_LIMIT } from '../core/option-rules.js';
 import type { Storage } from '../core/storage.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { DEFAULT_SQLITE_FILE, unknownStorageType, type StorageConfig } from './storage-options.js';
+import { DEFAULT_SQLITE_FILE, STORAGE_OPTION_KEYS, unknownStorageType, type StorageConfig } from './storage-options.js';
 import { MemoryStorage } from './memory/memory.storage.js';
 
 /**
@@ -17,6 +19,7 @@ export async function createStorage(
   const cfg: StorageConfig = config ?? { type: 'sqlite', database: DEFAULT_SQLITE_FILE };
   if (typeof cfg !== 'object' || cfg === null) throw new InvalidOptionsError('storage', unknownStorageType(cfg));
   if ('instance' in cfg) {
+    assertKnownKeys(cfg, STORAGE_OPTION_KEYS.instance, 'storage options ({ instance })', 'storage.');
     if (!cfg.instance || typeof cfg.instance.claim !== 'function') {
       throw new InvalidOptionsError('storage.instance', 'expected an object implementing the Storage contract');
     }
@@ -26,21 +29,33 @@ export async function createStorage(
     if (cfg.dataSource === undefined && cfg.dataSourceToken === undefined) {
       throw new InvalidOptionsError('storage', unknownStorageType(undefined));
     }
+    assertKnownKeys(cfg, STORAGE_OPTION_KEYS.dataSource, 'storage options ({ dataSource })', 'storage.');
+    checkTimers(cfg);
     const dataSource = cfg.dataSource ?? resolveToken(cfg.dataSourceToken!);
     const { TypeOrmStorage } = await import('./typeorm/typeorm.storage.js');
     return TypeOrmStorage.fromDataSource(dataSource, cfg);
   }
   switch (cfg.type) {
     case 'memory':
+      assertKnownKeys(cfg, STORAGE_OPTION_KEYS.memory, "storage options of type 'memory'", 'storage.');
       return new MemoryStorage({ clock: cfg.clock ?? clock });
     case 'sqlite':
     case 'postgres':
     case 'mysql':
     case 'mariadb': {
+      const known = cfg.type === 'sqlite' ? STORAGE_OPTION_KEYS.sqlite : STORAGE_OPTION_KEYS.server;
+      assertKnownKeys(cfg, known, `storage options of type '${cfg.type}'`, 'storage.');
+      checkTimers(cfg);
       const { TypeOrmStorage } = await import('./typeorm/typeorm.storage.js');
       return TypeOrmStorage.fromConfig(cfg);
     }
     default:
       throw new InvalidOptionsError('storage.type', unknownStorageType((cfg as { type?: unknown }).type));
   }
+}
+
+/** The storage's own waits are single Node timers (or SQLite's 32-bit busy timeout): at most 2^31 − 1 ms. */
+function checkTimers(cfg: { busyTimeoutMs?: unknown; listenHealthCheckMs?: unknown }): void {
+  if (cfg.busyTimeoutMs !== undefined) assertMs('storage.busyTimeoutMs', cfg.busyTimeoutMs, TIMER_LIMIT);
+  if (cfg.listenHealthCheckMs !== undefined) assertMs('storage.listenHealthCheckMs', cfg.listenHealthCheckMs, TIMER_LIMIT, 1);
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import { knownKeys } from '../core/known-keys.js';
 import type { Storage } from '../core/storage.js';
 
 /** The embedded default: a SQLite file in the working directory. */
@@ -78,3 +79,18 @@ export type StorageConfig =
   | ServerStorageConfig
   | DataSourceStorageConfig
   | CustomStorageConfig;
+
+/** The keys each kind of storage options may have (a misspelt one is refused, not ignored). */
+export const STORAGE_OPTION_KEYS = {
+  memory: knownKeys<MemoryStorageConfig>({ type: true, clock: true }),
+  sqlite: knownKeys<SqliteStorageConfig>({ type: true, database: true, busyTimeoutMs: true, tablePrefix: true, migrations: true }),
+  server: knownKeys<ServerStorageConfig>({
+    type: true, applicationName: true, url: true, host: true, port: true, username: true, password: true, database: true,
+    schema: true, tablePrefix: true, migrations: true, poolSize: true, listen: true, listenHealthCheckMs: true,
+  }),
+  dataSource: knownKeys<DataSourceStorageConfig>({
+    dataSource: true, dataSourceToken: true, tablePrefix: true, migrations: true, schema: true, busyTimeoutMs: true,
+    listen: true, listenHealthCheckMs: true,
+  }),
+  instance: knownKeys<CustomStorageConfig>({ instance: true }),
+};
