@@ -4,7 +4,7 @@ import { asBool, asDate, asNumber, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { deltasOf, firstPerId } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
-import { mysqlFold } from './counter-fold.js';
+import { mysqlFold } from './fold-statements.js';
 import { applyDeltas, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc, type SqlDelta } from './mysql.statements.js';
 
 /**

@@ -3,7 +3,7 @@ import { sql, step } from '../flow.js';
 import { asBool, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
-import { postgresFold } from './counter-fold.js';
+import { postgresFold } from './fold-statements.js';
 import { ASYNC_COMMIT, bucketOf, claimColumns, CLOCK, deltaPart, deltasPerQueue, epochMs, insertDeltas, jobColumns, MINUTE_NOW, ms, notifyQueues, NOW, PENDING, postgresStatements } from './postgres.statements.js';
 
 /**

@@ -4,7 +4,7 @@ import { asBool, asNumber, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
-import { sqliteFold } from './counter-fold.js';
+import { sqliteFold } from './fold-statements.js';
 import { applyDeltas, idsJson, JOB_COLUMNS, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
 
 /**
