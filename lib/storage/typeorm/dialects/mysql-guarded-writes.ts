@@ -80,6 +80,13 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
     return rows.filter((r) => asString(r.locked_by) === workerOf(asString(r.id)));
   }
 
+  /** A batch of per-job items (the first per id): the rows their workers still hold, locked, and their ids. */
+  function* lockHeldItems<I extends { id: string; workerId: string }>(items: I[]): Flow<{ held: Row[]; ids: string[]; byId: Map<string, I> }> {
+    const byId = new Map(firstPerId(items).map((i) => [i.id, i]));
+    const held = yield* lockHeld([...byId.keys()], (id) => byId.get(id)?.workerId, 'queue');
+    return { held, ids: held.map((r) => asString(r.id)), byId };
+  }
+
   /** Count changes of failed jobs: out of running, into retryable (pending at now + delay), dead, or cancelled. */
   const failDeltas = (held: Row[], byId: Map<string, FailRow>): SqlDelta[] => {
     const out: SqlDelta[] = deltasOf(held, 'running', -1);
@@ -102,19 +109,15 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
 
   return {
     complete: (items) => step('tx', function* () {
-      const byId = new Map(firstPerId(items).map((i) => [i.id, i]));
-      const held = yield* lockHeld([...byId.keys()], (id) => byId.get(id)?.workerId, 'queue');
+      const { held, ids, byId } = yield* lockHeldItems(items);
       if (!held.length) return [];
-      const ids = held.map((r) => asString(r.id));
       yield completeHeld(ids.map((id) => byId.get(id)!));
       yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(held, 'completed', 1)]);
       return ids;
     }),
     fail: (items) => step('tx', function* () {
-      const byId = new Map(firstPerId(items).map((i) => [i.id, i]));
-      const held = yield* lockHeld([...byId.keys()], (id) => byId.get(id)?.workerId, 'queue');
+      const { held, ids, byId } = yield* lockHeldItems(items);
       if (!held.length) return [];
-      const ids = held.map((r) => asString(r.id));
       yield failHeld(ids.map((id) => byId.get(id)!));
       yield applyDeltas(t, failDeltas(held, byId));
       return ids;
