@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driveSync, type Sql, type Step } from '../../lib/storage/typeorm/flow.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { databaseAvailable, freshMysqlDatabase } from '../support/databases.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../lib/core/storage.js';
 import { MemoryStorage } from '../../lib/storage/memory/memory.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
 import { openDataSourceHarness } from '../support/typeorm-harness.js';
 

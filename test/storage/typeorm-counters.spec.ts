@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueStats } from '../../lib/core/storage.js';
 import { asBool, asNumber, asString } from '../../lib/storage/typeorm/job-row.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
 import { freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL, sleep } from '../support/databases.js';
 import type { DbKind } from '../support/typeorm-harness.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEntity } from '../../lib/storage/typeorm/job.entity.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
 import { freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL } from '../support/databases.js';
 

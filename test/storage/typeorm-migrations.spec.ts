@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOptionsError } from '../../lib/errors/invalid-options.error.js';
 import { MIGRATIONS } from '../../lib/storage/typeorm/migrations/migrator.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
 import { freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL } from '../support/databases.js';
 import type { DbKind } from '../support/typeorm-harness.js';

@@ -2,7 +2,7 @@ import { filter, firstValueFrom, take, timeout, toArray, type Observable } from 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ListenerEvent } from '../../lib/storage/typeorm/pg-listener.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { databaseAvailable, freshPostgresSchema, PG_URL, sleep, withPg } from '../support/databases.js';
 
 const WAIT_MS = 5000;

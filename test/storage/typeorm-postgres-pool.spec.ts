@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { databaseAvailable, freshPostgresSchema, PG_URL, withPg } from '../support/databases.js';
 
 /** The node-pg Pool TypeORM keeps for a PostgreSQL DataSource (no public accessor). */

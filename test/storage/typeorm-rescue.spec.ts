@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
 import { sleep } from '../support/databases.js';
 import { openDataSourceHarness, type DataSourceHarness } from '../support/typeorm-harness.js';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EntityManager } from 'typeorm';
 import { InvalidOptionsError } from '../../lib/errors/invalid-options.error.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/storage-contract.js';
+import { newJob } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
 import { freshSqliteFile } from '../support/databases.js';
 import { openDataSourceHarness, type DataSourceHarness } from '../support/typeorm-harness.js';

@@ -1,7 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
-import { PENDING_STATES, UNIQUE_STATES, type UniqueWhile } from '../../core/job-record.js';
+import type { EnqueueResult, JobRecord, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
   CompleteItem,
@@ -13,35 +12,36 @@ import type {
   QueueStats,
   Storage,
 } from '../../core/storage.js';
-import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
-import { emptyStats, PeriodCounter } from './period-counter.js';
+import { MemoryAdmin } from './memory-admin.js';
+import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
+import { MemoryStats } from './memory-stats.js';
+import { MemoryUniqueKeys } from './memory-unique-keys.js';
 
 export interface MemoryStorageOptions {
   clock?: Clock;
 }
 
-const pending = new Set<JobState>(PENDING_STATES);
-const finished = new Set<JobState>(['completed', 'dead', 'cancelled']);
-
 /**
  * Everything in one process's memory: for tests and scripts. Implements the full Storage
- * contract (single process, so "atomic" is simply synchronous).
+ * contract (single process, so "atomic" is simply synchronous). The class is the contract's
+ * front; claim order and leases are in `memory-claims.ts`, unique keys in
+ * `memory-unique-keys.ts`, counting in `memory-stats.ts`, list / cancel / retry / prune in
+ * `memory-admin.ts`.
  */
 export class MemoryStorage implements Storage {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly paused = new Set<string>();
-  private readonly completedCounts = new Map<string, PeriodCounter>();
-  private readonly diedCounts = new Map<string, PeriodCounter>();
+  private readonly counts = new MemoryStats();
   private readonly wake$ = new Subject<string>();
-  private readonly uniqueWhile = new Map<string, UniqueWhile>();
-  /** Jobs that gave their unique key up (left their unique states); they never take it back on their own. */
-  private readonly keyReleased = new Set<string>();
+  private readonly keys = new MemoryUniqueKeys(this.jobs);
   private readonly cancel$ = new Subject<string>();
   private nextId = 1;
   private readonly clock: Clock;
+  private readonly admin: MemoryAdmin;
 
   constructor(options: MemoryStorageOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.admin = new MemoryAdmin(this.jobs, this.keys, this.clock, this.wake$, this.cancel$);
   }
 
   async init(): Promise<void> {}
@@ -55,11 +55,11 @@ export class MemoryStorage implements Storage {
     const now = this.clock.now();
     return jobs.map((job) => {
       if (job.uniqueKey) {
-        const other = this.holderOf(job.uniqueKey);
+        const other = this.keys.holderOf(job.uniqueKey);
         if (other) return { id: other.id, duplicate: true };
       }
       const id = String(this.nextId++);
-      if (job.uniqueKey) this.uniqueWhile.set(id, job.uniqueWhile ?? 'running');
+      if (job.uniqueKey) this.keys.hold(id, job.uniqueWhile ?? 'running');
       const runAt = job.runAt ? job.runAt.getTime() : now + (job.delayMs ?? 0);
       this.jobs.set(id, {
         id,
@@ -94,31 +94,17 @@ export class MemoryStorage implements Storage {
     const [result] = await this.enqueue([job]);
     const stored = this.jobs.get(result!.id)!;
     if (result!.duplicate || stored.state !== 'available' || this.paused.has(stored.queue)) return { result: result!, claimed: null };
-    const now = this.clock.now();
-    stored.state = 'running';
-    stored.attempt = 1;
-    stored.lockedBy = workerId;
-    stored.lockedUntil = new Date(now + leaseMs);
-    stored.startedAt = new Date(now);
-    this.trackUnique(stored);
+    takeLease(stored, workerId, this.clock.now(), leaseMs); // a new job: attempt 0 → 1
+    this.keys.track(stored);
     return { result: result!, claimed: structuredClone(stored) };
   }
 
   async claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]> {
     if (this.paused.has(queue) || limit <= 0) return [];
     const now = this.clock.now();
-    const due: JobRecord[] = [];
-    for (const job of this.jobs.values()) {
-      if (job.queue === queue && pending.has(job.state) && job.runAt.getTime() <= now) due.push(job);
-    }
-    due.sort((a, b) => a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || Number(a.id) - Number(b.id));
-    return due.slice(0, limit).map((job) => {
-      job.state = 'running';
-      job.attempt += 1;
-      job.lockedBy = workerId;
-      job.lockedUntil = new Date(now + leaseMs);
-      job.startedAt = new Date(now);
-      this.trackUnique(job);
+    return dueInClaimOrder(this.jobs.values(), queue, now, limit).map((job) => {
+      takeLease(job, workerId, now, leaseMs);
+      this.keys.track(job);
       return structuredClone(job);
     });
   }
@@ -127,14 +113,14 @@ export class MemoryStorage implements Storage {
     const now = this.clock.now();
     const held: string[] = [];
     for (const item of items) {
-      const job = this.held(item.id, item.workerId);
+      const job = heldBy(this.jobs, item.id, item.workerId);
       if (!job) continue;
       job.state = 'completed';
       job.completedAt = new Date(now);
       job.result = item.result == null ? null : (JSON.parse(item.result) as unknown);
-      this.unlock(job);
-      this.counter(this.completedCounts, job.queue).add(now);
-      this.trackUnique(job);
+      unlock(job);
+      this.counts.completed(job.queue, now);
+      this.keys.track(job);
       held.push(item.id);
     }
     return held;
@@ -144,22 +130,22 @@ export class MemoryStorage implements Storage {
     const now = this.clock.now();
     const held: string[] = [];
     for (const item of items) {
-      const job = this.held(item.id, item.workerId);
+      const job = heldBy(this.jobs, item.id, item.workerId);
       if (!job) continue;
       job.lastError = item.error;
-      this.unlock(job);
+      unlock(job);
       if (item.cancelled) {
         job.state = 'cancelled';
         job.failedAt = new Date(now);
       } else if (item.retryDelayMs === null) {
         job.state = 'dead';
         job.failedAt = new Date(now);
-        this.counter(this.diedCounts, job.queue).add(now);
+        this.counts.died(job.queue, now);
       } else {
         job.state = 'retryable';
         job.runAt = new Date(now + item.retryDelayMs);
       }
-      this.trackUnique(job);
+      this.keys.track(job);
       held.push(item.id);
     }
     return held;
@@ -169,7 +155,7 @@ export class MemoryStorage implements Storage {
     const held: string[] = [];
     const now = this.clock.now();
     for (const id of ids) {
-      const job = this.held(id, workerId);
+      const job = heldBy(this.jobs, id, workerId);
       if (!job) continue;
       if (job.cancelRequested) {
         // Cancelled while it ran (an unschedule() during a tick): it ends here, never to run again.
@@ -183,8 +169,8 @@ export class MemoryStorage implements Storage {
         job.state = 'available';
       }
       job.attempt = Math.max(0, job.attempt - 1);
-      this.unlock(job);
-      this.trackUnique(job);
+      unlock(job);
+      this.keys.track(job);
       held.push(id);
     }
     if (held.length) this.wake$.next(this.jobs.get(held[0]!)!.queue);
@@ -196,7 +182,7 @@ export class MemoryStorage implements Storage {
     const lost: string[] = [];
     const cancelled: string[] = [];
     for (const id of ids) {
-      const job = this.held(id, workerId);
+      const job = heldBy(this.jobs, id, workerId);
       if (!job) {
         lost.push(id);
         continue;
@@ -214,7 +200,7 @@ export class MemoryStorage implements Storage {
       if (moved >= limit) break;
       if (job.state !== 'running' || !job.lockedUntil || job.lockedUntil.getTime() > now) continue;
       const cancelRequested = job.cancelRequested;
-      this.unlock(job);
+      unlock(job);
       moved++;
       if (cancelRequested) {
         job.state = 'cancelled';
@@ -223,18 +209,18 @@ export class MemoryStorage implements Storage {
         job.state = 'dead';
         job.failedAt = new Date(now);
         job.lastError = { name: 'LeaseExpired', message: 'The worker running this job stopped renewing its lease (crashed or stalled), and no attempts are left.', attempt: job.attempt, at: new Date(now).toISOString() };
-        this.counter(this.diedCounts, job.queue).add(now);
+        this.counts.died(job.queue, now);
       } else {
         job.state = 'available';
         job.runAt = new Date(now);
       }
-      this.trackUnique(job);
+      this.keys.track(job);
     }
     return moved;
   }
 
   async progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void> {
-    const job = this.held(id, workerId);
+    const job = heldBy(this.jobs, id, workerId);
     if (!job) return;
     job.progress = percent;
     if (data !== undefined) job.progressData = data === null ? null : (JSON.parse(data) as unknown);
@@ -246,72 +232,24 @@ export class MemoryStorage implements Storage {
   }
 
   async findByUniqueKey(uniqueKey: string): Promise<JobRecord | null> {
-    const job = this.holderOf(uniqueKey);
+    const job = this.keys.holderOf(uniqueKey);
     return job ? structuredClone(job) : null;
   }
 
   async list(filter: ListFilter): Promise<ListPage> {
-    const limit = filter.limit ?? 100;
-    const after = filter.cursor ? Number(filter.cursor) : Infinity;
-    if (Number.isNaN(after)) throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
-    const jobs = [...this.jobs.values()]
-      .filter((j) => (!filter.queue || j.queue === filter.queue) && (!filter.state || j.state === filter.state) && (!filter.name || j.name === filter.name))
-      .filter((j) => Number(j.id) < after)
-      .sort((a, b) => Number(b.id) - Number(a.id))
-      .slice(0, limit + 1);
-    const page = jobs.slice(0, limit).map((j) => structuredClone(j));
-    return { jobs: page, nextCursor: jobs.length > limit ? page[page.length - 1]!.id : null };
+    return this.admin.list(filter);
   }
 
   async cancel(id: string): Promise<JobRecord | null> {
-    const job = this.jobs.get(String(id));
-    if (!job) return null;
-    if (pending.has(job.state)) {
-      job.state = 'cancelled';
-      job.failedAt = new Date(this.clock.now());
-      this.trackUnique(job);
-    } else if (job.state === 'running' && !job.cancelRequested) {
-      job.cancelRequested = true;
-      this.cancel$.next(job.id);
-    }
-    return structuredClone(job);
+    return this.admin.cancel(id);
   }
 
   async retry(id: string): Promise<JobRecord | null> {
-    const job = this.jobs.get(String(id));
-    if (!job) return null;
-    if (job.state === 'running' || pending.has(job.state)) return structuredClone(job);
-    job.state = 'available';
-    job.attempt = 0;
-    job.runAt = new Date(this.clock.now());
-    job.completedAt = null;
-    job.failedAt = null;
-    job.cancelRequested = false;
-    // Takes its unique key back only if no other job holds it meanwhile.
-    if (job.uniqueKey && this.keyReleased.has(job.id) && !this.holderOf(job.uniqueKey)) this.keyReleased.delete(job.id);
-    const copy = structuredClone(job);
-    this.wake$.next(job.queue);
-    return copy;
+    return this.admin.retry(id);
   }
 
   async stats(): Promise<QueueStats[]> {
-    const now = this.clock.now();
-    const byQueue = new Map<string, QueueStats>();
-    const get = (queue: string) => {
-      let s = byQueue.get(queue);
-      if (!s) byQueue.set(queue, (s = emptyStats(queue, this.paused.has(queue))));
-      return s;
-    };
-    for (const job of this.jobs.values()) {
-      const s = get(job.queue);
-      if (pending.has(job.state)) job.runAt.getTime() <= now ? s.available++ : s.scheduled++;
-      else if (job.state === 'running') s.running++;
-      else if (job.state === 'dead') s.dead++;
-    }
-    for (const [queue, c] of this.completedCounts) get(queue).completed = c.read(now);
-    for (const [queue, c] of this.diedCounts) get(queue).died = c.read(now);
-    for (const queue of this.paused) get(queue);
-    return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+    return this.counts.read(this.jobs.values(), this.paused, this.clock.now());
   }
 
   async pause(queue: string): Promise<void> {
@@ -328,20 +266,7 @@ export class MemoryStorage implements Storage {
   }
 
   async prune(options: PruneOptions): Promise<number> {
-    const before = options.olderThan.getTime();
-    const states = new Set(options.states);
-    let removed = 0;
-    for (const [id, job] of this.jobs) {
-      if (!states.has(job.state) || !finished.has(job.state)) continue;
-      const at = (job.completedAt ?? job.failedAt ?? job.createdAt).getTime();
-      if (at < before) {
-        this.jobs.delete(id);
-        this.uniqueWhile.delete(id);
-        this.keyReleased.delete(id);
-        removed++;
-      }
-    }
-    return removed;
+    return this.admin.prune(options);
   }
 
   wakeups(): Observable<string> {
@@ -350,37 +275,5 @@ export class MemoryStorage implements Storage {
 
   cancellations(): Observable<string> {
     return this.cancel$.asObservable();
-  }
-
-  private holderOf(uniqueKey: string): JobRecord | undefined {
-    for (const other of this.jobs.values()) {
-      if (other.uniqueKey !== uniqueKey || this.keyReleased.has(other.id)) continue;
-      const states = UNIQUE_STATES[this.uniqueWhile.get(other.id) ?? 'running'];
-      if (states.includes(other.state)) return other;
-    }
-    return undefined;
-  }
-
-  /** After a state change: a job out of its unique states gives its key up for good. */
-  private trackUnique(job: JobRecord): void {
-    const mode = this.uniqueWhile.get(job.id);
-    if (mode && !UNIQUE_STATES[mode].includes(job.state)) this.keyReleased.add(job.id);
-  }
-
-  private held(id: string, workerId: string): JobRecord | undefined {
-    const job = this.jobs.get(id);
-    return job && job.state === 'running' && job.lockedBy === workerId ? job : undefined;
-  }
-
-  private unlock(job: JobRecord): void {
-    job.lockedBy = null;
-    job.lockedUntil = null;
-    job.cancelRequested = false;
-  }
-
-  private counter(map: Map<string, PeriodCounter>, queue: string): PeriodCounter {
-    let c = map.get(queue);
-    if (!c) map.set(queue, (c = new PeriodCounter()));
-    return c;
   }
 }

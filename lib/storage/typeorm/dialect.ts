@@ -2,6 +2,92 @@ import type { JobState, UniqueWhile } from '../../core/job-record.js';
 import type { Row, Step } from './flow.js';
 import type { DialectKind, TableNames } from './table-names.js';
 
+/**
+ * Everything that differs between databases: each method returns a flow of parameterized
+ * statements (see `flow.ts`) and how it must run. Row shapes are decoded by `job-row.ts`.
+ * Ids in and out are decimal strings; callers pass only ids that `isJobId` accepts.
+ *
+ * Where each method's SQL lives, per database (files in `dialects/`). The flow (which
+ * statements run, in which order) is beside the SQL or, for the methods whose flow is the same
+ * on every database, in `common-flows.ts`, with each database's SQL in its `*.statements.ts`.
+ * "+Δ": the count changes are a second statement in the same transaction, `applyDeltas` of
+ * that database's `*.statements.ts` (PostgreSQL appends them in the same statement, a
+ * data-modifying CTE); `batch-helpers.ts` (no SQL) counts the changed rows for it. Every file
+ * also uses its database's shared fragments in `*.statements.ts` (clock, columns, buckets).
+ *
+ * | method          | PostgreSQL             | MySQL / MariaDB             | SQLite                  | flow            |
+ * |-----------------|------------------------|-----------------------------|-------------------------|-----------------|
+ * | now             | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | insert          | postgres-enqueue.ts    | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | holders         | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | claim           | postgres-claim.ts      | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | insertClaimed   | postgres-claim.ts      | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | complete        | postgres-outcomes.ts   | mysql-guarded-writes.ts +Δ  | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | fail            | postgres-outcomes.ts   | mysql-guarded-writes.ts +Δ  | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | release         | postgres-outcomes.ts   | mysql-guarded-writes.ts +Δ  | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | heartbeat       | postgres-leases.ts     | mysql-guarded-writes.ts     | sqlite.dialect.ts       | beside the SQL  |
+ * | rescue          | postgres-leases.ts     | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | progress        | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | get             | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | findByUniqueKey | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | list            | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | cancel          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | retry           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | statsRows       | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | foldCounters    | fold-statements.ts     | fold-statements.ts          | fold-statements.ts      | beside the SQL  |
+ * | pause           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | resume          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | pausedQueues    | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | prune           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | pruneCounters   | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ *
+ * (`findByUniqueKey` is `byUniqueKey` there; `cancel`, `retry` and `prune` use `lockJob`,
+ * `holders`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its
+ * database's Dialect from these.
+ */
+export interface Dialect {
+  readonly kind: DialectKind;
+  readonly tables: TableNames;
+  /** Rows per multi-row INSERT and ids per IN list / array: under every bind-parameter limit. */
+  readonly maxRowsPerStatement: number;
+  now(): Step<number>;
+  insert(rows: InsertRow[]): Step<InsertedRow[]>;
+  /** Ids of the jobs holding these unique keys now. */
+  holders(keys: string[]): Step<Map<string, string>>;
+  claim(queue: string, workerId: string, limit: number, leaseMs: number): Step<Row[]>;
+  /**
+   * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
+   * available when its queue is paused; the stored row, as `claim` returns rows.
+   */
+  insertClaimed?(row: InsertRow, workerId: string, leaseMs: number): Step<Row>;
+  complete(items: CompleteRow[]): Step<string[]>;
+  fail(items: FailRow[]): Step<string[]>;
+  release(ids: string[], workerId: string, runAt: Date | null): Step<string[]>;
+  heartbeat(ids: string[], workerId: string, leaseMs: number): Step<HeartbeatRows>;
+  rescue(limit: number, message: string): Step<number>;
+  progress(id: string, workerId: string, percent: number, data: string | null | undefined): Step<void>;
+  get(id: string): Step<Row | null>;
+  findByUniqueKey(uniqueKey: string): Step<Row | null>;
+  /** Newest first, ids below `before`, at most `limit` rows. */
+  list(where: ListWhere, limit: number, before: string | null): Step<Row[]>;
+  cancel(id: string): Step<Row | null>;
+  retry(id: string): Step<Row | null>;
+  /** Rows for `stats()` as of `at` (epoch ms on the database clock). */
+  statsRows(at: number, window: CounterWindow): Step<StatsRow[]>;
+  /**
+   * Folds up to `limit` deltas into the counters and moves pending buckets whose minute has
+   * come into bucket 0. Safe to run anywhere, concurrently. Returns how many deltas it folded.
+   */
+  foldCounters(limit: number): Step<number>;
+  pause(queue: string): Step<void>;
+  resume(queue: string): Step<void>;
+  pausedQueues(): Step<string[]>;
+  /** Deletes up to `limit` jobs in the finished `state` that finished before `olderThan`. */
+  prune(olderThan: Date, state: JobState, limit: number): Step<number>;
+  /** Drops counter buckets no period of `stats()` reads any more. */
+  pruneCounters(window: CounterWindow): Step<number>;
+}
+
 /** A job ready for INSERT: validated, JSON already text. */
 export interface InsertRow {
   queue: string;
@@ -91,52 +177,4 @@ export interface ListWhere {
   queue?: string;
   state?: JobState;
   name?: string;
-}
-
-/**
- * Everything that differs between databases: each method returns a flow of parameterized
- * statements (see `flow.ts`) and how it must run. Row shapes are decoded by `job-row.ts`.
- * Ids in and out are decimal strings; callers pass only ids that `isJobId` accepts.
- */
-export interface Dialect {
-  readonly kind: DialectKind;
-  readonly tables: TableNames;
-  /** Rows per multi-row INSERT and ids per IN list / array: under every bind-parameter limit. */
-  readonly maxRowsPerStatement: number;
-  now(): Step<number>;
-  insert(rows: InsertRow[]): Step<InsertedRow[]>;
-  /** Ids of the jobs holding these unique keys now. */
-  holders(keys: string[]): Step<Map<string, string>>;
-  claim(queue: string, workerId: string, limit: number, leaseMs: number): Step<Row[]>;
-  /**
-   * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
-   * available when its queue is paused; the stored row, as `claim` returns rows.
-   */
-  insertClaimed?(row: InsertRow, workerId: string, leaseMs: number): Step<Row>;
-  complete(items: CompleteRow[]): Step<string[]>;
-  fail(items: FailRow[]): Step<string[]>;
-  release(ids: string[], workerId: string, runAt: Date | null): Step<string[]>;
-  heartbeat(ids: string[], workerId: string, leaseMs: number): Step<HeartbeatRows>;
-  rescue(limit: number, message: string): Step<number>;
-  progress(id: string, workerId: string, percent: number, data: string | null | undefined): Step<void>;
-  get(id: string): Step<Row | null>;
-  findByUniqueKey(uniqueKey: string): Step<Row | null>;
-  /** Newest first, ids below `before`, at most `limit` rows. */
-  list(where: ListWhere, limit: number, before: string | null): Step<Row[]>;
-  cancel(id: string): Step<Row | null>;
-  retry(id: string): Step<Row | null>;
-  /** Rows for `stats()` as of `at` (epoch ms on the database clock). */
-  statsRows(at: number, window: CounterWindow): Step<StatsRow[]>;
-  /**
-   * Folds up to `limit` deltas into the counters and moves pending buckets whose minute has
-   * come into bucket 0. Safe to run anywhere, concurrently. Returns how many deltas it folded.
-   */
-  foldCounters(limit: number): Step<number>;
-  pause(queue: string): Step<void>;
-  resume(queue: string): Step<void>;
-  pausedQueues(): Step<string[]>;
-  /** Deletes up to `limit` jobs in the finished `state` that finished before `olderThan`. */
-  prune(olderThan: Date, state: JobState, limit: number): Step<number>;
-  /** Drops counter buckets no period of `stats()` reads any more. */
-  pruneCounters(window: CounterWindow): Step<number>;
 }

@@ -22,11 +22,11 @@ import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import type { Executor } from './executors/executor.js';
 import { startExecutor } from './executors/start-executor.js';
 import type { Step } from './flow.js';
+import { FoldScheduler } from './fold-scheduler.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import { migrationStep } from './migrations/migrator.js';
 import type { ListenerEvent } from './pg-listener.js';
 import { JobSignals } from './signals.js';
-import { CounterFolder } from './counter-folder.js';
 import { buildStats, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource, type StorageSetup } from './storage-setup.js';
 import { assertManagerOf } from './typeorm-options.js';
@@ -47,7 +47,7 @@ class LeaseLost {
  */
 export class TypeOrmStorage implements Storage {
   private executor: Executor | null = null;
-  private readonly folder: CounterFolder;
+  private readonly folds: FoldScheduler;
   private starting: Promise<void> | null = null;
   private closed = false;
   private readonly signals: JobSignals;
@@ -58,7 +58,7 @@ export class TypeOrmStorage implements Storage {
   private constructor(private readonly setup: StorageSetup) {
     this.dataSource = setup.dataSource;
     this.dialect = setup.dialect;
-    this.folder = new CounterFolder(setup.dialect, (step) => this.run(step), () => this.now());
+    this.folds = new FoldScheduler(setup.dialect, (step) => this.run(step), () => this.now());
     this.signals = new JobSignals({
       kind: setup.dialect.kind,
       dataSource: setup.dataSource,
@@ -105,7 +105,7 @@ export class TypeOrmStorage implements Storage {
     if (this.closed) return;
     this.closed = true;
     await this.starting?.catch(() => undefined);
-    await this.folder.settle();
+    await this.folds.settle();
     await this.signals.close();
     if (this.setup.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
   }
@@ -199,14 +199,14 @@ export class TypeOrmStorage implements Storage {
   /**
    * Folds count deltas into the counters (bounded batches), moves due pending buckets into
    * bucket 0, and drops counter buckets no period reads any more. Runs by itself (see
-   * `CounterFolder`); public for tests and scripts. Returns how many deltas it folded.
+   * `FoldScheduler`); public for tests and scripts. Returns how many deltas it folded.
    */
   foldCounters(): Promise<number> {
-    return this.folder.fold();
+    return this.folds.fold();
   }
 
   private wrote(): void {
-    if (!this.closed) this.folder.wrote();
+    if (!this.closed) this.folds.wrote();
   }
 
   async progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void> {

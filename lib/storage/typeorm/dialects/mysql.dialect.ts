@@ -1,17 +1,21 @@
-import type { CompleteRow, Dialect, FailRow, InsertRow } from '../dialect.js';
-import { sql, step, type Flow, type Row } from '../flow.js';
+import type { Dialect, InsertRow } from '../dialect.js';
+import { sql, step, type Row } from '../flow.js';
 import { asBool, asDate, asNumber, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
-import { deltasOf, firstPerId } from './batch-helpers.js';
+import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
-import { mysqlFold } from './counter-fold.js';
-import { applyDeltas, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc, type SqlDelta } from './mysql.statements.js';
+import { mysqlFold } from './fold-statements.js';
+import { mysqlGuardedWrites } from './mysql-guarded-writes.js';
+import { applyDeltas, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc } from './mysql.statements.js';
 
 /**
  * MariaDB has no UPDATE … RETURNING: every guarded write is a short transaction that first
  * locks the rows it may change (`SELECT … FOR UPDATE`: the ids that are still held), then
  * updates exactly those. Batches of per-row values travel as one JSON parameter through
  * JSON_TABLE (MariaDB 10.6+, MySQL 8).
+ * Here: enqueue, the hand-off, claim and rescue; the guarded writes (complete, fail, release,
+ * heartbeat) in `mysql-guarded-writes.ts`; the rest in `mysql.statements.ts` (see the table in
+ * `dialect.ts`).
  */
 export function mysqlDialect(t: TableNames): Dialect {
   /**
@@ -85,71 +89,6 @@ export function mysqlDialect(t: TableNames): Dialect {
       [workerId, lockedUntil, startedAt, ...ids],
     );
 
-  /**
-   * Step 1 of every guarded write: lock the running rows among `ids`; the caller keeps those
-   * its worker holds. A locking read locks every row it scans: FORCE INDEX (PRIMARY) keeps it
-   * on exactly these ids (through the (state, …) index it would lock every running job, and
-   * two workers' batches would deadlock on each other's rows).
-   */
-  const lockRunning = (ids: string[], columns: string) =>
-    sql(`SELECT ${columns} FROM ${t.jobs} FORCE INDEX (PRIMARY) WHERE id IN (${marks(ids.length)}) AND state = 'running' FOR UPDATE`, ids);
-
-  /**
-   * Per-row values from JSON_TABLE. STRAIGHT_JOIN from the JSON rows into the jobs by primary
-   * key: left to itself the optimizer may scan the jobs table first (it does on small
-   * tables), and an UPDATE locks every row it scans.
-   */
-  const byIds = (columns: string) =>
-    `JSON_TABLE(?, '$[*]' COLUMNS (${columns})) i STRAIGHT_JOIN ${t.jobs} j FORCE INDEX (PRIMARY) ON j.id = i.id`;
-
-  const completeHeld = (items: CompleteRow[]) =>
-    sql(
-      `UPDATE ${byIds(`id BIGINT UNSIGNED PATH '$.id', result LONGTEXT PATH '$.r'`)}
-       SET j.completed_at = ${NOW}, j.result = i.result, j.locked_by = NULL, j.locked_until = NULL,
-           j.cancel_requested = 0, j.unique_active = NULL, j.state = 'completed'
-       WHERE j.state = 'running'`,
-      [JSON.stringify(items.map((i) => (i.result === null ? { id: i.id } : { id: i.id, r: i.result })))],
-    );
-
-  /**
-   * A multi-table UPDATE gives no assignment order, so no expression here reads a column
-   * another assignment changes.
-   */
-  const failHeld = (items: FailRow[]) =>
-    sql(
-      `UPDATE ${byIds(`id BIGINT UNSIGNED PATH '$.id', error LONGTEXT PATH '$.e', delay_ms BIGINT PATH '$.d', cancelled TINYINT PATH '$.c'`)}
-       SET j.state = CASE WHEN i.cancelled = 1 THEN 'cancelled' WHEN i.delay_ms IS NULL THEN 'dead' ELSE 'retryable' END,
-           j.run_at = CASE WHEN i.cancelled = 0 AND i.delay_ms IS NOT NULL THEN ${plusMs(NOW, 'i.delay_ms')} ELSE j.run_at END,
-           j.failed_at = CASE WHEN i.cancelled = 1 OR i.delay_ms IS NULL THEN ${NOW} ELSE j.failed_at END,
-           j.last_error = i.error,
-           j.unique_active = CASE WHEN i.cancelled = 1 THEN NULL
-                                  WHEN i.delay_ms IS NULL AND NOT (j.unique_while <=> 'until-complete') THEN NULL
-                                  ELSE j.unique_active END,
-           j.locked_by = NULL, j.locked_until = NULL, j.cancel_requested = 0
-       WHERE j.state = 'running'`,
-      [JSON.stringify(items.map((i) => ({ id: i.id, e: i.error, c: i.cancelled ? 1 : 0, ...(i.retryDelayMs === null ? {} : { d: i.retryDelayMs }) })))],
-    );
-
-  /**
-   * Hands jobs back; one whose cancellation was requested ends cancelled (see the PostgreSQL
-   * dialect). Assignments run left to right: `state`, then `cancel_requested`, come last.
-   */
-  const releaseHeld = (ids: string[], runAt: Date | null) =>
-    sql(
-      `UPDATE ${t.jobs}
-       SET run_at = CASE WHEN cancel_requested = 0 AND ? IS NOT NULL THEN ? ELSE run_at END,
-           failed_at = CASE WHEN cancel_requested = 1 THEN ${NOW} ELSE failed_at END,
-           unique_active = CASE WHEN cancel_requested = 1 THEN NULL ELSE unique_active END,
-           attempt = GREATEST(attempt - 1, 0), locked_by = NULL, locked_until = NULL,
-           state = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
-           cancel_requested = 0
-       WHERE id IN (${marks(ids.length)})`,
-      [utc(runAt), utc(runAt), utc(runAt), ...ids],
-    );
-
-  const extendLeases = (ids: string[], leaseMs: number) =>
-    sql(`UPDATE ${t.jobs} SET locked_until = ${plusMs(NOW, '?')} WHERE id IN (${marks(ids.length)})`, [leaseMs, ...ids]);
-
   /** Rescue, step 1 (READ COMMITTED): expired leases, oldest first, through (state, locked_until). */
   const pickExpired = (limit: number) =>
     sql(
@@ -181,33 +120,7 @@ export function mysqlDialect(t: TableNames): Dialect {
     );
   };
 
-  /** Of the rows locked by `lockRunning`, those `workerOf(id)` still holds. */
-  function* lockHeld(ids: string[], workerOf: (id: string) => string | undefined, columns: string): Flow<Row[]> {
-    if (!ids.length) return [];
-    const { rows } = yield lockRunning([...new Set(ids)], `id, locked_by, ${columns}`);
-    return rows.filter((r) => asString(r.locked_by) === workerOf(asString(r.id)));
-  }
-
   const runAtOf = (r: Row) => asDate(r.run_at).getTime();
-  /** Count changes of failed jobs: out of running, into retryable (pending at now + delay), dead, or cancelled. */
-  const failDeltas = (held: Row[], byId: Map<string, FailRow>): SqlDelta[] => {
-    const out: SqlDelta[] = deltasOf(held, 'running', -1);
-    const dead = held.filter((r) => {
-      const i = byId.get(asString(r.id))!;
-      return !i.cancelled && i.retryDelayMs === null;
-    });
-    out.push(...deltasOf(dead, 'dead', 1), ...deltasOf(dead, 'died', 1));
-    const retries = new Map<string, SqlDelta>();
-    for (const r of held) {
-      const i = byId.get(asString(r.id))!;
-      if (i.cancelled || i.retryDelayMs === null) continue;
-      const key = `${asString(r.queue)}\u0000${i.retryDelayMs}`;
-      const d = retries.get(key);
-      if (d) d.n++;
-      else retries.set(key, { queue: asString(r.queue), event: 'pending', n: 1, runAtSql: { text: plusMs(NOW, '?'), params: [i.retryDelayMs] } });
-    }
-    return [...out, ...retries.values()];
-  };
 
   return {
     kind: 'mysql',
@@ -235,40 +148,7 @@ export function mysqlDialect(t: TableNames): Dialect {
       yield applyDeltas(t, [...deltasOf(rows, 'pending', -1), ...deltasOf(rows, 'running', 1)]);
       return rows.map((r) => ({ ...r, state: 'running', attempt: asNumber(r.attempt) + 1, locked_by: workerId, locked_until: until, started_at: now }));
     }),
-    complete: (items) => step('tx', function* () {
-      const byId = new Map(firstPerId(items).map((i) => [i.id, i]));
-      const held = yield* lockHeld([...byId.keys()], (id) => byId.get(id)?.workerId, 'queue');
-      if (!held.length) return [];
-      const ids = held.map((r) => asString(r.id));
-      yield completeHeld(ids.map((id) => byId.get(id)!));
-      yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(held, 'completed', 1)]);
-      return ids;
-    }),
-    fail: (items) => step('tx', function* () {
-      const byId = new Map(firstPerId(items).map((i) => [i.id, i]));
-      const held = yield* lockHeld([...byId.keys()], (id) => byId.get(id)?.workerId, 'queue');
-      if (!held.length) return [];
-      const ids = held.map((r) => asString(r.id));
-      yield failHeld(ids.map((id) => byId.get(id)!));
-      yield applyDeltas(t, failDeltas(held, byId));
-      return ids;
-    }),
-    release: (ids, workerId, runAt) => step('tx', function* () {
-      const held = yield* lockHeld(ids, () => workerId, 'queue, cancel_requested');
-      if (!held.length) return [];
-      const heldIds = held.map((r) => asString(r.id));
-      yield releaseHeld(heldIds, runAt);
-      const back = held.filter((r) => !asBool(r.cancel_requested));
-      yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(back, 'pending', 1, runAt ? () => runAt.getTime() : undefined)]);
-      return heldIds;
-    }),
-    heartbeat: (ids, workerId, leaseMs) => step('tx', function* () {
-      const held = yield* lockHeld(ids, () => workerId, 'cancel_requested');
-      if (!held.length) return { held: [], cancelled: [] };
-      const heldIds = held.map((r) => asString(r.id));
-      yield extendLeases(heldIds, leaseMs);
-      return { held: heldIds, cancelled: held.filter((r) => asBool(r.cancel_requested)).map((r) => asString(r.id)) };
-    }),
+    ...mysqlGuardedWrites(t),
     rescue: (limit, message) => step('tx-read-committed', function* () {
       const { rows } = yield pickExpired(limit);
       if (!rows.length) return 0;

@@ -4,7 +4,7 @@ import { asBool, asNumber, asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
 import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
-import { sqliteFold } from './counter-fold.js';
+import { sqliteFold } from './fold-statements.js';
 import { applyDeltas, idsJson, JOB_COLUMNS, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
 
 /**
@@ -119,7 +119,7 @@ export function sqliteDialect(t: TableNames): Dialect {
       [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0 })))],
     );
 
-  /** Hands jobs back; one whose cancellation was requested ends cancelled (see the PostgreSQL dialect). */
+  /** Hands jobs back; one whose cancellation was requested ends cancelled (see `postgres-outcomes.ts`). */
   const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
     sql(
       `UPDATE ${t.jobs}

@@ -9,11 +9,12 @@ const FOLD_EVERY = 200;
 const MAX_BATCHES = 20;
 
 /**
+ * When to fold (the statements of one fold, per database, are in `dialects/fold-statements.ts`).
  * Keeps the unfolded count deltas few, so `stats()` reads O(queues) rows: a fold runs after
  * every FOLD_EVERY statements that wrote deltas (in the background), at every rescue (the
  * maintenance each worker instance runs) and after prune. Concurrent requests share one run.
  */
-export class CounterFolder {
+export class FoldScheduler {
   private writes = 0;
   private running: Promise<number> | null = null;
 

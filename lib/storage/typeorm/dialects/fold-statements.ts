@@ -7,7 +7,8 @@ import { MINUTE_NOW } from './postgres.statements.js';
 import { NOW as SQLITE_NOW } from './sqlite.statements.js';
 
 /**
- * Folding count deltas into the counters (see README, "Stats"). A fold takes a batch of
+ * The statements of one fold of count deltas into the counters, per database (see README,
+ * "Stats"; when folds run is `fold-scheduler.ts`'s business). A fold takes a batch of
  * delta rows, deletes them and adds their sums to the counter rows in one transaction, so
  * each delta is counted exactly once whoever folds and whenever `stats()` reads. Pending
  * buckets whose minute has come move into bucket 0, which keeps the 's' rows per queue few.
@@ -36,7 +37,7 @@ function counterRows(deltas: Row[], minute: number): Array<[string, number, stri
 
 /**
  * PostgreSQL: one statement per batch. SKIP LOCKED splits the deltas between concurrent
- * folders; the DELETE … RETURNING and the counter upsert commit together.
+ * folds; the DELETE … RETURNING and the counter upsert commit together.
  */
 export function postgresFold(t: TableNames): Dialect['foldCounters'] {
   return (limit) => step('write', function* () {

@@ -1,0 +1,80 @@
+import type { Subject } from 'rxjs';
+import type { Clock } from '../../core/clock.js';
+import type { JobRecord, JobState } from '../../core/job-record.js';
+import { PENDING_STATES } from '../../core/job-record.js';
+import type { ListFilter, ListPage, PruneOptions } from '../../core/storage.js';
+import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
+import type { MemoryUniqueKeys } from './memory-unique-keys.js';
+
+const pending = new Set<JobState>(PENDING_STATES);
+const finished = new Set<JobState>(['completed', 'dead', 'cancelled']);
+
+/** Admin in memory: list, cancel, retry and prune, the calls of an operator rather than a worker. */
+export class MemoryAdmin {
+  constructor(
+    private readonly jobs: Map<string, JobRecord>,
+    private readonly keys: MemoryUniqueKeys,
+    private readonly clock: Clock,
+    private readonly wake$: Subject<string>,
+    private readonly cancel$: Subject<string>,
+  ) {}
+
+  list(filter: ListFilter): ListPage {
+    const limit = filter.limit ?? 100;
+    const after = filter.cursor ? Number(filter.cursor) : Infinity;
+    if (Number.isNaN(after)) throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
+    const jobs = [...this.jobs.values()]
+      .filter((j) => (!filter.queue || j.queue === filter.queue) && (!filter.state || j.state === filter.state) && (!filter.name || j.name === filter.name))
+      .filter((j) => Number(j.id) < after)
+      .sort((a, b) => Number(b.id) - Number(a.id))
+      .slice(0, limit + 1);
+    const page = jobs.slice(0, limit).map((j) => structuredClone(j));
+    return { jobs: page, nextCursor: jobs.length > limit ? page[page.length - 1]!.id : null };
+  }
+
+  cancel(id: string): JobRecord | null {
+    const job = this.jobs.get(String(id));
+    if (!job) return null;
+    if (pending.has(job.state)) {
+      job.state = 'cancelled';
+      job.failedAt = new Date(this.clock.now());
+      this.keys.track(job);
+    } else if (job.state === 'running' && !job.cancelRequested) {
+      job.cancelRequested = true;
+      this.cancel$.next(job.id);
+    }
+    return structuredClone(job);
+  }
+
+  retry(id: string): JobRecord | null {
+    const job = this.jobs.get(String(id));
+    if (!job) return null;
+    if (job.state === 'running' || pending.has(job.state)) return structuredClone(job);
+    job.state = 'available';
+    job.attempt = 0;
+    job.runAt = new Date(this.clock.now());
+    job.completedAt = null;
+    job.failedAt = null;
+    job.cancelRequested = false;
+    this.keys.reacquire(job);
+    const copy = structuredClone(job);
+    this.wake$.next(job.queue);
+    return copy;
+  }
+
+  prune(options: PruneOptions): number {
+    const before = options.olderThan.getTime();
+    const states = new Set(options.states);
+    let removed = 0;
+    for (const [id, job] of this.jobs) {
+      if (!states.has(job.state) || !finished.has(job.state)) continue;
+      const at = (job.completedAt ?? job.failedAt ?? job.createdAt).getTime();
+      if (at < before) {
+        this.jobs.delete(id);
+        this.keys.forget(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

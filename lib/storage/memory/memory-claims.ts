@@ -1,0 +1,38 @@
+import type { JobRecord, JobState } from '../../core/job-record.js';
+import { PENDING_STATES } from '../../core/job-record.js';
+
+/** Claims and leases in memory: a queue's due jobs in claim order, and a job's lease taken, checked and given up. */
+
+const pending = new Set<JobState>(PENDING_STATES);
+
+/** Up to `limit` jobs of `queue` due at `now`: by priority, then runAt, then id. */
+export function dueInClaimOrder(jobs: Iterable<JobRecord>, queue: string, now: number, limit: number): JobRecord[] {
+  const due: JobRecord[] = [];
+  for (const job of jobs) {
+    if (job.queue === queue && pending.has(job.state) && job.runAt.getTime() <= now) due.push(job);
+  }
+  due.sort((a, b) => a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || Number(a.id) - Number(b.id));
+  return due.slice(0, limit);
+}
+
+/** Takes the lease: running, one more attempt, held by `workerId` until `now + leaseMs`. */
+export function takeLease(job: JobRecord, workerId: string, now: number, leaseMs: number): void {
+  job.state = 'running';
+  job.attempt += 1;
+  job.lockedBy = workerId;
+  job.lockedUntil = new Date(now + leaseMs);
+  job.startedAt = new Date(now);
+}
+
+/** The job, if `workerId` holds its lease: every write after a claim is guarded by this. */
+export function heldBy(jobs: ReadonlyMap<string, JobRecord>, id: string, workerId: string): JobRecord | undefined {
+  const job = jobs.get(id);
+  return job && job.state === 'running' && job.lockedBy === workerId ? job : undefined;
+}
+
+/** Gives the lease up, and any cancel request with it. */
+export function unlock(job: JobRecord): void {
+  job.lockedBy = null;
+  job.lockedUntil = null;
+  job.cancelRequested = false;
+}

@@ -1,0 +1,74 @@
+import type { Dialect, InsertRow } from '../dialect.js';
+import { sql, step } from '../flow.js';
+import type { TableNames } from '../table-names.js';
+import { ASYNC_COMMIT, claimColumns, CLOCK, deltasPerQueue, epochMs, ms, NOW, PENDING } from './postgres.statements.js';
+
+/** PostgreSQL claims: the claim (`claim`) and the local hand-off that stores a job already claimed (`insertClaimed`). */
+export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertClaimed'> {
+  /**
+   * Claim: one statement. The CTE picks due rows in claim order through the partial index
+   * (queue, priority, run_at, id) WHERE state IN (pending) — so its cost does not grow with
+   * finished or future rows elsewhere — and locks them with SKIP LOCKED, so concurrent
+   * claimers take disjoint rows without waiting. A CTE (not `id IN (SELECT … LIMIT n FOR
+   * UPDATE SKIP LOCKED)`) because the latter can be re-evaluated and claim more than n rows.
+   * A 'queued'-unique job gives its key up once it starts. A claimed job was due, so the
+   * pending count it leaves is in bucket 0. It commits without waiting for the disk
+   * (`ASYNC_COMMIT`): a claim is a lease, which a database crash may undo.
+   */
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
+    sql(
+      `WITH picked AS (
+         SELECT id FROM ${t.jobs}
+         WHERE queue = $1 AND state IN ${PENDING} AND run_at <= ${CLOCK}
+           AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1)
+         ORDER BY priority, run_at, id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE ${t.jobs} AS j
+         SET state = 'running', attempt = j.attempt + 1, locked_by = $2,
+             locked_until = ${NOW} + ${ms('$4')}, started_at = ${NOW},
+             unique_active = CASE WHEN j.unique_while = 'queued' THEN NULL ELSE j.unique_active END
+         FROM picked WHERE j.id = picked.id
+         RETURNING ${claimColumns('j', ['started_at', 'locked_until'])}
+       ), counted AS (${deltasPerQueue(t, 'claimed', [['pending', -1, '0'], ['running', 1, '0']])}
+       ), async AS (${ASYNC_COMMIT}, ${epochMs(NOW)} AS started_at)
+       SELECT claimed.*, async.started_at, async.started_at + $4::float8 AS locked_until FROM claimed, async`,
+      [queue, workerId, limit, leaseMs],
+    );
+
+  /**
+   * The local hand-off (see `Storage.enqueueClaimed`): one job, due now, no unique key, stored
+   * already claimed by `$8` — running, attempt 1, leased, counted as running — unless its queue
+   * is paused, then stored available (and its queue notified) as `insertOne`
+   * (`postgres-enqueue.ts`) would. Returns the row in the claim's shape.
+   */
+  const insertClaimedJob = (r: InsertRow, workerId: string, leaseMs: number) =>
+    sql(
+      `WITH d AS (
+         SELECT NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1) AS go
+       ), ins AS (
+         INSERT INTO ${t.jobs} AS j (queue, name, payload, state, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
+                                     attempt, started_at, locked_by, locked_until)
+         SELECT $1::text, $2::text, $3::text::json, CASE WHEN go THEN 'running' ELSE 'available' END, $4::int, $5::int,
+                ${NOW}, ${NOW}, $6::text::json, $7::bigint,
+                CASE WHEN go THEN 1 ELSE 0 END, CASE WHEN go THEN ${NOW} END, CASE WHEN go THEN $8::text END,
+                CASE WHEN go THEN ${NOW} + ${ms('$9')} END
+         FROM d
+         RETURNING ${claimColumns('j')}
+       ), counted AS (
+         INSERT INTO ${t.deltas} (queue, event, bucket, n)
+         SELECT queue, CASE WHEN state = 'running' THEN 'running' ELSE 'pending' END, 0, 1 FROM ins)
+       SELECT *, CASE WHEN state = 'available' THEN pg_notify($10, queue) END AS notified FROM ins`,
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, t.channel],
+    );
+
+  return {
+    claim: (queue, workerId, limit, leaseMs) => step('write', function* () {
+      return (yield claimJobs(queue, workerId, limit, leaseMs)).rows;
+    }),
+    insertClaimed: (row, workerId, leaseMs) => step('write', function* () {
+      return (yield insertClaimedJob(row, workerId, leaseMs)).rows[0]!;
+    }),
+  };
+}

@@ -1,0 +1,150 @@
+import { expect, it } from 'vitest';
+import { error, h, newJob, s, T } from './contract-harness.js';
+
+/** Contract cases of a claimed job's outcomes, each guarded by its holder: complete, fail, release, progress. */
+export function outcomeCases(): void {
+  it('complete() is guarded: only the holder completes; the result is stored', async () => {
+    const [r] = await s.enqueue([newJob()]);
+    await s.claim('q', 'w1', 1, 30_000);
+    expect(await s.complete([{ id: r!.id, workerId: 'intruder' }])).toEqual([]);
+    expect(await s.complete([{ id: r!.id, workerId: 'w1', result: '{"ok":true}' }])).toEqual([r!.id]);
+    const job = await s.get(r!.id);
+    expect(job).toMatchObject({ state: 'completed', result: { ok: true }, lockedBy: null });
+    expect(job!.completedAt).toBeInstanceOf(Date);
+    // A second completion (stale worker) changes nothing.
+    expect(await s.complete([{ id: r!.id, workerId: 'w1' }])).toEqual([]);
+  });
+
+  it('complete() takes a batch', async () => {
+    const res = await s.enqueue(Array.from({ length: 50 }, () => newJob()));
+    const claimed = await s.claim('q', 'w1', 50, 30_000);
+    const held = await s.complete(claimed.map((j) => ({ id: j.id, workerId: 'w1' })));
+    expect(new Set(held)).toEqual(new Set(res.map((r) => r.id)));
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st!.completed.allTime).toBe(50);
+    expect(st!.completed.lastHour).toBe(50);
+  });
+
+  it('complete() and fail() take batches larger than one statement', async () => {
+    await s.enqueue(Array.from({ length: 1300 }, () => newJob()));
+    const claimed = await s.claim('q', 'w1', 1300, 30_000);
+    expect(claimed).toHaveLength(1300);
+    const done = await s.complete(claimed.slice(0, 1200).map((j) => ({ id: j.id, workerId: 'w1' })));
+    expect(done).toHaveLength(1200);
+    const failed = await s.fail(claimed.slice(1200).map((j) => ({ id: j.id, workerId: 'w1', error: error(), retryDelayMs: null })));
+    expect(failed).toHaveLength(100);
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ running: 0, dead: 100 });
+    expect(st!.completed.allTime).toBe(1200);
+    expect(st!.died.today).toBe(100);
+  });
+
+  it('complete() of a batch from several workers completes each job only for its holder', async () => {
+    await s.enqueue([newJob(), newJob(), newJob()]);
+    const [a] = await s.claim('q', 'w1', 1, 30_000);
+    const [b, c] = await s.claim('q', 'w2', 2, 30_000);
+    const done = await s.complete([
+      { id: a!.id, workerId: 'w1', result: '1' },
+      { id: b!.id, workerId: 'w2', result: '2' },
+      { id: c!.id, workerId: 'w1', result: '3' },
+    ]);
+    expect(done.sort()).toEqual([a!.id, b!.id].sort());
+    expect(await s.get(a!.id)).toMatchObject({ state: 'completed', result: 1 });
+    expect(await s.get(b!.id)).toMatchObject({ state: 'completed', result: 2 });
+    expect(await s.get(c!.id)).toMatchObject({ state: 'running', lockedBy: 'w2', result: null });
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ running: 1, completed: { allTime: 2 } });
+  });
+
+  it('fail() with a delay makes the job retryable at a later runAt; null makes it dead with its error kept', async () => {
+    const [a, b] = await s.enqueue([newJob(), newJob()]);
+    await s.claim('q', 'w1', 2, 30_000);
+    const error = { name: 'Error', message: 'boom', stack: 'Error: boom\n at x', attempt: 1, at: new Date().toISOString() };
+    const held = await s.fail([
+      { id: a!.id, workerId: 'w1', error, retryDelayMs: T * 2 },
+      { id: b!.id, workerId: 'w1', error, retryDelayMs: null },
+    ]);
+    expect(new Set(held)).toEqual(new Set([a!.id, b!.id]));
+    const ja = await s.get(a!.id);
+    expect(ja).toMatchObject({ state: 'retryable', attempt: 1, lockedBy: null });
+    expect(ja!.lastError).toMatchObject({ message: 'boom', stack: 'Error: boom\n at x' });
+    const jb = await s.get(b!.id);
+    expect(jb).toMatchObject({ state: 'dead', lastError: { message: 'boom' } });
+    expect(await s.claim('q', 'w1', 10, 30_000)).toHaveLength(0);
+    await h.advance(T * 3);
+    const again = await s.claim('q', 'w2', 10, 30_000);
+    expect(again.map((j) => j.id)).toEqual([a!.id]);
+    expect(again[0]!.attempt).toBe(2);
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ dead: 1, running: 1 });
+    expect(st!.died.allTime).toBe(1);
+  });
+
+  it('fail() with cancelled ends the job cancelled; guarded against other workers', async () => {
+    const [a] = await s.enqueue([newJob()]);
+    await s.claim('q', 'w1', 1, 30_000);
+    const error = { name: 'JobCancelledError', message: 'cancelled', attempt: 1, at: new Date().toISOString() };
+    expect(await s.fail([{ id: a!.id, workerId: 'w2', error, retryDelayMs: null, cancelled: true }])).toEqual([]);
+    expect(await s.fail([{ id: a!.id, workerId: 'w1', error, retryDelayMs: null, cancelled: true }])).toEqual([a!.id]);
+    expect((await s.get(a!.id))!.state).toBe('cancelled');
+  });
+
+  it('release() hands jobs back without counting the attempt', async () => {
+    const [a] = await s.enqueue([newJob()]);
+    await s.claim('q', 'w1', 1, 30_000);
+    expect(await s.release([a!.id], 'w2')).toEqual([]);
+    expect(await s.release([a!.id], 'w1')).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'available', attempt: 0, lockedBy: null });
+    const [again] = await s.claim('q', 'w2', 1, 30_000);
+    expect(again!.attempt).toBe(1);
+  });
+
+  it('release() with runAt reschedules the job for later without counting the attempt', async () => {
+    const [a] = await s.enqueue([newJob({ uniqueKey: 'sched' })]);
+    await s.claim('q', 'w1', 1, 30_000);
+    const at = new Date((await s.now()) + T * 2);
+    expect(await s.release([a!.id], 'w1', at)).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'scheduled', attempt: 0, lockedBy: null });
+    expect((await s.findByUniqueKey('sched'))!.id).toBe(a!.id);
+    expect(await s.claim('q', 'w1', 1, 30_000)).toHaveLength(0);
+    await h.advance(T * 3);
+    expect(await s.claim('q', 'w1', 1, 30_000)).toHaveLength(1);
+  });
+
+  it('release() with a runAt already past makes the job available at that new runAt', async () => {
+    // A schedule row snoozed to a next tick that went by while it fired: the next claim
+    // must see the new tick, or it would fire the old one again.
+    const [a] = await s.enqueue([newJob()]);
+    const [claimed] = await s.claim('q', 'w1', 1, 30_000);
+    await h.advance(T);
+    const at = new Date((await s.now()) - 5);
+    expect(at.getTime()).toBeGreaterThan(claimed!.runAt.getTime());
+    expect(await s.release([a!.id], 'w1', at)).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'available', attempt: 0, runAt: at });
+    const [again] = await s.claim('q', 'w1', 1, 30_000);
+    expect(again!.runAt.getTime()).toBe(at.getTime());
+  });
+
+  it('progress() stores percent and data for the holder only', async () => {
+    const [a] = await s.enqueue([newJob()]);
+    await s.claim('q', 'w1', 1, 30_000);
+    await s.progress(a!.id, 'w2', 90, null);
+    expect((await s.get(a!.id))!.progress).toBeNull();
+    await s.progress(a!.id, 'w1', 40, '{"step":"b"}');
+    expect(await s.get(a!.id)).toMatchObject({ progress: 40, progressData: { step: 'b' } });
+  });
+
+  it('stores results, errors and progress data exactly (unicode, quotes, escapes)', async () => {
+    const text = 'héllo ✓ 😀 "q" \\ \u0000 \n ﻿';
+    const [a, b] = await s.enqueue([newJob(), newJob()]);
+    await s.claim('q', 'w1', 2, 30_000);
+    await s.progress(a!.id, 'w1', 12.5, JSON.stringify({ text }));
+    expect(await s.get(a!.id)).toMatchObject({ progress: 12.5, progressData: { text } });
+    await s.progress(a!.id, 'w1', 20);
+    expect(await s.get(a!.id)).toMatchObject({ progress: 20, progressData: { text } });
+    await s.complete([{ id: a!.id, workerId: 'w1', result: JSON.stringify({ text, n: [1.5, -2e20] }) }]);
+    expect((await s.get(a!.id))!.result).toEqual({ text, n: [1.5, -2e20] });
+    await s.fail([{ id: b!.id, workerId: 'w1', error: { ...error(text), stack: `Error: ${text}\n  at x` }, retryDelayMs: 1000 }]);
+    expect((await s.get(b!.id))!.lastError).toMatchObject({ message: text, stack: `Error: ${text}\n  at x` });
+  });
+}
