@@ -56,7 +56,7 @@ describe('payloads: one rule, what a JSON round trip would change is refused', (
     ['an undefined property', { a: undefined }, 'a', /undefined.*omit the key/],
     ['a nested undefined property', { user: { name: 'ada', email: undefined } }, 'user.email', /omit the key/],
     ['undefined in an array', [undefined], '$[0]', /undefined.*use null/],
-    ['a sparse array', [1, , 3], '$[1]', /empty slot.*null/], // eslint-disable-line no-sparse-arrays
+    ['a sparse array', [1, , 3], '$[1]', /empty slot.*null/],
     ['a nested sparse array', { list: new Array(3) }, 'list[0]', /empty slot.*null/],
   ])('%s: InvalidPayloadError pointing at it and saying what to do', async (_what, payload, path, message) => {
     const { app, storage } = await setup();
@@ -69,7 +69,7 @@ describe('payloads: one rule, what a JSON round trip would change is refused', (
     const { app, storage } = await setup();
     const queue = queueOf(app);
     await refusal(queue.enqueueMany([{ name: 'plain', payload: { ok: 1 } }, { name: 'plain', payload: { a: undefined } }]));
-    await refusal(queue.every('plain', [1, , 3], { every: '1h' })); // eslint-disable-line no-sparse-arrays
+    await refusal(queue.every('plain', [1, , 3], { every: '1h' }));
     await refusal(queue.every('plain', nested(20_000, 'array'), { every: '1h' }));
     expect((await storage.list({})).jobs).toEqual([]);
   });
