@@ -1,21 +1,12 @@
-import type { TestingModule } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import { InvalidPayloadError, Job, JobsModule, MemoryStorage, Processor } from '../lib/index.js';
-import { closeAppsAfterEach, queueOf, startApp } from './fixtures/app.js';
+import { InvalidPayloadError, Job, Processor } from '../lib/index.js';
+import { closeAppsAfterEach, queueOf } from './fixtures/app.js';
+import { memoryApp, refusal } from './fixtures/refusal.js';
 
 @Processor('json-rules')
 class PlainProcessor {
   @Job('plain')
   plain() {}
-}
-
-async function setup(): Promise<{ app: TestingModule; storage: MemoryStorage }> {
-  const storage = new MemoryStorage();
-  const app = await startApp({
-    imports: [JobsModule.forRoot({ storage: { instance: storage }, logger: false })],
-    providers: [PlainProcessor],
-  });
-  return { app, storage };
 }
 
 /** `depth` arrays (or objects) nested in each other: `[[[…]]]`. */
@@ -25,30 +16,24 @@ function nested(depth: number, kind: 'array' | 'object'): unknown {
   return v;
 }
 
-async function refusal(call: Promise<unknown>): Promise<InvalidPayloadError> {
-  const err = await call.then(() => null, (e: unknown) => e);
-  expect(err).toBeInstanceOf(InvalidPayloadError);
-  return err as InvalidPayloadError;
-}
-
 describe('payloads: one rule, what a JSON round trip would change is refused', () => {
   closeAppsAfterEach();
 
   it.each(['array', 'object'] as const)('20,000 nested %ss: InvalidPayloadError naming the limit, not a RangeError', async (kind) => {
-    const { app, storage } = await setup();
-    const err = await refusal(queueOf(app).enqueue('plain', nested(20_000, kind)));
+    const { app, storage } = await memoryApp([PlainProcessor]);
+    const err = await refusal(InvalidPayloadError, queueOf(app).enqueue('plain', nested(20_000, kind)));
     expect(err.issues).toHaveLength(1);
     expect(err.issues[0]!.message).toMatch(/nested deeper than 100 levels/);
     expect((await storage.list({})).jobs).toEqual([]);
   });
 
   it('100 levels of nesting are accepted and stored intact; 101 are refused', async () => {
-    const { app, storage } = await setup();
+    const { app, storage } = await memoryApp([PlainProcessor]);
     const queue = queueOf(app);
     for (const kind of ['array', 'object'] as const) {
       const { id } = await queue.enqueue('plain', nested(100, kind));
       expect((await storage.get(id))!.payload).toEqual(nested(100, kind));
-      await refusal(queue.enqueue('plain', nested(101, kind)));
+      await refusal(InvalidPayloadError, queue.enqueue('plain', nested(101, kind)));
     }
   });
 
@@ -59,23 +44,23 @@ describe('payloads: one rule, what a JSON round trip would change is refused', (
     ['a sparse array', [1, , 3], '$[1]', /empty slot.*null/],
     ['a nested sparse array', { list: new Array(3) }, 'list[0]', /empty slot.*null/],
   ])('%s: InvalidPayloadError pointing at it and saying what to do', async (_what, payload, path, message) => {
-    const { app, storage } = await setup();
-    const err = await refusal(queueOf(app).enqueue('plain', payload));
+    const { app, storage } = await memoryApp([PlainProcessor]);
+    const err = await refusal(InvalidPayloadError, queueOf(app).enqueue('plain', payload));
     expect(err.issues).toContainEqual({ path, message: expect.stringMatching(message) });
     expect((await storage.list({})).jobs).toEqual([]);
   });
 
   it('the same rule holds for enqueueMany and for a recurring job’s payload', async () => {
-    const { app, storage } = await setup();
+    const { app, storage } = await memoryApp([PlainProcessor]);
     const queue = queueOf(app);
-    await refusal(queue.enqueueMany([{ name: 'plain', payload: { ok: 1 } }, { name: 'plain', payload: { a: undefined } }]));
-    await refusal(queue.every('plain', [1, , 3], { every: '1h' }));
-    await refusal(queue.every('plain', nested(20_000, 'array'), { every: '1h' }));
+    await refusal(InvalidPayloadError, queue.enqueueMany([{ name: 'plain', payload: { ok: 1 } }, { name: 'plain', payload: { a: undefined } }]));
+    await refusal(InvalidPayloadError, queue.every('plain', [1, , 3], { every: '1h' }));
+    await refusal(InvalidPayloadError, queue.every('plain', nested(20_000, 'array'), { every: '1h' }));
     expect((await storage.list({})).jobs).toEqual([]);
   });
 
   it('null in place of an absent value is fine, and what is stored is what was given', async () => {
-    const { app, storage } = await setup();
+    const { app, storage } = await memoryApp([PlainProcessor]);
     const payload = { a: null, list: [1, null, 3], nested: { deep: [{ x: 'y' }] } };
     const { id } = await queueOf(app).enqueue('plain', payload);
     expect((await storage.get(id))!.payload).toEqual(payload);

@@ -1,4 +1,3 @@
-import type { TestingModule } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 import {
   Backoff,
@@ -7,13 +6,12 @@ import {
   Job,
   JobsModule,
   MaxRetries,
-  MemoryStorage,
   Processor,
   type EnqueueOptions,
-  type JobsModuleOptions,
 } from '../lib/index.js';
 import { resolveSettings } from '../lib/core/settings.js';
-import { closeAppsAfterEach, compileApp, queueOf, startApp } from './fixtures/app.js';
+import { closeAppsAfterEach, compileApp, queueOf } from './fixtures/app.js';
+import { memoryApp, refusal } from './fixtures/refusal.js';
 
 const DAY = 86_400_000;
 /** MariaDB's DATETIME holds 1000-01-01 to 9999-12-31: the range every storage holds. */
@@ -28,25 +26,6 @@ const MAX_RETRIES = 2 ** 31 - 2;
 class BoundsProcessor {
   @Job('plain')
   plain() {}
-}
-
-async function setup(options: JobsModuleOptions = {}): Promise<{ app: TestingModule; storage: MemoryStorage }> {
-  const storage = new MemoryStorage(options.clock ? { clock: options.clock } : {});
-  const app = await startApp({
-    imports: [JobsModule.forRoot({ storage: { instance: storage }, logger: false, workers: false, ...options })],
-  });
-  return { app, storage };
-}
-
-async function refusal(call: Promise<unknown> | (() => unknown)): Promise<InvalidOptionsError> {
-  let err: unknown = null;
-  try {
-    await (typeof call === 'function' ? call() : call);
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InvalidOptionsError);
-  return err as InvalidOptionsError;
 }
 
 describe('dates and counts are bounded to what every storage holds (memory storage)', () => {
@@ -66,16 +45,16 @@ describe('dates and counts are bounded to what every storage holds (memory stora
     ['a fixed backoff past 100 years', { backoff: MAX_DELAY + 1 }, 'backoff', /100 years/],
     ['unique.ttlMs past 100 years', { uniqueKey: 'k', unique: { ttlMs: MAX_DELAY + 1 } }, 'unique.ttlMs', /100 years/],
   ])('enqueue with %s: InvalidOptionsError naming the option and the limit', async (_what, options, option, message) => {
-    const { app, storage } = await setup();
-    const err = await refusal(queueOf(app).enqueue('plain', {}, options));
+    const { app, storage } = await memoryApp([], { workers: false });
+    const err = await refusal(InvalidOptionsError, queueOf(app).enqueue('plain', {}, options));
     expect(err.option).toBe(option);
     expect(err.message).toMatch(message);
-    await refusal(queueOf(app).enqueueMany([{ name: 'plain', payload: {}, options }]));
+    await refusal(InvalidOptionsError, queueOf(app).enqueueMany([{ name: 'plain', payload: {}, options }]));
     expect((await storage.list({})).jobs).toEqual([]);
   });
 
   it('the values at the edge are accepted and stored as given', async () => {
-    const { app, storage } = await setup();
+    const { app, storage } = await memoryApp([], { workers: false });
     const queue = queueOf(app);
     const latest = await queue.enqueue('plain', {}, { runAt: new Date(LATEST), maxRetries: MAX_RETRIES });
     const earliest = await queue.enqueue('plain', {}, { runAt: new Date(EARLIEST), maxRetries: MaxRetries.count(MAX_RETRIES) });
@@ -90,14 +69,14 @@ describe('dates and counts are bounded to what every storage holds (memory stora
 
   it('now + delay must fall by 9999-12-31 too (an instance whose clock reads 9990)', async () => {
     const clock = new FakeClock(Date.UTC(9990, 0, 1));
-    const { app } = await setup({ clock });
-    const err = await refusal(queueOf(app).enqueue('plain', {}, { delay: 20 * 365 * DAY }));
+    const { app } = await memoryApp([], { workers: false, clock });
+    const err = await refusal(InvalidOptionsError, queueOf(app).enqueue('plain', {}, { delay: 20 * 365 * DAY }));
     expect(err.option).toBe('delay');
     expect(err.message).toMatch(/9999-12-31T23:59:59.999Z/);
   });
 
   it('MaxRetries and Backoff factories refuse what no storage can hold', async () => {
-    expect((await refusal(() => MaxRetries.count(2 ** 31))).message).toMatch(/2147483646/);
+    expect((await refusal(InvalidOptionsError, () => MaxRetries.count(2 ** 31))).message).toMatch(/2147483646/);
     expect(MaxRetries.count(MAX_RETRIES).maxAttempts).toBe(2 ** 31 - 1);
     for (const make of [
       () => Backoff.fixed(MAX_DELAY + 1),
@@ -105,7 +84,7 @@ describe('dates and counts are bounded to what every storage holds (memory stora
       () => Backoff.exponential(2, { initialMs: MAX_DELAY + 1 }),
       () => Backoff.exponential(2, { maxMs: MAX_DELAY + 1 }),
     ]) {
-      expect((await refusal(make)).message).toMatch(/100 years/);
+      expect((await refusal(InvalidOptionsError, make)).message).toMatch(/100 years/);
     }
     expect(Backoff.fixed(MAX_DELAY).delayMs(1)).toBe(MAX_DELAY);
   });
@@ -117,8 +96,8 @@ describe('dates and counts are bounded to what every storage holds (memory stora
   });
 
   it('module defaults refuse them too', async () => {
-    expect((await refusal(() => resolveSettings({ maxRetries: 2 ** 31 }))).option).toBe('maxRetries');
-    expect((await refusal(() => resolveSettings({ backoff: Number.MAX_SAFE_INTEGER }))).option).toBe('backoff');
+    expect((await refusal(InvalidOptionsError, () => resolveSettings({ maxRetries: 2 ** 31 }))).option).toBe('maxRetries');
+    expect((await refusal(InvalidOptionsError, () => resolveSettings({ backoff: Number.MAX_SAFE_INTEGER }))).option).toBe('backoff');
     expect(resolveSettings({ maxRetries: MAX_RETRIES }).maxRetries.maxAttempts).toBe(2 ** 31 - 1);
   });
 
@@ -135,16 +114,16 @@ describe('dates and counts are bounded to what every storage holds (memory stora
     }
     for (const [provider, option] of [[TooManyRetries, 'maxRetries'], [TooLongBackoff, 'backoff']] as const) {
       const app = await compileApp({ imports: [JobsModule.forRoot({ storage: { type: 'memory' }, logger: false })], providers: [provider] });
-      const err = await refusal(app.init());
+      const err = await refusal(InvalidOptionsError, app.init());
       expect(err.option).toBe(option);
       await app.close();
     }
   });
 
   it('priority is bounded already (±1,000,000 fits every integer column)', async () => {
-    const { app } = await setup();
-    expect((await refusal(queueOf(app).enqueue('plain', {}, { priority: 2 ** 31 }))).option).toBe('priority');
-    expect((await refusal(queueOf(app).enqueue('plain', {}, { priority: -1_000_001 }))).option).toBe('priority');
+    const { app } = await memoryApp([], { workers: false });
+    expect((await refusal(InvalidOptionsError, queueOf(app).enqueue('plain', {}, { priority: 2 ** 31 }))).option).toBe('priority');
+    expect((await refusal(InvalidOptionsError, queueOf(app).enqueue('plain', {}, { priority: -1_000_001 }))).option).toBe('priority');
   });
 });
 

@@ -1,5 +1,4 @@
 import type { ModuleMetadata } from '@nestjs/common';
-import type { TestingModule } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 import {
   Backoff,
@@ -14,6 +13,7 @@ import {
 } from '../lib/index.js';
 import { createStorage } from '../lib/storage/create-storage.js';
 import { closeAppsAfterEach, compileApp, queueOf, startApp } from './fixtures/app.js';
+import { memoryApp, refusal } from './fixtures/refusal.js';
 
 @Processor('known-keys')
 class PlainProcessor {
@@ -23,30 +23,9 @@ class PlainProcessor {
   }
 }
 
-async function setup(): Promise<{ app: TestingModule; storage: MemoryStorage }> {
-  const storage = new MemoryStorage();
-  const app = await startApp({
-    imports: [JobsModule.forRoot({ storage: { instance: storage }, logger: false })],
-    providers: [PlainProcessor],
-  });
-  return { app, storage };
-}
-
-/** Awaits `call` (or runs it), expects an InvalidOptionsError and returns it. */
-async function refusal(call: Promise<unknown> | (() => unknown)): Promise<InvalidOptionsError> {
-  let err: unknown = null;
-  try {
-    await (typeof call === 'function' ? call() : call);
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InvalidOptionsError);
-  return err as InvalidOptionsError;
-}
-
 /** Compiles and starts an app; expects start-up (compile or init) to fail with an InvalidOptionsError. */
 async function startupRefusal(metadata: ModuleMetadata): Promise<InvalidOptionsError> {
-  return refusal((async () => {
+  return refusal(InvalidOptionsError, (async () => {
     const app = await compileApp(metadata);
     await app.init();
   })());
@@ -58,36 +37,36 @@ describe('misspelt options are refused, naming the key and the nearest known one
   closeAppsAfterEach();
 
   it("enqueue('e', {}, { dealy: 5000 }): refused, nothing stored", async () => {
-    const { app, storage } = await setup();
-    const err = await refusal(queueOf(app).enqueue('plain', {}, misspelt({ dealy: 5000 })));
+    const { app, storage } = await memoryApp([PlainProcessor]);
+    const err = await refusal(InvalidOptionsError, queueOf(app).enqueue('plain', {}, misspelt({ dealy: 5000 })));
     expect(err.option).toBe('dealy');
     expect(err.message).toBe("Invalid option 'dealy': unknown option in enqueue options; did you mean 'delay'?");
     expect((await storage.list({})).jobs).toEqual([]);
   });
 
   it('a key far from every option: the message lists the options', async () => {
-    const { app } = await setup();
-    const err = await refusal(queueOf(app).enqueue('plain', {}, misspelt({ colour: 'red' })));
+    const { app } = await memoryApp([PlainProcessor]);
+    const err = await refusal(InvalidOptionsError, queueOf(app).enqueue('plain', {}, misspelt({ colour: 'red' })));
     expect(err.message).toMatch(/unknown option in enqueue options; the options are 'queue', 'delay', 'runAt', .*'manager'/);
   });
 
   it('enqueueMany: item keys, item options, a manager per item, the batch options', async () => {
-    const { app, storage } = await setup();
+    const { app, storage } = await memoryApp([PlainProcessor]);
     const queue = queueOf(app);
     const item = (extra: Record<string, unknown>) => [{ name: 'plain', payload: {} }, { name: 'plain', payload: {}, ...extra }] as never;
-    expect(await refusal(queue.enqueueMany(item({ option: { delay: 1 } })))).toMatchObject({
+    expect(await refusal(InvalidOptionsError, queue.enqueueMany(item({ option: { delay: 1 } })))).toMatchObject({
       option: 'enqueueMany[1].option',
       message: expect.stringMatching(/did you mean 'options'\?/),
     });
-    expect(await refusal(queue.enqueueMany(item({ options: { priorty: 1 } })))).toMatchObject({
+    expect(await refusal(InvalidOptionsError, queue.enqueueMany(item({ options: { priorty: 1 } })))).toMatchObject({
       option: 'priorty',
       message: expect.stringMatching(/in enqueueMany\[1\]\.options; did you mean 'priority'\?/),
     });
-    expect(await refusal(queue.enqueueMany(item({ options: { manager: {} } })))).toMatchObject({
+    expect(await refusal(InvalidOptionsError, queue.enqueueMany(item({ options: { manager: {} } })))).toMatchObject({
       option: 'enqueueMany[1].options.manager',
       message: expect.stringMatching(/second argument/),
     });
-    expect(await refusal(queue.enqueueMany([{ name: 'plain', payload: {} }], misspelt({ manger: {} })))).toMatchObject({
+    expect(await refusal(InvalidOptionsError, queue.enqueueMany([{ name: 'plain', payload: {} }], misspelt({ manger: {} })))).toMatchObject({
       option: 'manger',
       message: expect.stringMatching(/did you mean 'manager'\?/),
     });
@@ -95,7 +74,7 @@ describe('misspelt options are refused, naming the key and the nearest known one
   });
 
   it('unique options, list filter, waitFor, every, prune and retryAll', async () => {
-    const { app } = await setup();
+    const { app } = await memoryApp([PlainProcessor]);
     const queue = queueOf(app);
     const { id } = await queue.enqueue('plain', {});
     const cases: Array<[Promise<unknown>, string, string]> = [
@@ -108,16 +87,16 @@ describe('misspelt options are refused, naming the key and the nearest known one
       [queue.retryAll(misspelt({ queues: 'known-keys' })), 'queues', 'queue'],
     ];
     for (const [call, option, suggestion] of cases) {
-      const err = await refusal(call);
+      const err = await refusal(InvalidOptionsError, call);
       expect(err.option).toBe(option);
       expect(err.message).toContain(`did you mean '${suggestion}'?`);
     }
   });
 
   it('Backoff.exponential and defineJob options', async () => {
-    const backoff = await refusal(() => Backoff.exponential(2, misspelt({ intialMs: 100 })));
+    const backoff = await refusal(InvalidOptionsError, () => Backoff.exponential(2, misspelt({ intialMs: 100 })));
     expect(backoff).toMatchObject({ option: 'backoff.intialMs', message: expect.stringMatching(/did you mean 'initialMs'\?/) });
-    const token = await refusal(() => defineJob('typed', misspelt<{ schema?: never }>({ shema: {} })));
+    const token = await refusal(InvalidOptionsError, () => defineJob('typed', misspelt<{ schema?: never }>({ shema: {} })));
     expect(token).toMatchObject({ option: 'shema', message: expect.stringMatching(/did you mean 'schema'\?/) });
   });
 });
@@ -153,7 +132,7 @@ describe('misspelt module options are refused at start-up', () => {
     ['dataSource', { dataSource: {}, tablePrefx: 'x_' }, 'storage.tablePrefx'],
     ['dataSourceToken', { dataSourceToken: 'DS', listenHealtCheckMs: 5 }, 'storage.listenHealtCheckMs'],
   ])('storage options of %s: the key is refused before anything connects', async (_kind, storage, option) => {
-    const err = await refusal(createStorage(storage as never, undefined, () => undefined));
+    const err = await refusal(InvalidOptionsError, createStorage(storage as never, undefined, () => undefined));
     expect(err.option).toBe(option);
     expect(err.message).toMatch(/did you mean '(busyTimeoutMs|poolSize|host|tablePrefix|listenHealthCheckMs)'\?/);
   });

@@ -1,7 +1,7 @@
 import type { DataSource, DataSourceOptions } from 'typeorm';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
-import { DEFAULT_SQLITE_FILE, type DataSourceStorageConfig, type ServerStorageConfig, type SqliteStorageConfig } from '../storage-options.js';
+import { DEFAULT_SQLITE_FILE, type ServerStorageConfig, type SqliteStorageConfig } from '../storage-options.js';
 import type { ManagerLike } from './executors/executor.js';
 import type { PgClientLike } from './pg-listener.js';
 import type { DialectKind } from './table-names.js';

@@ -1,5 +1,5 @@
 import type { CountDelta, CounterWindow, ListWhere } from '../dialect.js';
-import { sql, type Sql } from '../flow.js';
+import { sql } from '../flow.js';
 import { nextMinute } from '../stats.js';
 import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
