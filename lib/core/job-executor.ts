@@ -83,7 +83,11 @@ export class JobExecutor implements ProgressSink {
           storage.completeWithin!(
             record.id,
             workerId,
-            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this, manager), record)),
+            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this, manager), record)).then((value) => {
+              // The guarded completion and the commit follow: from here that write decides.
+              run.writing = true;
+              return value;
+            }),
             (v) => toResultJson(v, record, this.deps.logger),
           ).then(({ held, value }) => new Committed(held, value))
       : null;
@@ -167,6 +171,12 @@ export class JobExecutor implements ProgressSink {
     const { record } = run;
     if (run.timer) this.deps.clock.clearTimeout(run.timer);
     const reason: unknown = run.reason;
+    // The job's transaction wrote its outcome: held says whether this run completed it, whatever
+    // abort came meanwhile (a heartbeat that waited for that commit sees the job gone, by us).
+    if (outcome.ok && outcome.value instanceof Committed) {
+      this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
+      return undefined;
+    }
     if (reason instanceof LeaseLostAbort) {
       this.emit('lease-lost', record);
       return undefined;
@@ -180,6 +190,7 @@ export class JobExecutor implements ProgressSink {
         this.deps.logger.warn(`Job ${record.id} ('${record.name}') still runs after the shutdown abort; it returns to the queue when its lease expires.`);
         return undefined;
       }
+      run.writing = true;
       return this.handBack(record);
     }
     if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
@@ -197,9 +208,8 @@ export class JobExecutor implements ProgressSink {
       });
       return undefined;
     }
-    if (outcome.ok && outcome.value instanceof Committed) {
-      this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
-    } else if (outcome.ok && outcome.value instanceof Snooze) {
+    if (outcome.ok && outcome.value instanceof Snooze) {
+      run.writing = true;
       return this.snooze(record, outcome.value.until);
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value);
