@@ -11,6 +11,7 @@ import type { HandlerRegistry } from './handler-registry.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type ProgressSink, type RunningJob } from './job-run.js';
+import { completedBy } from './outcome-landed.js';
 import { backoffDelayMs } from './retry-policy.js';
 import { Snooze } from './snooze.js';
 import type { Storage } from './storage.js';
@@ -106,8 +107,12 @@ export class JobExecutor implements ProgressSink {
     }
   }
 
-  /** Records a failure (a retry with backoff, or dead when out of attempts) or a cancellation. */
-  async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled'): Promise<void> {
+  /**
+   * Records a failure (a retry with backoff, or dead when out of attempts) or a cancellation.
+   * `mayHaveCompleted`: the error came from the commit of the job's own transaction, which may
+   * have landed before the connection dropped; if the job is no longer held, its row says so.
+   */
+  async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled', mayHaveCompleted = false): Promise<void> {
     const { settings, clock, registry, acks, workerId } = this.deps;
     const info = errorInfo(error, record.attempt, new Date(clock.now()));
     const outOfAttempts = record.maxAttempts !== null && record.attempt >= record.maxAttempts;
@@ -116,7 +121,14 @@ export class JobExecutor implements ProgressSink {
       const spec = record.backoff ?? registry.get(record.name)?.backoff?.spec ?? settings.backoff.spec;
       retryDelayMs = backoffDelayMs(spec, record.attempt);
     }
-    const held = await acks.fail({ id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' });
+    const held = await acks.fail({ id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' }, record.attempt);
+    if (!held && mayHaveCompleted) {
+      const job = await this.deps.storage.get(record.id).catch(() => null);
+      if (completedBy(job, record.attempt)) {
+        this.emit('completed', record, { result: job!.result });
+        return;
+      }
+    }
     if (!held) {
       this.emit('lease-lost', record, { error: info });
       return;
@@ -214,7 +226,8 @@ export class JobExecutor implements ProgressSink {
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value);
     } else {
-      void this.finishFailed(record, coerceError(outcome.error), 'failed');
+      // `writing` here: a transaction whose work was done failed to commit, or its answer was lost.
+      void this.finishFailed(record, coerceError(outcome.error), 'failed', run.writing);
     }
     return undefined;
   }
@@ -281,7 +294,7 @@ export class JobExecutor implements ProgressSink {
   /** Queues the completion (no promise per job: the hot path); emits once it is written. */
   private finishCompleted(record: JobRecord, value: unknown): void {
     const result = toResultJson(value, record, this.deps.logger);
-    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, (held) => {
+    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, record.attempt, (held) => {
       if (held) this.emit('completed', record, { result: value });
       else this.emit('lease-lost', record);
     });
