@@ -208,7 +208,7 @@ export class JobExecutor implements ProgressSink {
     if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
       const kind = reason instanceof JobCancelledError ? 'cancelled' : 'failed';
       if (run.handlerSettled) {
-        void this.finishFailed(record, reason, kind);
+        void this.finishFailed(record, reason, kind, run.writing);
         return undefined;
       }
       // The handler ignored its signal: its slot is freed, but the job keeps its lease (renewed
@@ -216,7 +216,7 @@ export class JobExecutor implements ProgressSink {
       this.abandoned.set(record.id, record);
       void run.handlerDone!.then(() => {
         this.abandoned.delete(record.id);
-        void this.finishFailed(record, reason, kind);
+        void this.finishFailed(record, reason, kind, run.writing);
       });
       return undefined;
     }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Job, JobsModule, MaxRetries, MemoryStorage, Processor, type CompleteItem, type HeartbeatResult, type JobContext } from '../../lib/index.js';
+import { Job, JobsModule, JobTimeoutError, MaxRetries, MemoryStorage, Processor, type CompleteItem, type HeartbeatResult, type JobContext } from '../../lib/index.js';
 import { EventLog } from '../fixtures/event-log.js';
 import { deferred, flush, type Deferred } from '../fixtures/deferred.js';
 import { closeAppsAfterEach, queueOf, startApp } from '../fixtures/app.js';
@@ -20,6 +20,14 @@ class CommitProcessor {
   batched(_payload: unknown, ctx: JobContext) {
     signals.set(ctx.id, ctx.signal);
     return 'done';
+  }
+
+  /** Ignores its 20 ms timeout and commits well after the abort grace. */
+  @Job('overtime', { transaction: true, timeout: 20 })
+  async overtime(_payload: unknown, ctx: JobContext) {
+    signals.set(ctx.id, ctx.signal);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    return 'late';
   }
 
   /** Works until its signal aborts. */
@@ -110,6 +118,7 @@ async function start(storage: RowLockStorage) {
         heartbeatIntervalMs: 5,
         rescueIntervalMs: 60_000,
         localHandoff: false,
+        abortGraceMs: 20,
         logger: false,
       }),
     ],
@@ -185,5 +194,16 @@ describe("a transactional job's commit racing its own heartbeat or a cancel (mem
     expect(log.typesOf(id)).toEqual(['enqueued', 'started', 'lease-lost']);
     expect(String(signals.get(id)?.reason)).toMatch(/lease on job .* was lost/);
     expect(await queue.getJob(id)).toMatchObject({ state: 'running', lockedBy: 'another-worker' });
+  });
+
+  it('a transactional job that ignored its timeout and committed after the abort grace is completed, not lease-lost', async () => {
+    const storage = new RowLockStorage({ clock: storageClock });
+    const { queue, log } = await start(storage);
+    const { id } = await queue.enqueue('overtime', {});
+    await log.waitUntil((e) => e.jobId === id && ['completed', 'lease-lost', 'retrying', 'dead'].includes(e.type));
+    await flush();
+    expect(log.typesOf(id)).toEqual(['enqueued', 'started', 'completed']);
+    expect(signals.get(id)?.reason).toBeInstanceOf(JobTimeoutError);
+    expect(await queue.getJob(id)).toMatchObject({ state: 'completed', attempt: 1, result: 'late' });
   });
 });
