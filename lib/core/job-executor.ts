@@ -109,8 +109,9 @@ export class JobExecutor implements ProgressSink {
 
   /**
    * Records a failure (a retry with backoff, or dead when out of attempts) or a cancellation.
-   * `mayHaveCompleted`: the error came from the commit of the job's own transaction, which may
-   * have landed before the connection dropped; if the job is no longer held, its row says so.
+   * `mayHaveCompleted`: the job's own transaction had done its work, so its commit may have
+   * completed the job (the commit raised after landing, or the handler settled past its abort
+   * grace and committed); if the job is no longer held, its row says whether that happened.
    */
   async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled', mayHaveCompleted = false): Promise<void> {
     const { settings, clock, registry, acks, workerId } = this.deps;
