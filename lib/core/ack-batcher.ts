@@ -1,14 +1,26 @@
 import type { EngineLogger } from './engine-options.js';
+import { completedBy, failedWith } from './outcome-landed.js';
 import type { CompleteItem, FailItem, Storage } from './storage.js';
 
-type Ack =
-  | { kind: 'complete'; item: CompleteItem; done: (held: boolean) => void }
-  | { kind: 'fail'; item: FailItem; done: (held: boolean) => void };
+interface AckState {
+  /** The attempt this worker ran (its claim's). */
+  attempt: number;
+  done: (held: boolean) => void;
+  /** A write of this ack failed: it may have committed before the connection dropped. */
+  retried: boolean;
+}
+
+type Ack = AckState & ({ kind: 'complete'; item: CompleteItem } | { kind: 'fail'; item: FailItem });
+
+/** Rows read at once when checking whether a retried write had landed. */
+const CHECK_CONCURRENCY = 8;
 
 /**
  * Gathers completions and failures and writes them one statement per batch. Items wait
  * while a write is in flight; a failed write is retried with backoff (the jobs' leases are
- * kept alive meanwhile, since their ids stay in `pendingIds`).
+ * kept alive meanwhile, since their ids stay in `pendingIds`). The retry of a write that may
+ * have committed (the connection dropped before its answer) finds the jobs it wrote no longer
+ * held: for those, and only those, the job's row says whether this worker's outcome is there.
  */
 export class AckBatcher {
   private queue: Ack[] = [];
@@ -23,13 +35,16 @@ export class AckBatcher {
     private readonly maxRetryWaitMs = 5000,
   ) {}
 
-  /** Queues a completion; `done(held)` is called once it is written (held: the lease was still ours). */
-  complete(item: CompleteItem, done: (held: boolean) => void): void {
-    this.push({ kind: 'complete', item, done });
+  /**
+   * Queues the completion of `attempt` (the claim's); `done(held)` is called once it is
+   * written (held: the lease was still ours).
+   */
+  complete(item: CompleteItem, attempt: number, done: (held: boolean) => void): void {
+    this.push({ kind: 'complete', item, attempt, done, retried: false });
   }
 
-  fail(item: FailItem): Promise<boolean> {
-    return new Promise((done) => this.push({ kind: 'fail', item, done }));
+  fail(item: FailItem, attempt: number): Promise<boolean> {
+    return new Promise((done) => this.push({ kind: 'fail', item, attempt, done, retried: false }));
   }
 
   /** Ids whose outcome is not yet written: their leases must still be renewed. */
@@ -87,9 +102,32 @@ export class AckBatcher {
   }
 
   private async write(acks: Ack[], run: () => Promise<string[]>): Promise<void> {
-    const held = new Set(await run());
+    let held: Set<string>;
+    try {
+      held = new Set(await run());
+    } catch (err) {
+      for (const ack of acks) ack.retried = true;
+      throw err;
+    }
+    const unsure = acks.filter((a) => a.retried && !held.has(a.item.id));
+    if (unsure.length) for (const id of await this.landedBefore(unsure)) held.add(id);
     const written = new Set(acks);
     this.queue = this.queue.filter((a) => !written.has(a));
     for (const ack of acks) ack.done(held.has(ack.item.id));
+  }
+
+  /** Ids among `acks` whose outcome an earlier, failed try of their write stored after all. */
+  private async landedBefore(acks: Ack[]): Promise<string[]> {
+    const landed: string[] = [];
+    for (let i = 0; i < acks.length; i += CHECK_CONCURRENCY) {
+      const chunk = acks.slice(i, i + CHECK_CONCURRENCY);
+      const jobs = await Promise.all(chunk.map((a) => this.storage.get(a.item.id)));
+      chunk.forEach((ack, j) => {
+        const job = jobs[j]!;
+        const ours = ack.kind === 'complete' ? completedBy(job, ack.attempt) : failedWith(job, ack.item.error);
+        if (ours) landed.push(ack.item.id);
+      });
+    }
+    return landed;
   }
 }

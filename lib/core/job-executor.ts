@@ -11,6 +11,7 @@ import type { HandlerRegistry } from './handler-registry.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type ProgressSink, type RunningJob } from './job-run.js';
+import { completedBy } from './outcome-landed.js';
 import { backoffDelayMs } from './retry-policy.js';
 import { Snooze } from './snooze.js';
 import type { Storage } from './storage.js';
@@ -83,7 +84,11 @@ export class JobExecutor implements ProgressSink {
           storage.completeWithin!(
             record.id,
             workerId,
-            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this, manager), record)),
+            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this, manager), record)).then((value) => {
+              // The guarded completion and the commit follow: from here that write decides.
+              run.writing = true;
+              return value;
+            }),
             (v) => toResultJson(v, record, this.deps.logger),
           ).then(({ held, value }) => new Committed(held, value))
       : null;
@@ -102,8 +107,13 @@ export class JobExecutor implements ProgressSink {
     }
   }
 
-  /** Records a failure (a retry with backoff, or dead when out of attempts) or a cancellation. */
-  async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled'): Promise<void> {
+  /**
+   * Records a failure (a retry with backoff, or dead when out of attempts) or a cancellation.
+   * `mayHaveCompleted`: the job's own transaction had done its work, so its commit may have
+   * completed the job (the commit raised after landing, or the handler settled past its abort
+   * grace and committed); if the job is no longer held, its row says whether that happened.
+   */
+  async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled', mayHaveCompleted = false): Promise<void> {
     const { settings, clock, registry, acks, workerId } = this.deps;
     const info = errorInfo(error, record.attempt, new Date(clock.now()));
     const outOfAttempts = record.maxAttempts !== null && record.attempt >= record.maxAttempts;
@@ -112,7 +122,14 @@ export class JobExecutor implements ProgressSink {
       const spec = record.backoff ?? registry.get(record.name)?.backoff?.spec ?? settings.backoff.spec;
       retryDelayMs = backoffDelayMs(spec, record.attempt);
     }
-    const held = await acks.fail({ id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' });
+    const held = await acks.fail({ id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' }, record.attempt);
+    if (!held && mayHaveCompleted) {
+      const job = await this.deps.storage.get(record.id).catch(() => null);
+      if (completedBy(job, record.attempt)) {
+        this.emit('completed', record, { result: job!.result });
+        return;
+      }
+    }
     if (!held) {
       this.emit('lease-lost', record, { error: info });
       return;
@@ -167,6 +184,12 @@ export class JobExecutor implements ProgressSink {
     const { record } = run;
     if (run.timer) this.deps.clock.clearTimeout(run.timer);
     const reason: unknown = run.reason;
+    // The job's transaction wrote its outcome: held says whether this run completed it, whatever
+    // abort came meanwhile (a heartbeat that waited for that commit sees the job gone, by us).
+    if (outcome.ok && outcome.value instanceof Committed) {
+      this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
+      return undefined;
+    }
     if (reason instanceof LeaseLostAbort) {
       this.emit('lease-lost', record);
       return undefined;
@@ -180,12 +203,13 @@ export class JobExecutor implements ProgressSink {
         this.deps.logger.warn(`Job ${record.id} ('${record.name}') still runs after the shutdown abort; it returns to the queue when its lease expires.`);
         return undefined;
       }
+      run.writing = true;
       return this.handBack(record);
     }
     if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
       const kind = reason instanceof JobCancelledError ? 'cancelled' : 'failed';
       if (run.handlerSettled) {
-        void this.finishFailed(record, reason, kind);
+        void this.finishFailed(record, reason, kind, run.writing);
         return undefined;
       }
       // The handler ignored its signal: its slot is freed, but the job keeps its lease (renewed
@@ -193,18 +217,18 @@ export class JobExecutor implements ProgressSink {
       this.abandoned.set(record.id, record);
       void run.handlerDone!.then(() => {
         this.abandoned.delete(record.id);
-        void this.finishFailed(record, reason, kind);
+        void this.finishFailed(record, reason, kind, run.writing);
       });
       return undefined;
     }
-    if (outcome.ok && outcome.value instanceof Committed) {
-      this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
-    } else if (outcome.ok && outcome.value instanceof Snooze) {
+    if (outcome.ok && outcome.value instanceof Snooze) {
+      run.writing = true;
       return this.snooze(record, outcome.value.until);
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value);
     } else {
-      void this.finishFailed(record, coerceError(outcome.error), 'failed');
+      // `writing` here: a transaction whose work was done failed to commit, or its answer was lost.
+      void this.finishFailed(record, coerceError(outcome.error), 'failed', run.writing);
     }
     return undefined;
   }
@@ -271,7 +295,7 @@ export class JobExecutor implements ProgressSink {
   /** Queues the completion (no promise per job: the hot path); emits once it is written. */
   private finishCompleted(record: JobRecord, value: unknown): void {
     const result = toResultJson(value, record, this.deps.logger);
-    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, (held) => {
+    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, record.attempt, (held) => {
       if (held) this.emit('completed', record, { result: value });
       else this.emit('lease-lost', record);
     });

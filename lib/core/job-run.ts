@@ -17,9 +17,14 @@ export interface ProgressSink {
   reportProgress(record: JobRecord, percent: number, data?: unknown): Promise<void>;
 }
 
-/** Aborts a running job once: records why, fires its signal if the handler has one, arms the grace timer. */
+/**
+ * Aborts a running job once: records why, fires its signal if the handler has one, arms the
+ * grace timer. Not once its work is done and its outcome is being written (`run.writing`):
+ * there is nothing left to stop, and that guarded write, not a heartbeat or a cancel that
+ * raced it, says whether the job was still ours.
+ */
 export function abortRun(run: RunningJob, reason: unknown): void {
-  if (run.reason !== undefined) return;
+  if (run.reason !== undefined || run.writing) return;
   run.reason = reason;
   run.controller?.abort(reason);
   run.onAbort?.(run);
@@ -108,6 +113,13 @@ export interface RunningJob {
   resolve: ((outcome: Outcome) => void) | null;
   /** The handler has settled (false when the abort grace ran out first: it may still run). */
   handlerSettled: boolean;
+  /**
+   * The handler's work is done and its outcome is being written by a guarded write (the
+   * completion inside a `transaction: true` job's transaction, a hand-back, a snooze): a
+   * heartbeat that meets that write may see the job no longer held, by this very run, so no
+   * abort applies. (Outcomes the ack batcher writes need no flag: their runs have ended.)
+   */
+  writing: boolean;
   /** Set when the grace runs out: resolves once the handler finally settles. */
   handlerDone?: Promise<void>;
   settledLate?: () => void;

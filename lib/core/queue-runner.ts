@@ -253,7 +253,7 @@ export class QueueRunner implements ExecutorHost {
 
   private startJob(record: JobRecord): void {
     const run: RunningJob = {
-      record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, settled: SETTLED,
+      record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, writing: false, settled: SETTLED,
       timer: null, grace: null, resolve: null,
     };
     this.running.set(record.id, run);

@@ -1,4 +1,6 @@
 import { expect, it } from 'vitest';
+import type { JobErrorInfo } from '../../lib/core/job-record.js';
+import { completedBy, failedWith } from '../../lib/core/outcome-landed.js';
 import { error, h, newJob, s, T } from './contract-harness.js';
 
 /** Contract cases of a claimed job's outcomes, each guarded by its holder: complete, fail, release, progress. */
@@ -146,5 +148,24 @@ export function outcomeCases(): void {
     expect((await s.get(a!.id))!.result).toEqual({ text, n: [1.5, -2e20] });
     await s.fail([{ id: b!.id, workerId: 'w1', error: { ...error(text), stack: `Error: ${text}\n  at x` }, retryDelayMs: 1000 }]);
     expect((await s.get(b!.id))!.lastError).toMatchObject({ message: text, stack: `Error: ${text}\n  at x` });
+  });
+
+  it("a job's row shows which attempt completed it and the failure as written (read back when a retried outcome write finds the job gone)", async () => {
+    const [a, b, c] = await s.enqueue([newJob(), newJob(), newJob()]);
+    await s.claim('q', 'w1', 3, 10_000);
+    expect(await s.complete([{ id: a!.id, workerId: 'w1', result: '1' }])).toEqual([a!.id]);
+    const failure: JobErrorInfo = { name: 'TypeError', message: 'bad ✓ "input"', stack: 'TypeError: bad', attempt: 1, at: '2026-01-02T03:04:05.678Z' };
+    expect(await s.fail([
+      { id: b!.id, workerId: 'w1', error: failure, retryDelayMs: 60_000 },
+      { id: c!.id, workerId: 'w1', error: { ...failure, name: 'JobCancelledError' }, retryDelayMs: null, cancelled: true },
+    ])).toEqual([b!.id, c!.id]);
+    // The retry of the same writes: nothing held any more.
+    expect(await s.complete([{ id: a!.id, workerId: 'w1', result: '1' }])).toEqual([]);
+    expect(await s.fail([{ id: b!.id, workerId: 'w1', error: failure, retryDelayMs: 60_000 }])).toEqual([]);
+    expect(completedBy(await s.get(a!.id), 1)).toBe(true);
+    expect(completedBy(await s.get(a!.id), 2)).toBe(false);
+    expect(failedWith(await s.get(b!.id), failure)).toBe(true);
+    expect(failedWith(await s.get(c!.id), { ...failure, name: 'JobCancelledError' })).toBe(true);
+    expect(failedWith(await s.get(b!.id), { ...failure, at: '2026-01-02T03:04:05.679Z' })).toBe(false);
   });
 }
