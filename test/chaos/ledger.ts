@@ -89,19 +89,37 @@ export class Ledger {
 
   /**
    * The runs a SIGKILL interrupted (the job ran in the killed process, then again after the
-   * kill), with the kill. A designed failure's next run is its retry, not a rescue: left out.
+   * kill), each with the kill that last took the job away: the one of its process, or, when an
+   * attempt was used in between without a run (another process had claimed it into its buffer
+   * and was killed before starting it), the last kill before the next run. A designed
+   * failure's next run is its retry, not a rescue: left out.
    */
-  killReruns(kills: { pid: number; at: number }[]): { job: string; killedAt: number; prev: RunLine; next: RunLine; last: boolean }[] {
-    const out: { job: string; killedAt: number; prev: RunLine; next: RunLine; last: boolean }[] = [];
+  killReruns(kills: { pid: number; at: number }[]): KillRerun[] {
+    const out: KillRerun[] = [];
     for (const [job, runs] of this.runsByJob()) {
       for (let i = 1; i < runs.length; i++) {
         const prev = runs[i - 1]!;
         const next = runs[i]!;
         if (prev.willFail) continue;
-        const kill = kills.find((k) => k.pid === prev.pid && prev.at <= k.at && k.at <= next.at);
-        if (kill) out.push({ job, killedAt: kill.at, prev, next, last: i === runs.length - 1 });
+        const own = kills.find((k) => k.pid === prev.pid && prev.at <= k.at && k.at <= next.at);
+        if (!own) continue;
+        const bounced = next.attempt > prev.attempt + 1;
+        const last = bounced ? kills.filter((k) => own.at <= k.at && k.at <= next.at).reduce((a, b) => (b.at > a.at ? b : a)) : own;
+        out.push({ job, killedAt: last.at, prev, next, bounced, last: i === runs.length - 1 });
       }
     }
     return out;
   }
+}
+
+export interface KillRerun {
+  job: string;
+  /** The kill that last took the job away before `next`. */
+  killedAt: number;
+  prev: RunLine;
+  next: RunLine;
+  /** An attempt was used between the two runs without a run. */
+  bounced: boolean;
+  /** `next` is the job's last run. */
+  last: boolean;
 }

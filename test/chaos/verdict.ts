@@ -24,6 +24,8 @@ export interface VerdictInput {
 export interface Verdict {
   figures: Record<string, string | number>;
   problems: string[];
+  /** Examples behind the figures that point at known issues (printed, not asserted). */
+  evidence: string[];
   /** The workers' warnings and errors, numbers masked, with how often each came. */
   logs: [string, number][];
 }
@@ -94,7 +96,8 @@ export async function verdict(input: VerdictInput): Promise<Verdict> {
   const txJobs = rows.filter((r) => r.name === 'chaos-tx');
   const wrongEffects = txJobs.filter((r) => effectCount.get(r.id) !== 1);
   if (wrongEffects.length) problems.push(`${wrongEffects.length} transactional job(s) without exactly one effect row: ${list(wrongEffects, (r) => `#${r.id} ${r.state}: ${effectCount.get(r.id) ?? 0} rows`)}`);
-  const strayEffects = [...effectCount.keys()].filter((id) => !txJobs.some((r) => r.id === id));
+  const txIds = new Set(txJobs.map((r) => r.id));
+  const strayEffects = [...effectCount.keys()].filter((id) => !txIds.has(id));
   if (strayEffects.length) problems.push(`effect rows of jobs that are not transactional chaos jobs: ${list(strayEffects, (id) => `#${id}`)}`);
   const txReruns = reruns.filter((r) => r.kind === 'tx' && r.cause !== 'designed failure').length;
 
@@ -118,8 +121,8 @@ export async function verdict(input: VerdictInput): Promise<Verdict> {
   // --- counters against the rows
   const stats = (await target.storage.stats()).find((s) => s.queue === CHAOS_QUEUE);
   const count = (states: string[]) => rows.filter((r) => states.includes(r.state)).length;
-  const expected = { waiting: count(['scheduled', 'available', 'retryable']), running: count(['running']), dead: count(['dead']), completed: count(['completed']) };
-  const actual = { waiting: (stats?.available ?? 0) + (stats?.scheduled ?? 0), running: stats?.running ?? 0, dead: stats?.dead ?? 0, completed: stats?.completed.allTime ?? 0 };
+  const expected = { completed: count(['completed']), dead: count(['dead']), running: count(['running']), waiting: count(['scheduled', 'available', 'retryable']) };
+  const actual = { completed: stats?.completed.allTime ?? 0, dead: stats?.dead ?? 0, running: stats?.running ?? 0, waiting: (stats?.available ?? 0) + (stats?.scheduled ?? 0) };
   if (JSON.stringify(actual) !== JSON.stringify(expected)) problems.push(`stats() ${JSON.stringify(actual)} disagrees with the rows ${JSON.stringify(expected)}`);
 
   // --- the processes themselves
@@ -139,8 +142,15 @@ export async function verdict(input: VerdictInput): Promise<Verdict> {
     ),
   );
   const falseAlarms = leaseLost.filter((e) => committedRuns.has(`${e.job}:${e.pid}:${e.attempt}`));
-  const burned = rows.map((r) => r.attempt - (runs.get(r.id)?.length ?? 0)).filter((n) => n > 0);
+  const burned = rows.map((r) => ({ id: r.id, attempt: r.attempt, runs: runs.get(r.id)?.length ?? 0 })).filter((r) => r.attempt > r.runs);
   const logs = ledger.of('log');
+  const evidence: string[] = [];
+  if (falseAlarms.length) {
+    evidence.push(`lease-lost for a tx run whose effect committed (job pid attempt): ${list(falseAlarms, (e) => `#${e.job} ${e.pid} ${e.attempt}`, 5)}`);
+  }
+  if (burned.length) {
+    evidence.push(`attempts used without a run (job: attempt, runs): ${list(burned, (r) => `#${r.id}: ${r.attempt}, ${r.runs}`, 5)}`);
+  }
 
   const figures: Record<string, string | number> = {
     scenario: input.scenario,
@@ -159,14 +169,20 @@ export async function verdict(input: VerdictInput): Promise<Verdict> {
     ...Object.fromEntries([...byCause].map(([cause, n]) => [`  of which after ${cause}`, n])),
     'unexplained duplicates': unexplained.length,
     'tx jobs / effect rows / tx reruns': `${txJobs.length} / ${[...effectCount.values()].reduce((a, b) => a + b, 0)} / ${txReruns}`,
-    'runs interrupted by a kill': interrupted.length,
-    'worst kill → available again ms': `${worst(rescuedMs).ms} (#${worst(rescuedMs).job}, ${rescuedMs.length} measured)`,
-    'worst kill → run again ms': `${worst(rerunMs).ms} (#${worst(rerunMs).job})`,
-    'bound: lease + rescue interval + slack': bound,
+    ...(kills.length
+      ? {
+          'runs interrupted by a kill': interrupted.length,
+          '  of which claimed again by a process killed before it ran them': interrupted.filter((r) => r.bounced).length,
+          'worst kill → available again ms': `${worst(rescuedMs).ms} (#${worst(rescuedMs).job}, ${rescuedMs.length} measured)`,
+          'worst kill → run again ms': `${worst(rerunMs).ms} (#${worst(rerunMs).job})`,
+          'bound: lease + rescue interval + slack': bound,
+        }
+      : {}),
     'lease-lost events (tx / other)': `${leaseLost.filter((e) => kindOf.get(e.job) === 'tx').length} / ${leaseLost.filter((e) => kindOf.get(e.job) !== 'tx').length}`,
     '  of which for a tx run that committed': falseAlarms.length,
     'released at shutdown': events.filter((e) => e.type === 'released').length,
-    'jobs with attempts no run used (attempts)': `${burned.length} (${burned.reduce((a, b) => a + b, 0)})`,
+    'jobs with attempts no run used (attempts)': `${burned.length} (${burned.reduce((a, r) => a + r.attempt - r.runs, 0)})`,
+    'stats() = rows: completed, dead, running, waiting': `${Object.values(actual).join(', ')} = ${Object.values(expected).join(', ')}`,
     'worker warnings / errors logged': `${logs.filter((l) => l.level === 'warn').length} / ${logs.filter((l) => l.level === 'error').length}`,
     'torn ledger lines': ledger.torn,
     problems: problems.length,
@@ -176,11 +192,12 @@ export async function verdict(input: VerdictInput): Promise<Verdict> {
     const key = `${l.level}: ${l.msg.replace(/\d+/g, 'N').slice(0, 160)}`;
     logCounts.set(key, (logCounts.get(key) ?? 0) + 1);
   }
-  return { figures, problems, logs: [...logCounts].sort((a, b) => b[1] - a[1]) };
+  return { figures, problems, evidence, logs: [...logCounts].sort((a, b) => b[1] - a[1]) };
 }
 
 /** Prints the figures as a table, and the workers' log lines by kind (vitest shows both under the test's name). */
 export function printVerdict(v: Verdict): void {
   console.table(v.figures);
+  for (const line of v.evidence) console.log(line);
   if (v.logs.length) console.log(`worker log lines, by kind:\n${v.logs.slice(0, 12).map(([msg, n]) => `${String(n).padStart(6)} × ${msg}`).join('\n')}`);
 }
