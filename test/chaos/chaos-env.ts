@@ -6,6 +6,7 @@
  *   CHAOS_TERMINATIONS  rounds of pg_terminate_backend (default 5)
  *   CHAOS_RESTARTS      PostgreSQL stop/start cycles (default 2)
  *   CHAOS_SIGTERMS      SIGTERMs in the shutdown scenario (default 3)
+ *   CHAOS_ANYTIME_SIGTERMS  SIGTERMs at any moment, idle or claiming (default 0: off, see shutdown.chaos.ts)
  *   CHAOS_SEED          seed of every random choice (default: from the clock; always printed)
  *   CHAOS_SLACK_MS      slack of the rescue-time bound (default 4000)
  */
@@ -23,6 +24,7 @@ export const CHAOS = {
   terminations: int('CHAOS_TERMINATIONS', 5),
   restarts: int('CHAOS_RESTARTS', 2),
   sigterms: int('CHAOS_SIGTERMS', 3),
+  anytimeSigterms: int('CHAOS_ANYTIME_SIGTERMS', 0),
   seed: int('CHAOS_SEED', Date.now() % 2 ** 31),
   slackMs: int('CHAOS_SLACK_MS', 4000),
 };

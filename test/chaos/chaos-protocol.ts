@@ -46,7 +46,7 @@ export type LedgerLine =
   | { t: 'run'; job: string; seq: number; kind: JobKind; attempt: number; pid: number; at: number; willFail: boolean }
   /** The run's signal fired (ShutdownAbort, LeaseLostAbort …). */
   | { t: 'abort'; job: string; attempt: number; pid: number; at: number; reason: string }
-  /** This process's worker id (the jobs' `lockedBy`), learnt from its first job. */
+  /** This process's worker id (the jobs' `lockedBy`), recorded once its app is up. */
   | { t: 'wid'; pid: number; wid: string }
   | { t: 'event'; type: string; job: string; attempt: number; pid: number; at: number }
   | { t: 'log'; level: 'warn' | 'error'; msg: string; pid: number; at: number }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { until } from '../multiprocess/cluster.js';
 import { sleep } from '../support/databases.js';
@@ -35,8 +35,9 @@ async function victim(ctx: ChaosContext): Promise<Member> {
   return ctx.rnd.pick(ctx.fleet.alive());
 }
 
+/** A worker's ledger so far (none before its first line). */
 const ledgerOf = (m: Member): LedgerLine[] =>
-  readFileSync(m.ledger, 'utf8')
+  (existsSync(m.ledger) ? readFileSync(m.ledger, 'utf8') : '')
     .split('\n')
     .filter(Boolean)
     .flatMap((l) => {
@@ -117,18 +118,19 @@ export function restartDatabase(s: Schedule, db: OwnPostgres, outageMs: [number,
 }
 
 /**
- * SIGTERM a worker while it runs a long job; it must drain and exit 0 (checked by the fleet),
- * record the end of its drain, and leave no job leased to it. Then a replacement starts.
+ * SIGTERM a worker (`whileBusy`: once a long job of it runs; otherwise at whatever moment the
+ * gap ends, idle or claiming); it must drain and exit 0 (checked by the fleet), record the end
+ * of its drain, and leave no job leased to it. Then a replacement starts.
  */
-export function terminateWorkers(s: Schedule) {
+export function terminateWorkers(s: Schedule, whileBusy: boolean) {
   return async (ctx: ChaosContext) => {
     let released = 0;
     for (const gap of s.gaps) {
       await sleep(gap);
       const m = await victim(ctx);
-      const widOf = () => ledgerOf(m).find((l): l is Extract<LedgerLine, { t: 'wid' }> => l.t === 'wid')?.wid;
-      await until(async () => ctx.producer.done || (widOf() !== undefined && runningNow(m, 200, 'long')), 30_000, `worker ${m.index} to run a long job`);
-      const wid = widOf();
+      if (whileBusy) await until(async () => ctx.producer.done || runningNow(m, 200, 'long'), 30_000, `worker ${m.index} to run a long job`);
+      const wid = ledgerOf(m).find((l): l is Extract<LedgerLine, { t: 'wid' }> => l.t === 'wid')?.wid;
+      const signalledAt = Date.now();
       await ctx.fleet.terminate(m);
       const lines = ledgerOf(m);
       if (!lines.some((l) => l.t === 'drained')) ctx.problems.push(`worker ${m.index} (pid ${m.pid}) exited after SIGTERM without finishing its drain`);
@@ -136,11 +138,17 @@ export function terminateWorkers(s: Schedule) {
       if (!wid) {
         ctx.problems.push(`worker ${m.index} (pid ${m.pid}) never recorded its worker id`);
       } else {
-        const held = await ctx.target.query<{ id: unknown; state: string }>(
-          `SELECT id, state FROM ${ctx.target.jobsTable} WHERE locked_by = ${ctx.target.placeholders === 'pg' ? '$1' : '?'}`,
+        const held = await ctx.target.query<{ id: unknown; state: string; attempt: unknown }>(
+          `SELECT id, state, attempt FROM ${ctx.target.jobsTable} WHERE locked_by = ${ctx.target.placeholders === 'pg' ? '$1' : '?'}`,
           [wid],
         );
-        if (held.length) ctx.problems.push(`worker ${m.index} (pid ${m.pid}) exited after SIGTERM still holding ${held.map((r) => `#${String(r.id)} ${r.state}`).join(', ')}`);
+        if (held.length) {
+          const ran = new Set(lines.filter((l) => l.t === 'run').map((l) => (l as { job: string }).job));
+          ctx.problems.push(
+            `worker ${m.index} (pid ${m.pid}, ${wid}), SIGTERMed at ${signalledAt}, exited still holding ` +
+              held.map((r) => `#${String(r.id)} ${r.state} attempt ${String(r.attempt)}${ran.has(String(r.id)) ? '' : ' (never started there)'}`).join(', '),
+          );
+        }
       }
       ctx.fleet.startInBackground();
     }

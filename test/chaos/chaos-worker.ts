@@ -10,6 +10,8 @@ import { appendFileSync } from 'node:fs';
 import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Backoff, Job, JobsModule, Processor, QueueService, type EngineLogger, type JobContext } from '../../lib/index.js';
+import type { JobsRuntime } from '../../lib/core/jobs-runtime.js';
+import { JOBS_RUNTIME } from '../../lib/nest/jobs.constants.js';
 import { CHAOS_QUEUE, jobName, type ChaosPayload, type ChaosWorkerSettings, type JobKind, type LedgerLine } from './chaos-protocol.js';
 
 const settings = JSON.parse(process.env.CHAOS_WORKER ?? '{}') as ChaosWorkerSettings;
@@ -61,10 +63,6 @@ interface QueryManager {
 
 @Processor({ queue: CHAOS_QUEUE, maxRetries: settings.maxRetries, backoff: Backoff.fixed(settings.retryDelayMs) })
 class ChaosProcessor {
-  private widKnown = false;
-
-  constructor(private readonly queue: QueueService) {}
-
   @Job(jobName('plain'))
   plain(payload: ChaosPayload, ctx: JobContext) {
     return this.run('plain', payload, ctx);
@@ -94,21 +92,8 @@ class ChaosProcessor {
     signal.addEventListener('abort', () => record({ t: 'abort', job: ctx.id, attempt: ctx.attempt, pid, at: Date.now(), reason: reasonName(signal.reason) }), {
       once: true,
     });
-    if (!this.widKnown) this.learnWorkerId(ctx.id);
     await pause(payload.ms, signal);
     if (willFail) throw new Error(`designed failure of job ${ctx.id} on its first attempt`);
-  }
-
-  /** The worker id is not public; the running job's `lockedBy` is this process's. */
-  private learnWorkerId(id: string): void {
-    this.queue.getJob(id).then(
-      (job) => {
-        if (this.widKnown || job?.state !== 'running' || !job.lockedBy) return;
-        this.widKnown = true;
-        record({ t: 'wid', pid, wid: job.lockedBy });
-      },
-      () => undefined, // the database may be away on purpose; the next job asks again
-    );
   }
 }
 
@@ -159,6 +144,10 @@ async function main(): Promise<void> {
   // SIGTERM: Nest runs the shutdown hooks (our drain), then exits with code 0.
   app.enableShutdownHooks(['SIGTERM'], { useProcessExit: true });
   await app.init();
+  // The worker id (the jobs' `lockedBy`) is not public API: read it from the runtime, so the
+  // suite can tell which rows a terminated worker left leased, even one that never ran a job.
+  const runtime = app.get<symbol, JobsRuntime>(JOBS_RUNTIME, { strict: false });
+  record({ t: 'wid', pid, wid: runtime.engine!.workerId });
   let closing = false;
   const close = () => {
     if (closing) return;
