@@ -1,6 +1,6 @@
 /**
  * The chaos suite's knobs, from the environment, with defaults sized for CI (the whole run in
- * about 4 minutes on 2 shared cores):
+ * 2–5 minutes on 2 cores shared with other work: 2 when quiet, nearly 5 at a load of 14):
  *   CHAOS_JOBS          jobs per scenario (default 2000)
  *   CHAOS_KILLS         SIGKILLs per kill scenario (default 6)
  *   CHAOS_TERMINATIONS  rounds of pg_terminate_backend (default 5)
