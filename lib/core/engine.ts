@@ -41,6 +41,8 @@ export class Engine implements LocalWorkers {
   private started = false;
   private lastBeat = 0;
   private stopped = false;
+  /** Heartbeats, rescues and prunes in flight. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly deps: EngineDeps) {
     this.workerId = deps.workerId ?? `w-${randomUUID()}`;
@@ -148,6 +150,17 @@ export class Engine implements LocalWorkers {
     await this.acks.drain();
     if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = null;
+    // A heartbeat, rescue or prune still in flight finishes before the storage closes under it.
+    await Promise.all(this.inFlight);
+  }
+
+  /** Runs one piece of background upkeep, known to `stop()` until it settles (it never rejects). */
+  private upkeep(work: () => Promise<void>, then: () => void): void {
+    const done = work().finally(() => {
+      this.inFlight.delete(done);
+      then();
+    });
+    this.inFlight.add(done);
   }
 
   private within(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -171,7 +184,7 @@ export class Engine implements LocalWorkers {
             'Move CPU-heavy work off the main thread, or raise leaseMs.',
         );
       }
-      void this.heartbeat().finally(() => {
+      this.upkeep(() => this.heartbeat(), () => {
         if (this.heartbeatTimer !== null) this.scheduleHeartbeat();
       });
     }, this.deps.settings.heartbeatIntervalMs);
@@ -205,14 +218,14 @@ export class Engine implements LocalWorkers {
   private scheduleRescue(ms: number): void {
     if (this.stopped) return;
     this.rescueTimer = this.clock.setTimeout(() => {
-      void this.rescue().finally(() => this.scheduleRescue(this.deps.settings.rescueIntervalMs));
+      this.upkeep(() => this.rescue(), () => this.scheduleRescue(this.deps.settings.rescueIntervalMs));
     }, ms);
   }
 
   private scheduleMaintenance(): void {
     if (this.stopped || this.deps.settings.retainCompletedMs === null) return;
     this.maintenanceTimer = this.clock.setTimeout(() => {
-      void this.pruneCompleted().finally(() => this.scheduleMaintenance());
+      this.upkeep(() => this.pruneCompleted(), () => this.scheduleMaintenance());
     }, this.deps.settings.maintenanceIntervalMs);
   }
 

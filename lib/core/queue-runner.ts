@@ -26,6 +26,8 @@ export class QueueRunner implements ExecutorHost {
   private readonly dueTimes: number[] = [];
   private dueTimer: TimerHandle | null = null;
   private claiming = false;
+  /** The claim in flight, settled once its jobs are buffered (or handed back, when shutdown began meanwhile). */
+  private claimed: Promise<void> = SETTLED;
   /** A wake-up came while a claim was in flight: that claim may have missed the new job. */
   private wokenWhileClaiming = false;
   private drained = false;
@@ -142,16 +144,19 @@ export class QueueRunner implements ExecutorHost {
     if (this.dueTimer) this.deps.clock.clearTimeout(this.dueTimer);
     this.dueTimer = null;
     this.dueTimes.length = 0;
-    const unstarted = this.buffer.splice(0);
-    if (unstarted.length) {
-      try {
-        await this.deps.storage.release(unstarted.map((j) => j.id), this.deps.workerId);
-      } catch (err) {
-        this.deps.logger.warn(
-          `Could not hand back ${unstarted.length} unstarted job(s) of queue '${this.queue}'; ` +
-            `they return when their lease expires: ${(err as Error).message}`,
-        );
-      }
+    await Promise.all([this.handBackUnstarted(this.buffer.splice(0)), this.claimed.catch(() => undefined)]);
+  }
+
+  /** Hands claimed jobs that never started back to the queue, without counting an attempt. */
+  private async handBackUnstarted(jobs: JobRecord[]): Promise<void> {
+    if (!jobs.length) return;
+    try {
+      await this.deps.storage.release(jobs.map((j) => j.id), this.deps.workerId);
+    } catch (err) {
+      this.deps.logger.warn(
+        `Could not hand back ${jobs.length} unstarted job(s) of queue '${this.queue}'; ` +
+          `they return when their lease expires: ${coerceError(err).message}`,
+      );
     }
   }
 
@@ -180,14 +185,13 @@ export class QueueRunner implements ExecutorHost {
     this.wokenWhileClaiming = false;
     const limit = this.capacity - held;
     const { storage, settings, workerId } = this.deps;
-    storage.claim(this.queue, workerId, limit, settings.leaseMs).then(
+    this.claimed = storage.claim(this.queue, workerId, limit, settings.leaseMs).then(
       (jobs) => {
         this.claiming = false;
         this.claimFailures = 0;
-        if (this.stopping) {
-          if (jobs.length) void storage.release(jobs.map((j) => j.id), workerId).catch(() => undefined);
-          return;
-        }
+        // Shutdown began while the claim was in flight: hand its jobs back at once (no attempt
+        // counted); `stopClaiming` waits for this, so the storage is still open for it.
+        if (this.stopping) return this.handBackUnstarted(jobs);
         for (const job of jobs) this.buffer.push(job);
         // A short claim means the queue is drained, unless a wake-up came meanwhile: the job
         // behind it may have been stored after the claim's snapshot, so claim once more.
@@ -196,6 +200,7 @@ export class QueueRunner implements ExecutorHost {
       },
       (err: unknown) => {
         this.claiming = false;
+        if (this.stopping) return;
         this.claimFailures++;
         const wait = Math.min(settings.pollIntervalMs * 5, 100 * 2 ** Math.min(this.claimFailures, 8));
         this.deps.logger.error(`Claim on queue '${this.queue}' failed; retrying in ${wait} ms: ${coerceError(err).message}`);
