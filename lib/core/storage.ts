@@ -16,8 +16,10 @@ export interface Storage {
   close(): Promise<void>;
 
   /**
-   * Inserts jobs, in order. A job whose `uniqueKey` matches a job that is still pending or
-   * running is not inserted: its result is that job's id with `duplicate: true`.
+   * Inserts jobs, in order. A job whose `uniqueKey` is held (by a job still in the states its
+   * `uniqueWhile` names, and within its `uniqueTtlMs` of its enqueue, on the storage's clock)
+   * is not inserted: its result is the holder's id with `duplicate: true`. A holder whose
+   * window has passed gives the key up to the next job that asks for it.
    * `options.manager` is a transaction handle of the storage's own kind (a TypeORM
    * `EntityManager`): the insert joins the caller's transaction.
    */
@@ -73,7 +75,7 @@ export interface Storage {
   progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void>;
 
   get(id: string): Promise<JobRecord | null>;
-  /** The job that holds `uniqueKey` now (see `NewJob.uniqueWhile`), or null. */
+  /** The job that holds `uniqueKey` now (see `NewJob.uniqueWhile` and `uniqueTtlMs`), or null. */
   findByUniqueKey(uniqueKey: string): Promise<JobRecord | null>;
   list(filter: ListFilter): Promise<ListPage>;
   /**

@@ -11,7 +11,10 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    * held is skipped by ON CONFLICT on the unique index of `unique_active` (waiting, if a
    * concurrent transaction holds the key uncommitted, for its outcome: race-free across
    * processes). New due jobs NOTIFY their queue in the same statement. Returns the stored
-   * rows; ids come from one sequence in row order.
+   * rows; ids come from one sequence in row order. A row with a unique window stores its end
+   * (`unique_until`) from the database's clock, as `created_at` is: the window is measured
+   * there, whatever the enqueueing instance's clock says (NULL without a window: NULL + an
+   * interval is NULL).
    *
    * A batch without unique keys cannot conflict (`unique_active` is NULL, outside the partial
    * unique index), so it is sent without ON CONFLICT: PostgreSQL then inserts each row
@@ -20,23 +23,24 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    */
   const insertJobsText = (onConflict: string) => `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
-                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])
            WITH ORDINALITY AS i(queue, name, payload, priority, max_attempts, run_at, delay_ms,
-                                unique_key, unique_while, backoff, timeout_ms, ord)
+                                unique_key, unique_while, backoff, timeout_ms, unique_ttl_ms, ord)
        ), due AS (
          SELECT i.*, COALESCE(i.run_at, ${NOW} + ${ms('i.delay_ms')}) AS due_at FROM input i
        ), ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                                unique_key, unique_while, unique_active, backoff, timeout_ms)
+                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
          SELECT queue, name, payload::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
-                priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key, backoff::json, timeout_ms
+                priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key,
+                ${NOW} + ${ms('unique_ttl_ms')}, backoff::json, timeout_ms
          FROM due ORDER BY ord
          ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n)
          SELECT queue, 'pending', ${bucketOf('run_at')}, count(*) FROM ins GROUP BY 1, 3)
-       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`;
+       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$13', `state = 'available'`)}`;
   const insertJobsKeyed = insertJobsText('ON CONFLICT DO NOTHING');
   const insertJobsPlain = insertJobsText('');
   const insertJobs = (rows: InsertRow[]) =>
@@ -54,6 +58,7 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
         rows.map((r) => r.uniqueWhile),
         rows.map((r) => r.backoff),
         rows.map((r) => r.timeoutMs),
+        rows.map((r) => r.uniqueTtlMs),
         t.channel,
       ],
     );
@@ -107,21 +112,25 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    */
   const insertOneText = (onConflict: string) => `WITH ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                                unique_key, unique_while, unique_active, backoff, timeout_ms)
+                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
          SELECT $1::text, $2::text, $3::text::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
-                $4::int, $5::int, due_at, ${NOW}, $8::text, $9::text, $8::text, $10::text::json, $11::bigint
+                $4::int, $5::int, due_at, ${NOW}, $8::text, $9::text, $8::text, ${NOW} + ${ms('$12::bigint')},
+                $10::text::json, $11::bigint
          FROM (SELECT COALESCE($6::timestamptz, ${NOW} + ${ms('$7::bigint')}) AS due_at) d
          ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n) SELECT queue, 'pending', ${bucketOf('run_at')}, 1 FROM ins)
-       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($12, queue) END AS notified FROM ins`;
+       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($13, queue) END AS notified FROM ins`;
   const insertOneKeyed = insertOneText('ON CONFLICT DO NOTHING');
   const insertOnePlain = insertOneText('');
   const insertOne = (r: InsertRow) =>
     sql(
       r.uniqueKey === null ? insertOnePlain : insertOneKeyed,
-      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs, t.channel],
+      [
+        r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs,
+        r.uniqueTtlMs, t.channel,
+      ],
     );
 
   return {

@@ -28,6 +28,13 @@ export const FINISHED = `('completed', 'dead', 'cancelled')`;
  */
 export const NOW = `date_trunc('milliseconds', ${CLOCK})`;
 
+/**
+ * A row whose `unique_active` still holds its key: no unique window, or one that has not ended
+ * on the database's clock. A holder whose window has ended keeps `unique_active` until an
+ * enqueue of its key frees it (`releaseExpired`), so every read of holders asks this too.
+ */
+export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${CLOCK})`;
+
 /** A millisecond count as an interval; the count is always a bind parameter or a column. */
 export const ms = (expr: string) => `(${expr})::float8 * interval '1 millisecond'`;
 
@@ -133,10 +140,17 @@ export function postgresStatements(t: TableNames): CommonStatements {
 
     get: (id) => sql(`SELECT ${cols} FROM ${t.jobs} WHERE id = $1`, [id]),
 
-    // The unique index on unique_active answers this.
-    byUniqueKey: (key) => sql(`SELECT ${cols} FROM ${t.jobs} WHERE unique_active = $1`, [key]),
+    // The unique index on unique_active answers this (a holder whose window has ended is not one).
+    byUniqueKey: (key) => sql(`SELECT ${cols} FROM ${t.jobs} WHERE unique_active = $1 AND ${UNIQUE_LIVE}`, [key]),
 
-    holders: (keys) => sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active = ANY($1::text[])`, [keys]),
+    holders: (keys) =>
+      sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active = ANY($1::text[]) AND ${UNIQUE_LIVE}`, [keys]),
+
+    // Reached through the unique index (a few rows at most), and only for keys an INSERT found
+    // taken by no live holder: the window's end is compared on the database's clock, as it was
+    // stamped (created_at + ttl), so instances whose clocks differ agree on it.
+    releaseExpired: (keys) =>
+      sql(`UPDATE ${t.jobs} SET unique_active = NULL WHERE unique_active = ANY($1::text[]) AND unique_until <= ${CLOCK}`, [keys]),
 
     // Only the filters asked for are in the WHERE (no `$1 IS NULL OR …`), so the planner can
     // pick a partial index for the state (claim, lease, finished, dead) or walk the primary
