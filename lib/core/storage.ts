@@ -96,10 +96,11 @@ export interface Storage {
   now(): Promise<number>;
 
   /**
-   * Optional push of "new work may be due in this queue" (PostgreSQL LISTEN/NOTIFY).
-   * Without it, workers poll.
+   * Optional push of "new work may be due in this queue" (PostgreSQL LISTEN/NOTIFY): a queue
+   * name (due now), or `{ queue, inMs }` (a job stored there falls due that long from now; see
+   * `Wakeup`). Without it, workers poll.
    */
-  wakeups?(): Observable<string>;
+  wakeups?(): Observable<Wakeup>;
 
   /**
    * Optional push of "cancellation was requested for running job <id>" (PostgreSQL
@@ -120,6 +121,15 @@ export interface Storage {
     toResult: (value: T) => string | null,
   ): Promise<{ held: boolean; value: T }>;
 }
+
+/**
+ * What `Storage.wakeups()` emits. A queue name: work may be due there now. `{ queue, inMs }`:
+ * a job just stored there falls due `inMs` milliseconds after the storage stored it (a
+ * duration measured on the storage's clock, never a time, so instances whose clocks differ
+ * agree); the worker adds it to its own clock when the wake-up arrives, so it may look a
+ * little late (the delivery), never early. A hint, like the rest: workers poll anyway.
+ */
+export type Wakeup = string | { queue: string; inMs: number };
 
 export interface EnqueueStorageOptions {
   manager?: unknown;

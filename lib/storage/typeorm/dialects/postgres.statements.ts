@@ -133,6 +133,31 @@ export const insertDeltas = (t: TableNames, parts: string[]) => `
 export const notifyQueues = (source: string, channelParam: string, filter = 'true') =>
   `(SELECT count(pg_notify(${channelParam}, d.queue)) FROM (SELECT DISTINCT queue FROM ${source} WHERE ${filter}) d) >= 0`;
 
+/**
+ * Milliseconds from the database's clock until `runAt`, rounded up: a duration, so a listener
+ * that times it on its own clock from the NOTIFY's arrival looks late by the delivery at most,
+ * never early, whatever its clock says.
+ */
+export const dueInMs = (runAt: string) => `ceil(extract(epoch from (${runAt} - ${CLOCK})) * 1000)::bigint`;
+
+/**
+ * A delayed job says when it falls due: the payload `<queue>@<ms>` (see `dueInMs`; '@' cannot
+ * be in a queue name, and `DUE_MARK` in `pg-listener.ts` parses it). A queue due now keeps the
+ * plain `<queue>` payload, which instances of earlier versions read; they read this one as a
+ * queue they do not run, and ignore it.
+ */
+export const dueInPayload = (queue: string, runAt: string) => `${queue} || '@' || ${dueInMs(runAt)}`;
+
+/**
+ * One NOTIFY per queue of `source` (a CTE with `queue`, `state`, `run_at`) that got delayed
+ * rows, for its soonest one, when that falls due within `horizonParam` ms (see
+ * `DELAYED_NOTIFY_HORIZON_MS` in `postgres-enqueue.ts`). Runs as `notifyQueues` does.
+ */
+export const notifyDelayed = (source: string, channelParam: string, horizonParam: string) =>
+  `(SELECT count(pg_notify(${channelParam}, ${dueInPayload('d.queue', 'd.run_at')}))
+    FROM (SELECT queue, min(run_at) AS run_at FROM ${source} WHERE state = 'scheduled' GROUP BY queue) d
+    WHERE d.run_at <= ${CLOCK} + ${ms(horizonParam)}) >= 0`;
+
 export function postgresStatements(t: TableNames): CommonStatements {
   const cols = jobColumns();
   return {
