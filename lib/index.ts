@@ -24,6 +24,7 @@ export type {
   CompleteItem,
   FailItem,
   HeartbeatResult,
+  Wakeup,
 } from './core/storage.js';
 export type { Clock } from './core/clock.js';
 export type { EveryOptions } from './core/scheduler.js';

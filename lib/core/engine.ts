@@ -78,7 +78,12 @@ export class Engine implements LocalWorkers {
     }
     this.lastBeat = this.clock.now();
     const { storage } = this.deps;
-    this.signalSubs.add(storage.wakeups?.().subscribe((queue) => this.wake(queue)));
+    // A wake-up with a delay says how long from now, measured by the storage: timed on this
+    // node's clock from its arrival (this clock only decides when to look; the claim compares
+    // due times on the storage's).
+    this.signalSubs.add(
+      storage.wakeups?.().subscribe((w) => (typeof w === 'string' ? this.wake(w) : this.wakeAt(w.queue, this.clock.now() + w.inMs))),
+    );
     this.signalSubs.add(
       storage.cancellations?.().subscribe((id) => {
         const cancelled = new Set([id]);

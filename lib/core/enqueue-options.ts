@@ -20,8 +20,9 @@ export interface EnqueueOptions {
   /**
    * How long `uniqueKey` holds: `while` — `'queued'` (until it starts), `'running'` (until it
    * ends; the default), `'until-complete'` (also while dead: until it completes or is
-   * cancelled); `ttlMs` — the key holds only within windows of this length (a new window
-   * accepts a new job).
+   * cancelled); `ttlMs` — and at most this long from the holder's enqueue, on the storage's
+   * clock (a window from the first enqueue: duplicates do not extend it; once it has passed,
+   * the next enqueue stores a new job, which holds the key for its own window).
    */
   unique?: { while?: UniqueWhile; ttlMs?: number };
   /** A TypeORM `EntityManager`: the job is inserted inside the caller's transaction. */

@@ -177,23 +177,24 @@ export class JobClient {
     if (dueNow) for (const queue of dueNow) this.local.wake(queue);
   }
 
-  private uniqueness(options: EnqueueOptions): Pick<NewJob, 'uniqueKey' | 'uniqueWhile'> {
+  /**
+   * The key as given, and its window as a length: the storage stamps the window's end from its
+   * own clock when it stores the job, so instances whose clocks differ agree on it.
+   */
+  private uniqueness(options: EnqueueOptions): Pick<NewJob, 'uniqueKey' | 'uniqueWhile' | 'uniqueTtlMs'> {
     if (options.uniqueKey === undefined) {
       if (options.unique !== undefined) throw new InvalidOptionsError('unique', 'needs a `uniqueKey`');
-      return { uniqueKey: null, uniqueWhile: null };
+      return { uniqueKey: null, uniqueWhile: null, uniqueTtlMs: null };
     }
-    let key = assertUniqueKey(options.uniqueKey);
+    const key = assertUniqueKey(options.uniqueKey);
     const unique = options.unique ?? {};
     if (typeof unique !== 'object' || unique === null) throw new InvalidOptionsError('unique', 'expected { while?, ttlMs? }');
     assertKnownKeys(unique, UNIQUE_OPTION_KEYS, 'unique options', 'unique.');
     if (unique.while !== undefined && !UNIQUE_WHILE.has(unique.while)) {
       throw new InvalidOptionsError('unique.while', "expected 'queued', 'running' or 'until-complete'");
     }
-    if (unique.ttlMs !== undefined) {
-      const ttl = assertMs('unique.ttlMs', unique.ttlMs, DELAY_LIMIT, 1);
-      key = `${key}@${Math.floor(this.clock.now() / ttl)}`;
-    }
-    return { uniqueKey: key, uniqueWhile: unique.while ?? null };
+    const ttl = unique.ttlMs === undefined ? null : assertMs('unique.ttlMs', unique.ttlMs, DELAY_LIMIT, 1);
+    return { uniqueKey: key, uniqueWhile: unique.while ?? null, uniqueTtlMs: ttl };
   }
 
   /**
@@ -269,6 +270,7 @@ export class JobClient {
       delayMs,
       uniqueKey: unique.uniqueKey,
       uniqueWhile: unique.uniqueWhile,
+      uniqueTtlMs: unique.uniqueTtlMs,
       backoff: backoff?.spec ?? null,
       timeoutMs,
     };

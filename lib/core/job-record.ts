@@ -96,6 +96,12 @@ export interface NewJob {
    * `until-complete` (queued, running or dead: only completion or cancellation frees the key).
    */
   uniqueWhile?: UniqueWhile | null;
+  /**
+   * How long the job holds `uniqueKey` at most, from its enqueue, on the storage's clock
+   * (combined with `uniqueWhile`: the key is free once either ends). Null: as long as
+   * `uniqueWhile` says.
+   */
+  uniqueTtlMs?: number | null;
   backoff?: BackoffSpec | null;
   timeoutMs?: number | null;
 }

@@ -16,8 +16,10 @@ export interface Storage {
   close(): Promise<void>;
 
   /**
-   * Inserts jobs, in order. A job whose `uniqueKey` matches a job that is still pending or
-   * running is not inserted: its result is that job's id with `duplicate: true`.
+   * Inserts jobs, in order. A job whose `uniqueKey` is held (by a job still in the states its
+   * `uniqueWhile` names, and within its `uniqueTtlMs` of its enqueue, on the storage's clock)
+   * is not inserted: its result is the holder's id with `duplicate: true`. A holder whose
+   * window has passed gives the key up to the next job that asks for it.
    * `options.manager` is a transaction handle of the storage's own kind (a TypeORM
    * `EntityManager`): the insert joins the caller's transaction.
    */
@@ -73,7 +75,7 @@ export interface Storage {
   progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void>;
 
   get(id: string): Promise<JobRecord | null>;
-  /** The job that holds `uniqueKey` now (see `NewJob.uniqueWhile`), or null. */
+  /** The job that holds `uniqueKey` now (see `NewJob.uniqueWhile` and `uniqueTtlMs`), or null. */
   findByUniqueKey(uniqueKey: string): Promise<JobRecord | null>;
   list(filter: ListFilter): Promise<ListPage>;
   /**
@@ -94,10 +96,11 @@ export interface Storage {
   now(): Promise<number>;
 
   /**
-   * Optional push of "new work may be due in this queue" (PostgreSQL LISTEN/NOTIFY).
-   * Without it, workers poll.
+   * Optional push of "new work may be due in this queue" (PostgreSQL LISTEN/NOTIFY): a queue
+   * name (due now), or `{ queue, inMs }` (a job stored there falls due that long from now; see
+   * `Wakeup`). Without it, workers poll.
    */
-  wakeups?(): Observable<string>;
+  wakeups?(): Observable<Wakeup>;
 
   /**
    * Optional push of "cancellation was requested for running job <id>" (PostgreSQL
@@ -118,6 +121,15 @@ export interface Storage {
     toResult: (value: T) => string | null,
   ): Promise<{ held: boolean; value: T }>;
 }
+
+/**
+ * What `Storage.wakeups()` emits. A queue name: work may be due there now. `{ queue, inMs }`:
+ * a job just stored there falls due `inMs` milliseconds after the storage stored it (a
+ * duration measured on the storage's clock, never a time, so instances whose clocks differ
+ * agree); the worker adds it to its own clock when the wake-up arrives, so it may look a
+ * little late (the delivery), never early. A hint, like the rest: workers poll anyway.
+ */
+export type Wakeup = string | { queue: string; inMs: number };
 
 export interface EnqueueStorageOptions {
   manager?: unknown;

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Job, MaxRetries, Processor, QueueService, type JobContext, type JobEvent } from '../../lib/index.js';
 import { deferred } from '../fixtures/deferred.js';
+import { sleep } from '../support/databases.js';
 import { featureKinds, openTarget, startInstance, until, type FeatureTarget } from '../support/feature-targets.js';
 
 let gate = deferred();
@@ -53,14 +54,20 @@ for (const kind of await featureKinds()) {
       started = deferred();
     });
 
-    it('a duplicate returns the existing id with duplicate: true, from any instance; ttlMs opens a new window', async () => {
+    it('a duplicate returns the existing id with duplicate: true, from any instance; past its ttlMs a holder gives the key up', async () => {
       const a = await instance(false);
       const b = await instance(false);
       const first = await a.enqueue('echo', { v: 1 }, { uniqueKey: 'u-1' });
       expect(first.duplicate).toBe(false);
       expect(await b.enqueue('echo', { v: 2 }, { uniqueKey: 'u-1' })).toEqual({ id: first.id, duplicate: true });
-      const windowed = await a.enqueue('echo', { v: 3 }, { uniqueKey: 'u-1', unique: { ttlMs: 1 } });
-      expect(windowed.duplicate).toBe(false);
+      // A holder without a window holds its key while it waits, whatever window the next asks for.
+      expect(await a.enqueue('echo', { v: 3 }, { uniqueKey: 'u-1', unique: { ttlMs: 1 } })).toEqual({ id: first.id, duplicate: true });
+      const windowed = await a.enqueue('echo', { v: 4 }, { uniqueKey: 'u-2', unique: { ttlMs: 300 } });
+      expect(await b.enqueue('echo', { v: 5 }, { uniqueKey: 'u-2', unique: { ttlMs: 300 } })).toEqual({ id: windowed.id, duplicate: true });
+      await sleep(350);
+      const next = await b.enqueue('echo', { v: 6 }, { uniqueKey: 'u-2', unique: { ttlMs: 300 } });
+      expect(next.duplicate).toBe(false);
+      expect(next.id).not.toBe(windowed.id);
       await expect(a.enqueue('echo', {}, { unique: { while: 'queued' } })).rejects.toThrow(/uniqueKey/);
       await expect(a.enqueue('echo', {}, { uniqueKey: 'k', unique: { while: 'forever' as never } })).rejects.toThrow(/unique.while/);
     });

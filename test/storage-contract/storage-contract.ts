@@ -5,7 +5,7 @@ import { enqueueCases } from './contract-enqueue.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
 import { outcomeCases } from './contract-outcomes.js';
-import { uniqueKeyCases } from './contract-unique-keys.js';
+import { uniqueKeyCases, uniqueWindowCases } from './contract-unique-keys.js';
 
 /**
  * The conformance suite every storage passes (memory, SQLite, PostgreSQL, MariaDB).
@@ -24,6 +24,7 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
 
     enqueueCases();
     uniqueKeyCases();
+    uniqueWindowCases();
     claimCases();
     outcomeCases();
     leaseCases();

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { filter, firstValueFrom, take, timeout } from 'rxjs';
+import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { PgListener, type ListenerEvent, type PgClientLike } from '../../lib/storage/typeorm/pg-listener.js';
 
@@ -46,6 +46,21 @@ describe('PgListener', () => {
     expect(await cancel).toBe('42');
     await l.close();
     expect(client.ended).toBe(true);
+  });
+
+  it('routes <queue>@<ms> to a wake-up with its delay; a suffix it cannot read wakes the queue now', async () => {
+    const client = new FakeClient(1);
+    const l = new PgListener({ createClient: () => client, channel: 'c' });
+    const up = nextListening(l);
+    const woken = firstValueFrom(l.wakeups.pipe(take(4), toArray(), timeout(3000)));
+    l.start();
+    await up;
+    client.notify('c', 'mail@250');
+    client.notify('c', 'a.b:c-d_1@0');
+    client.notify('c', 'mail@soon');
+    client.notify('c', 'mail');
+    expect(await woken).toEqual([{ queue: 'mail', inMs: 250 }, { queue: 'a.b:c-d_1', inMs: 0 }, 'mail', 'mail']);
+    await l.close();
   });
 
   it('reconnects with backoff when connecting fails, and when the connection errors', async () => {

@@ -1,5 +1,6 @@
 import { filter, firstValueFrom, take, timeout, toArray, type Observable } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Wakeup } from '../../lib/core/storage.js';
 import type { ListenerEvent } from '../../lib/storage/typeorm/pg-listener.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { newJob } from '../storage-contract/contract-harness.js';
@@ -13,8 +14,8 @@ function next<T>(source: Observable<T>, pred: (v: T) => boolean = () => true): P
 }
 
 /** Every wake-up `s` receives from now on, until `stop()`. */
-function recordWakeups(s: TypeOrmStorage): { woken: string[]; stop: () => void } {
-  const woken: string[] = [];
+function recordWakeups(s: TypeOrmStorage): { woken: Wakeup[]; stop: () => void } {
+  const woken: Wakeup[] = [];
   const sub = s.wakeups().subscribe((q) => woken.push(q));
   return { woken, stop: () => sub.unsubscribe() };
 }
@@ -52,7 +53,7 @@ if (await databaseAvailable('postgres')) {
       expect(await wake).toBe('mail');
     });
 
-    it('a batch wakes each queue it fills with due jobs, and none that only gets delayed jobs', async () => {
+    it('a batch wakes each queue it fills with due jobs by its name alone, and none that only gets delayed jobs', async () => {
       const up = listening(worker);
       const { woken, stop } = recordWakeups(worker);
       await up;
@@ -70,8 +71,49 @@ if (await databaseAvailable('postgres')) {
         await producer.enqueue([newJob({ queue: 'marker' })]);
         await marker;
         expect(woken).not.toContain('later');
+        expect(woken.filter((q) => typeof q !== 'string' && q.queue === 'later')).toHaveLength(2);
         expect(woken.filter((q) => q === 'bulk')).toEqual(['bulk']);
         expect(woken).toContain('mixed-a');
+      } finally {
+        stop();
+      }
+    });
+
+    it('delayed jobs tell when they fall due: one <queue>@<ms> per queue and statement, for the soonest, within ten minutes', async () => {
+      const up = listening(worker);
+      const { woken, stop } = recordWakeups(worker);
+      await up;
+      const delayedOf = (queue: string) =>
+        woken.filter((w): w is Exclude<Wakeup, string> => typeof w !== 'string' && w.queue === queue).map((w) => w.inMs);
+      try {
+        // One job (the scalar statement), a uniform batch, a mixed batch, a far one, a runAt.
+        await producer.enqueue([newJob({ queue: 'one', delayMs: 2_000 })]);
+        await producer.enqueue(Array.from({ length: 3 }, (_, i) => newJob({ queue: 'uni', delayMs: 5_000, payload: `{"i":${i}}` })));
+        await producer.enqueue([
+          newJob({ queue: 'mix', delayMs: 9_000 }),
+          newJob({ queue: 'mix', delayMs: 3_000 }),
+          newJob({ queue: 'mix' }),
+          newJob({ queue: 'mix2', delayMs: 4_000, uniqueKey: 'k' }),
+        ]);
+        await producer.enqueue([newJob({ queue: 'far', delayMs: 11 * 60_000 }), newJob({ queue: 'far', delayMs: 20 * 60_000 })]);
+        await producer.enqueue([newJob({ queue: 'far', runAt: new Date(Date.now() + 3_600_000) })]);
+        const marker = next(worker.wakeups(), (q) => q === 'marker');
+        await producer.enqueue([newJob({ queue: 'marker' })]);
+        await marker;
+        const within = (ms: number) => (got: number[]) => {
+          expect(got).toHaveLength(1);
+          // Measured from the statement's clock: a little less than the delay (the statement's
+          // own time), never more.
+          expect(got[0]).toBeGreaterThan(ms - 1_000);
+          expect(got[0]).toBeLessThanOrEqual(ms);
+        };
+        within(2_000)(delayedOf('one'));
+        within(5_000)(delayedOf('uni'));
+        within(3_000)(delayedOf('mix'));
+        within(4_000)(delayedOf('mix2'));
+        expect(woken.filter((q) => q === 'mix')).toEqual(['mix']);
+        expect(delayedOf('far')).toEqual([]);
+        expect(woken).not.toContain('far');
       } finally {
         stop();
       }

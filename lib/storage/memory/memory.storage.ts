@@ -33,7 +33,7 @@ export class MemoryStorage implements Storage {
   private readonly paused = new Set<string>();
   private readonly counts = new MemoryStats();
   private readonly wake$ = new Subject<string>();
-  private readonly keys = new MemoryUniqueKeys(this.jobs);
+  private readonly keys: MemoryUniqueKeys;
   private readonly cancel$ = new Subject<string>();
   private nextId = 1;
   private readonly clock: Clock;
@@ -41,6 +41,7 @@ export class MemoryStorage implements Storage {
 
   constructor(options: MemoryStorageOptions = {}) {
     this.clock = options.clock ?? systemClock;
+    this.keys = new MemoryUniqueKeys(this.jobs, this.clock);
     this.admin = new MemoryAdmin(this.jobs, this.keys, this.clock, this.wake$, this.cancel$);
   }
 
@@ -59,7 +60,7 @@ export class MemoryStorage implements Storage {
         if (other) return { id: other.id, duplicate: true };
       }
       const id = String(this.nextId++);
-      if (job.uniqueKey) this.keys.hold(id, job.uniqueWhile ?? 'running');
+      if (job.uniqueKey) this.keys.hold(id, job.uniqueWhile ?? 'running', job.uniqueTtlMs ? now + job.uniqueTtlMs : null);
       const runAt = job.runAt ? job.runAt.getTime() : now + (job.delayMs ?? 0);
       this.jobs.set(id, {
         id,

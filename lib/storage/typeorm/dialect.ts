@@ -20,6 +20,7 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | now             | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | insert          | postgres-enqueue.ts    | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
  * | holders         | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | releaseExpired  | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | claim           | postgres-claim.ts      | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
  * | insertClaimed   | postgres-claim.ts      | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
  * | complete        | postgres-outcomes.ts   | mysql-guarded-writes.ts +Δ  | sqlite.dialect.ts +Δ    | beside the SQL  |
@@ -42,7 +43,7 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | pruneCounters   | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  *
  * (`findByUniqueKey` is `byUniqueKey` there; `cancel`, `retry` and `prune` use `lockJob`,
- * `holders`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its
+ * `holders`, `releaseExpired`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its
  * database's Dialect from these.
  */
 export interface Dialect {
@@ -52,8 +53,13 @@ export interface Dialect {
   readonly maxRowsPerStatement: number;
   now(): Step<number>;
   insert(rows: InsertRow[]): Step<InsertedRow[]>;
-  /** Ids of the jobs holding these unique keys now. */
+  /** Ids of the jobs holding these unique keys now (in their states, within their windows). */
   holders(keys: string[]): Step<Map<string, string>>;
+  /**
+   * Holders of these keys whose unique window has ended (on the database's clock) give the
+   * key up (`unique_active` NULL), so the next INSERT of the key can take it. Returns how many.
+   */
+  releaseExpired(keys: string[]): Step<number>;
   claim(queue: string, workerId: string, limit: number, leaseMs: number): Step<Row[]>;
   /**
    * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
@@ -99,6 +105,8 @@ export interface InsertRow {
   delayMs: number;
   uniqueKey: string | null;
   uniqueWhile: UniqueWhile | null;
+  /** The unique window's length (null without a key, or without a window); its end is computed in SQL. */
+  uniqueTtlMs: number | null;
   backoff: string | null;
   timeoutMs: number | null;
 }

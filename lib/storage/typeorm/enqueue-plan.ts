@@ -1,4 +1,5 @@
 import type { EnqueueResult, NewJob } from '../../core/job-record.js';
+import { assertMs, DELAY_LIMIT } from '../../core/option-rules.js';
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { Dialect, InsertedRow, InsertRow } from './dialect.js';
@@ -21,6 +22,8 @@ export function toInsertRow(job: NewJob): InsertRow {
   if (uniqueKey !== null && (typeof uniqueKey !== 'string' || uniqueKey.length < 1 || uniqueKey.length > 255)) {
     throw new InvalidOptionsError('uniqueKey', 'expected a string of 1 to 255 characters');
   }
+  const ttl = uniqueKey === null ? null : (job.uniqueTtlMs ?? null);
+  if (ttl !== null) assertMs('uniqueTtlMs', ttl, DELAY_LIMIT, 1);
   const runAt = job.runAt ?? null;
   if (runAt !== null && !(runAt instanceof Date && Number.isFinite(runAt.getTime()))) {
     throw new InvalidOptionsError('runAt', 'expected a valid Date');
@@ -35,6 +38,7 @@ export function toInsertRow(job: NewJob): InsertRow {
     delayMs: Math.max(0, Math.round(job.delayMs ?? 0)),
     uniqueKey,
     uniqueWhile: uniqueKey === null ? null : (job.uniqueWhile ?? 'running'),
+    uniqueTtlMs: ttl,
     backoff: job.backoff ? JSON.stringify(job.backoff) : null,
     timeoutMs: job.timeoutMs ?? null,
   };
@@ -130,11 +134,16 @@ export class EnqueuePlan {
 
 /**
  * Inserts the plan's rows in chunks through `run`; rows skipped for a taken key become
- * duplicates of its holder. A key whose holder is gone by the time we look (it finished in
- * between) gets another try.
+ * duplicates of its holder. A key with no holder by the time we look gets another try: its
+ * holder finished in between, or its holder's unique window has ended. The latter still has
+ * the key in the unique index, so the next round first makes holders whose window has ended
+ * give their keys up (one UPDATE, only on this path: an enqueue whose key is free, or held,
+ * costs what it did), then inserts again: the unique index still admits one holder, whoever
+ * races.
  */
 export async function insertPlanned(plan: EnqueuePlan, dialect: Dialect, run: <T>(step: Step<T>) => Promise<T>): Promise<void> {
   for (let round = 0; plan.todo.length && round < 5; round++) {
+    if (round > 0) await run(dialect.releaseExpired(plan.todo.map((i) => plan.rows[i]!.uniqueKey!)));
     const skipped: number[] = [];
     for (const chunk of plan.chunks(dialect.maxRowsPerStatement)) {
       skipped.push(...plan.stored(chunk, await run(dialect.insert(chunk.map((i) => plan.rows[i]!)))));

@@ -22,6 +22,8 @@ export interface JobEntity {
   uniqueKey: string | null;
   uniqueWhile: string | null;
   uniqueActive: string | null;
+  /** When the job's unique window ends (migration 5); null without one. */
+  uniqueUntil: Date | null;
   backoff: string | null;
   timeoutMs: string | null;
   progress: number | null;
@@ -73,6 +75,7 @@ export function jobEntitySchema(kind: DialectKind, prefix: string, schema: strin
       uniqueKey: { name: 'unique_key', type: 'varchar', length: 255, nullable: true },
       uniqueWhile: { name: 'unique_while', type: 'varchar', length: 16, nullable: true },
       uniqueActive: { name: 'unique_active', type: 'varchar', length: 255, nullable: true },
+      uniqueUntil: { name: 'unique_until', ...t(true) },
       backoff: j(true),
       timeoutMs: { name: 'timeout_ms', type: kind === 'sqlite' ? 'integer' : 'bigint', nullable: true },
       progress: { type: kind === 'sqlite' ? 'real' : kind === 'mysql' ? 'double' : 'double precision', nullable: true },

@@ -1,4 +1,5 @@
 import { Subject, type Observable } from 'rxjs';
+import type { Wakeup } from '../../core/storage.js';
 
 /** The part of node-postgres' `Client` the listener uses. */
 export interface PgClientLike {
@@ -27,6 +28,17 @@ export type ListenerEvent = { type: 'listening'; pid: number | null } | { type: 
 /** Payload prefix of cancellation requests; queue names cannot contain '!'. */
 export const CANCEL_PREFIX = '!cancel:';
 
+/**
+ * Separates a queue from the milliseconds until its soonest delayed job falls due, in
+ * `<queue>@<ms>` (written by the enqueue statements in `dialects/postgres-enqueue.ts`). Queue
+ * names cannot contain '@'; an instance of an earlier version reads the whole payload as a
+ * queue name it does not run, and ignores it.
+ */
+export const DUE_MARK = '@';
+
+/** A whole number of milliseconds, as the enqueue statement writes it. */
+const MS = /^\d{1,15}$/;
+
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
 
@@ -35,10 +47,11 @@ const BACKOFF_MAX_MS = 10_000;
  * workers poll anyway. So the listener's whole job is to stay connected: it re-LISTENs
  * after any error or end, with backoff, and probes the connection periodically, since a
  * half-open TCP connection delivers nothing and reports nothing.
- * Payloads: a queue name (new work may be due there) or `!cancel:<job id>`.
+ * Payloads: a queue name (new work may be due there), `<queue>@<ms>` (a job delayed there
+ * falls due in that many ms) or `!cancel:<job id>`.
  */
 export class PgListener {
-  private readonly wake$ = new Subject<string>();
+  private readonly wake$ = new Subject<Wakeup>();
   private readonly cancel$ = new Subject<string>();
   private readonly events$ = new Subject<ListenerEvent>();
   private client: PgClientLike | null = null;
@@ -50,7 +63,7 @@ export class PgListener {
 
   constructor(private readonly options: PgListenerOptions) {}
 
-  get wakeups(): Observable<string> {
+  get wakeups(): Observable<Wakeup> {
     return this.wake$.asObservable();
   }
 
@@ -119,7 +132,7 @@ export class PgListener {
   private dispatch(channel: string, payload: string): void {
     if (channel !== this.options.channel) return;
     if (payload.startsWith(CANCEL_PREFIX)) this.cancel$.next(payload.slice(CANCEL_PREFIX.length));
-    else if (payload) this.wake$.next(payload);
+    else if (payload) this.wake$.next(parseWakeup(payload));
   }
 
   /** Drops `client` (if it is still the current one) and schedules a reconnect with backoff. */
@@ -159,4 +172,17 @@ export class PgListener {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * `<queue>` → the queue name; `<queue>@<ms>` → `{ queue, inMs }`. A suffix that is not a
+ * number (a payload of some later version) wakes the queue now: a wake-up is only a hint, and
+ * an early look costs one claim.
+ */
+function parseWakeup(payload: string): Wakeup {
+  const at = payload.lastIndexOf(DUE_MARK);
+  if (at <= 0) return payload;
+  const queue = payload.slice(0, at);
+  const ms = payload.slice(at + 1);
+  return MS.test(ms) ? { queue, inMs: Number(ms) } : queue;
 }

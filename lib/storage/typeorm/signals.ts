@@ -1,5 +1,6 @@
 import { defer, EMPTY, Subject, type Observable } from 'rxjs';
 import type { DataSource } from 'typeorm';
+import type { Wakeup } from '../../core/storage.js';
 import { PgListener, type ListenerEvent } from './pg-listener.js';
 import type { DialectKind } from './table-names.js';
 import { pgClientFactory } from './typeorm-options.js';
@@ -13,9 +14,11 @@ export interface SignalOptions {
 }
 
 /**
- * "New work may be due in queue X" and "job Y should stop", for workers. PostgreSQL: from
- * NOTIFY, so they cross processes, through one LISTEN connection opened on first
- * subscription. Elsewhere (and with `listen: false`): from this process's own writes only.
+ * "New work may be due in queue X" (now, or in so many ms) and "job Y should stop", for
+ * workers. PostgreSQL: from NOTIFY, so they cross processes, through one LISTEN connection
+ * opened on first subscription. Elsewhere (and with `listen: false`): from this process's own
+ * writes only, and only for work due now (this process's own delayed enqueues wake its
+ * workers through the producer, `JobClient`).
  */
 export class JobSignals {
   private readonly wake$ = new Subject<string>();
@@ -30,7 +33,7 @@ export class JobSignals {
     return this.options.kind === 'postgres' && this.options.listen;
   }
 
-  wakeups(): Observable<string> {
+  wakeups(): Observable<Wakeup> {
     const pg = this.pg();
     return pg ? defer(() => (pg.start(), pg.wakeups)) : this.wake$.asObservable();
   }

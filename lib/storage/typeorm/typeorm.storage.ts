@@ -12,6 +12,7 @@ import type {
   PruneOptions,
   QueueStats,
   Storage,
+  Wakeup,
 } from '../../core/storage.js';
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
@@ -126,7 +127,8 @@ export class TypeOrmStorage implements Storage {
     this.wrote();
     const results = plan.finish();
     // Committed now (a caller's transaction is not: its jobs wait for the poll or NOTIFY).
-    // Only jobs due at once wake anyone; the rest are found by the poll.
+    // Only jobs due at once wake this process's listeners here; its own delayed jobs wake its
+    // workers through the producer, and on PostgreSQL the statement's NOTIFY tells everyone.
     if (!manager) {
       const due = plan.rows.filter((r, i) => !results[i]!.duplicate && r.runAt === null && r.delayMs === 0);
       for (const queue of new Set(due.map((r) => r.queue))) this.signals.wake(queue);
@@ -293,8 +295,8 @@ export class TypeOrmStorage implements Storage {
     return removed;
   }
 
-  /** Queues where new work may be due (see `JobSignals`). */
-  wakeups(): Observable<string> {
+  /** Queues where new work may be due, now or in so many ms (see `JobSignals`). */
+  wakeups(): Observable<Wakeup> {
     return this.signals.wakeups();
   }
 

@@ -12,7 +12,10 @@ export interface CommonStatements {
   now(): Sql;
   get(id: string): Sql;
   byUniqueKey(uniqueKey: string): Sql;
+  /** `id, unique_active` of the jobs holding these keys now: in their states, within their windows. */
   holders(keys: string[]): Sql;
+  /** Holders of these keys whose window has ended give the key up (`unique_active` NULL). */
+  releaseExpired(keys: string[]): Sql;
   list(where: ListWhere, limit: number, before: string | null): Sql;
   progress(id: string, workerId: string, percent: number, data: string | null | undefined): Sql;
   /** Pending → cancelled; running → cancel requested. May return the row (RETURNING). */
@@ -34,7 +37,7 @@ export interface CommonStatements {
 
 type CommonFlows = Pick<
   Dialect,
-  | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'list' | 'progress' | 'cancel' | 'retry'
+  | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'releaseExpired' | 'list' | 'progress' | 'cancel' | 'retry'
   | 'statsRows' | 'pause' | 'resume' | 'pausedQueues' | 'prune' | 'pruneCounters'
 >;
 
@@ -62,6 +65,9 @@ export function commonFlows(s: CommonStatements): CommonFlows {
     get: (id) => step('read', () => first(s.get(id))),
     findByUniqueKey: (key) => step('read', () => first(s.byUniqueKey(key))),
     holders: (keys) => step('read', () => holders(keys)),
+    releaseExpired: (keys) => step('write', function* () {
+      return keys.length ? (yield s.releaseExpired(keys)).affected : 0;
+    }),
     list: (where, limit, before) => step('read', function* () {
       return (yield s.list(where, limit, before)).rows;
     }),
@@ -78,15 +84,17 @@ export function commonFlows(s: CommonStatements): CommonFlows {
       }
       return rows[0] ?? (yield* first(s.get(id)));
     }),
-    // Read, then write: the key is taken back only if no other job holds it now; a racing
-    // enqueue of the same key makes the UPDATE fail on the unique index (retry() is an
-    // admin action: the caller sees the error and tries again).
+    // Read, then write: the key is taken back only if no other job holds it now (a holder
+    // whose window has ended gives it up first, or the unique index would refuse the UPDATE);
+    // a racing enqueue of the same key makes the UPDATE fail on the unique index (retry() is
+    // an admin action: the caller sees the error and tries again).
     retry: (id) => step('tx', function* () {
       const job: Row | null = yield* first(s.lockJob(id));
       if (!job || !FINISHED.has(asString(job.state))) return job && (yield* first(s.get(id)));
       let reacquire = false;
       if (job.unique_key != null) {
         const key = asString(job.unique_key);
+        yield s.releaseExpired([key]);
         const held = yield* holders([key]);
         reacquire = !held.has(key) || held.get(key) === id;
       }

@@ -23,19 +23,20 @@ export function mysqlDialect(t: TableNames): Dialect {
    * VALUES list may refer to columns set earlier in the same row). IGNORE skips rows whose
    * unique key is held (the unique index on `unique_active`); the storage validates
    * lengths first, so no other error can be downgraded to a warning. RETURNING (MariaDB
-   * 10.5+) gives the stored rows.
+   * 10.5+) gives the stored rows. A unique window's end (`unique_until`) is stamped from the
+   * database's clock like `created_at` (NULL without a window: NULL + an interval is NULL).
    */
   const insertJobs = (rows: InsertRow[]) => {
     const tuple = `(?, ?, ?, ?, ?, COALESCE(?, ${plusMs(NOW, '?')}),
-      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ?, ?)`;
+      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ${plusMs(NOW, '?')}, ?, ?)`;
     return sql(
       `INSERT IGNORE INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, state, created_at,
-                                     unique_key, unique_while, unique_active, backoff, timeout_ms)
+                                     unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
        VALUES ${rows.map(() => tuple).join(', ')}
        RETURNING id, unique_key, queue, CAST(run_at AS CHAR) AS run_at`,
       rows.flatMap((r) => [
         r.queue, r.name, r.payload, r.priority, r.maxAttempts, utc(r.runAt), r.delayMs,
-        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.backoff, r.timeoutMs,
+        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs,
       ]),
     );
   };

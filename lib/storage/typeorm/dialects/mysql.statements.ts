@@ -17,6 +17,9 @@ export const PENDING = `('scheduled', 'available', 'retryable')`;
 export const FINISHED = `('completed', 'dead', 'cancelled')`;
 export const NOW = 'UTC_TIMESTAMP(3)';
 
+/** A row whose `unique_active` still holds its key: no window, or one not ended (see the PostgreSQL `UNIQUE_LIVE`). */
+export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${NOW})`;
+
 /** Epoch ms on the database clock, independent of the session time zone. */
 export const EPOCH_MS = `(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', ${NOW}) DIV 1000)`;
 
@@ -77,8 +80,13 @@ export function mysqlStatements(t: TableNames): CommonStatements {
   return {
     now: () => sql(`SELECT ${EPOCH_MS} AS now`),
     get: (id) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE id = ?`, [id]),
-    byUniqueKey: (key) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE unique_active = ?`, [key]),
-    holders: (keys) => sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active IN (${marks(keys.length)})`, keys),
+    byUniqueKey: (key) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE unique_active = ? AND ${UNIQUE_LIVE}`, [key]),
+    holders: (keys) =>
+      sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active IN (${marks(keys.length)}) AND ${UNIQUE_LIVE}`, keys),
+    // Through the unique index on unique_active, so InnoDB locks only the rows of these keys;
+    // the window's end compared on the database's clock (see the PostgreSQL statement).
+    releaseExpired: (keys) =>
+      sql(`UPDATE ${t.jobs} SET unique_active = NULL WHERE unique_active IN (${marks(keys.length)}) AND unique_until <= ${NOW}`, keys),
 
     list: (where: ListWhere, limit, before) => {
       const cond: string[] = [];

@@ -2,7 +2,17 @@ import type { Dialect, InsertRow } from '../dialect.js';
 import { sql, step } from '../flow.js';
 import { asString } from '../job-row.js';
 import type { TableNames } from '../table-names.js';
-import { bucketOf, CLOCK, ms, notifyQueues, NOW } from './postgres.statements.js';
+import { bucketOf, CLOCK, dueInPayload, ms, notifyDelayed, notifyQueues, NOW } from './postgres.statements.js';
+
+/**
+ * How far ahead a delayed job is announced by NOTIFY (`<queue>@<ms>`), so that every instance
+ * wakes when it falls due rather than at its next poll. Further ahead, the poll finds it:
+ * every listener would otherwise keep a timer, for minutes or days, for a job that one of them
+ * will run, that a restart forgets and that may be cancelled meanwhile. Ten minutes covers
+ * the short delays (a reminder, a debounce, a retry scheduled by hand) on instances that poll
+ * seldom.
+ */
+const DELAYED_NOTIFY_HORIZON_MS = 10 * 60_000;
 
 /** PostgreSQL enqueue (`insert`): one INSERT per call, in the shape that fits the batch (one job, uniform, any). */
 export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
@@ -10,8 +20,12 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    * Enqueue: one INSERT … SELECT over the arrays, in input order. A row whose unique key is
    * held is skipped by ON CONFLICT on the unique index of `unique_active` (waiting, if a
    * concurrent transaction holds the key uncommitted, for its outcome: race-free across
-   * processes). New due jobs NOTIFY their queue in the same statement. Returns the stored
-   * rows; ids come from one sequence in row order.
+   * processes). New due jobs NOTIFY their queue in the same statement, and new delayed jobs
+   * `<queue>@<ms>` for the soonest of each queue (see `notifyDelayed`). Returns the stored
+   * rows; ids come from one sequence in row order. A row with a unique window stores its end
+   * (`unique_until`) from the database's clock, as `created_at` is: the window is measured
+   * there, whatever the enqueueing instance's clock says (NULL without a window: NULL + an
+   * interval is NULL).
    *
    * A batch without unique keys cannot conflict (`unique_active` is NULL, outside the partial
    * unique index), so it is sent without ON CONFLICT: PostgreSQL then inserts each row
@@ -20,23 +34,25 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    */
   const insertJobsText = (onConflict: string) => `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
-                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])
+                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])
            WITH ORDINALITY AS i(queue, name, payload, priority, max_attempts, run_at, delay_ms,
-                                unique_key, unique_while, backoff, timeout_ms, ord)
+                                unique_key, unique_while, backoff, timeout_ms, unique_ttl_ms, ord)
        ), due AS (
          SELECT i.*, COALESCE(i.run_at, ${NOW} + ${ms('i.delay_ms')}) AS due_at FROM input i
        ), ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                                unique_key, unique_while, unique_active, backoff, timeout_ms)
+                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
          SELECT queue, name, payload::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
-                priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key, backoff::json, timeout_ms
+                priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key,
+                ${NOW} + ${ms('unique_ttl_ms')}, backoff::json, timeout_ms
          FROM due ORDER BY ord
          ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n)
          SELECT queue, 'pending', ${bucketOf('run_at')}, count(*) FROM ins GROUP BY 1, 3)
-       SELECT id, unique_key FROM ins WHERE ${notifyQueues('ins', '$12', `state = 'available'`)}`;
+       SELECT id, unique_key FROM ins
+       WHERE ${notifyQueues('ins', '$13', `state = 'available'`)} AND ${notifyDelayed('ins', '$13', '$14')}`;
   const insertJobsKeyed = insertJobsText('ON CONFLICT DO NOTHING');
   const insertJobsPlain = insertJobsText('');
   const insertJobs = (rows: InsertRow[]) =>
@@ -54,7 +70,9 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
         rows.map((r) => r.uniqueWhile),
         rows.map((r) => r.backoff),
         rows.map((r) => r.timeoutMs),
+        rows.map((r) => r.uniqueTtlMs),
         t.channel,
+        DELAYED_NOTIFY_HORIZON_MS,
       ],
     );
 
@@ -64,7 +82,7 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    * everything else as scalars. PostgreSQL then parses one array at Bind instead of eleven,
    * computes the due time, state, count bucket and NOTIFY once per statement instead of per
    * row, and the client serializes one array. Same rows, ids in input order, same count
-   * change and wake-up as `insertJobs`.
+   * change and wake-up as `insertJobs` (delayed: one `<queue>@<ms>` for the statement).
    */
   const insertUniformText = `WITH d AS (
          SELECT due_at, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END AS state
@@ -79,7 +97,8 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
          INSERT INTO ${t.deltas} (queue, event, bucket, n)
          SELECT $1::text, 'pending', ${bucketOf('d.due_at')}, n FROM d, (SELECT count(*) AS n FROM ins) c WHERE n > 0
        ), woken AS (
-         SELECT count(pg_notify($10, $1::text)) AS n FROM d WHERE d.state = 'available'
+         SELECT count(pg_notify($10, CASE WHEN d.state = 'available' THEN $1::text ELSE ${dueInPayload('$1::text', 'd.due_at')} END)) AS n
+         FROM d WHERE d.state = 'available' OR d.due_at <= ${CLOCK} + ${ms('$11')}
        )
        SELECT ins.id, NULL AS unique_key FROM ins, woken`;
   const uniform = (rows: InsertRow[]) => {
@@ -96,6 +115,7 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
     const a = rows[0]!;
     return sql(insertUniformText, [
       a.queue, a.name, rows.map((r) => r.payload), a.priority, a.maxAttempts, a.runAt, a.delayMs, a.backoff, a.timeoutMs, t.channel,
+      DELAYED_NOTIFY_HORIZON_MS,
     ]);
   };
 
@@ -103,25 +123,33 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    * Enqueue of one job (the usual `enqueue()`): the same INSERT with scalar parameters, no
    * `unnest`, ordinality or grouping. Same unique-key semantics (ON CONFLICT on the unique
    * index, only for a job with a key, as above), the same count change, and the NOTIFY in
-   * the select list of the row it returns (a skipped row returns nothing and notifies nobody).
+   * the select list of the row it returns (a skipped row returns nothing and notifies nobody):
+   * `<queue>` when due now, `<queue>@<ms>` when delayed within the horizon.
    */
   const insertOneText = (onConflict: string) => `WITH ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                                unique_key, unique_while, unique_active, backoff, timeout_ms)
+                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
          SELECT $1::text, $2::text, $3::text::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
-                $4::int, $5::int, due_at, ${NOW}, $8::text, $9::text, $8::text, $10::text::json, $11::bigint
+                $4::int, $5::int, due_at, ${NOW}, $8::text, $9::text, $8::text, ${NOW} + ${ms('$12::bigint')},
+                $10::text::json, $11::bigint
          FROM (SELECT COALESCE($6::timestamptz, ${NOW} + ${ms('$7::bigint')}) AS due_at) d
          ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n) SELECT queue, 'pending', ${bucketOf('run_at')}, 1 FROM ins)
-       SELECT id, unique_key, CASE WHEN state = 'available' THEN pg_notify($12, queue) END AS notified FROM ins`;
+       SELECT id, unique_key,
+              CASE WHEN state = 'available' THEN pg_notify($13, queue)
+                   WHEN run_at <= ${CLOCK} + ${ms('$14')} THEN pg_notify($13, ${dueInPayload('queue', 'run_at')}) END AS notified
+       FROM ins`;
   const insertOneKeyed = insertOneText('ON CONFLICT DO NOTHING');
   const insertOnePlain = insertOneText('');
   const insertOne = (r: InsertRow) =>
     sql(
       r.uniqueKey === null ? insertOnePlain : insertOneKeyed,
-      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs, t.channel],
+      [
+        r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs,
+        r.uniqueTtlMs, t.channel, DELAYED_NOTIFY_HORIZON_MS,
+      ],
     );
 
   return {

@@ -28,6 +28,13 @@ export const FINISHED = `('completed', 'dead', 'cancelled')`;
  */
 export const NOW = `date_trunc('milliseconds', ${CLOCK})`;
 
+/**
+ * A row whose `unique_active` still holds its key: no unique window, or one that has not ended
+ * on the database's clock. A holder whose window has ended keeps `unique_active` until an
+ * enqueue of its key frees it (`releaseExpired`), so every read of holders asks this too.
+ */
+export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${CLOCK})`;
+
 /** A millisecond count as an interval; the count is always a bind parameter or a column. */
 export const ms = (expr: string) => `(${expr})::float8 * interval '1 millisecond'`;
 
@@ -126,6 +133,31 @@ export const insertDeltas = (t: TableNames, parts: string[]) => `
 export const notifyQueues = (source: string, channelParam: string, filter = 'true') =>
   `(SELECT count(pg_notify(${channelParam}, d.queue)) FROM (SELECT DISTINCT queue FROM ${source} WHERE ${filter}) d) >= 0`;
 
+/**
+ * Milliseconds from the database's clock until `runAt`, rounded up: a duration, so a listener
+ * that times it on its own clock from the NOTIFY's arrival looks late by the delivery at most,
+ * never early, whatever its clock says.
+ */
+export const dueInMs = (runAt: string) => `ceil(extract(epoch from (${runAt} - ${CLOCK})) * 1000)::bigint`;
+
+/**
+ * A delayed job says when it falls due: the payload `<queue>@<ms>` (see `dueInMs`; '@' cannot
+ * be in a queue name, and `DUE_MARK` in `pg-listener.ts` parses it). A queue due now keeps the
+ * plain `<queue>` payload, which instances of earlier versions read; they read this one as a
+ * queue they do not run, and ignore it.
+ */
+export const dueInPayload = (queue: string, runAt: string) => `${queue} || '@' || ${dueInMs(runAt)}`;
+
+/**
+ * One NOTIFY per queue of `source` (a CTE with `queue`, `state`, `run_at`) that got delayed
+ * rows, for its soonest one, when that falls due within `horizonParam` ms (see
+ * `DELAYED_NOTIFY_HORIZON_MS` in `postgres-enqueue.ts`). Runs as `notifyQueues` does.
+ */
+export const notifyDelayed = (source: string, channelParam: string, horizonParam: string) =>
+  `(SELECT count(pg_notify(${channelParam}, ${dueInPayload('d.queue', 'd.run_at')}))
+    FROM (SELECT queue, min(run_at) AS run_at FROM ${source} WHERE state = 'scheduled' GROUP BY queue) d
+    WHERE d.run_at <= ${CLOCK} + ${ms(horizonParam)}) >= 0`;
+
 export function postgresStatements(t: TableNames): CommonStatements {
   const cols = jobColumns();
   return {
@@ -133,10 +165,17 @@ export function postgresStatements(t: TableNames): CommonStatements {
 
     get: (id) => sql(`SELECT ${cols} FROM ${t.jobs} WHERE id = $1`, [id]),
 
-    // The unique index on unique_active answers this.
-    byUniqueKey: (key) => sql(`SELECT ${cols} FROM ${t.jobs} WHERE unique_active = $1`, [key]),
+    // The unique index on unique_active answers this (a holder whose window has ended is not one).
+    byUniqueKey: (key) => sql(`SELECT ${cols} FROM ${t.jobs} WHERE unique_active = $1 AND ${UNIQUE_LIVE}`, [key]),
 
-    holders: (keys) => sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active = ANY($1::text[])`, [keys]),
+    holders: (keys) =>
+      sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active = ANY($1::text[]) AND ${UNIQUE_LIVE}`, [keys]),
+
+    // Reached through the unique index (a few rows at most), and only for keys an INSERT found
+    // taken by no live holder: the window's end is compared on the database's clock, as it was
+    // stamped (created_at + ttl), so instances whose clocks differ agree on it.
+    releaseExpired: (keys) =>
+      sql(`UPDATE ${t.jobs} SET unique_active = NULL WHERE unique_active = ANY($1::text[]) AND unique_until <= ${CLOCK}`, [keys]),
 
     // Only the filters asked for are in the WHERE (no `$1 IS NULL OR …`), so the planner can
     // pick a partial index for the state (claim, lease, finished, dead) or walk the primary

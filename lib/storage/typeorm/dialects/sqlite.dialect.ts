@@ -20,18 +20,21 @@ export function sqliteDialect(t: TableNames): Dialect {
    * Enqueue: one INSERT … SELECT over the JSON batch, in input order. ON CONFLICT DO NOTHING
    * skips rows whose unique key is held (the unique index on `unique_active`). The
    * `WHERE true` is required: without it SQLite would read `ON CONFLICT` as a join's ON.
+   * A unique window's end (`unique_until`) is stamped from the database's clock like
+   * `created_at` (NULL without a window: NULL + a number is NULL).
    */
   const insertJobs = (rows: InsertRow[]) =>
     sql(
       `INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                              unique_key, unique_while, unique_active, backoff, timeout_ms)
+                              unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
        SELECT i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
-              i.priority, i.max_attempts, i.due_at, ${NOW}, i.unique_key, i.unique_while, i.unique_key, i.backoff, i.timeout_ms
+              i.priority, i.max_attempts, i.due_at, ${NOW}, i.unique_key, i.unique_while, i.unique_key,
+              ${NOW} + i.unique_ttl_ms, i.backoff, i.timeout_ms
        FROM (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
                     value ->> 'pr' AS priority, value ->> 'ma' AS max_attempts,
                     COALESCE(value ->> 'r', ${NOW} + (value ->> 'd')) AS due_at,
-                    value ->> 'k' AS unique_key, value ->> 'w' AS unique_while, value ->> 'b' AS backoff,
-                    value ->> 't' AS timeout_ms
+                    value ->> 'k' AS unique_key, value ->> 'w' AS unique_while, value ->> 'u' AS unique_ttl_ms,
+                    value ->> 'b' AS backoff, value ->> 't' AS timeout_ms
              FROM json_each(?)) AS i
        WHERE true
        ORDER BY i.ord
@@ -41,7 +44,7 @@ export function sqliteDialect(t: TableNames): Dialect {
         JSON.stringify(
           rows.map((r) => ({
             q: r.queue, n: r.name, p: r.payload, pr: r.priority, ma: r.maxAttempts, r: msOf(r.runAt), d: r.delayMs,
-            k: r.uniqueKey, w: r.uniqueWhile, b: r.backoff, t: r.timeoutMs,
+            k: r.uniqueKey, w: r.uniqueWhile, u: r.uniqueTtlMs, b: r.backoff, t: r.timeoutMs,
           })),
         ),
       ],

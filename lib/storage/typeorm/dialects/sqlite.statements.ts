@@ -17,6 +17,9 @@ export const FINISHED = `('completed', 'dead', 'cancelled')`;
 /** Epoch ms. `unixepoch('subsec')` is seconds as a float; rounding removes its binary fuzz. */
 export const NOW = `CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)`;
 
+/** A row whose `unique_active` still holds its key: no window, or one not ended (see the PostgreSQL `UNIQUE_LIVE`). */
+export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${NOW})`;
+
 const JOB_COLUMN_NAMES = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
   'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
@@ -88,9 +91,17 @@ export function sqliteStatements(t: TableNames): CommonStatements {
   return {
     now: () => sql(`SELECT ${NOW} AS now`),
     get: (id) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE id = ?`, [Number(id)]),
-    byUniqueKey: (key) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE unique_active = ?`, [key]),
+    byUniqueKey: (key) => sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} WHERE unique_active = ? AND ${UNIQUE_LIVE}`, [key]),
     holders: (keys) =>
-      sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active IN (SELECT value FROM json_each(?))`, [JSON.stringify(keys)]),
+      sql(`SELECT id, unique_active FROM ${t.jobs} WHERE unique_active IN (SELECT value FROM json_each(?)) AND ${UNIQUE_LIVE}`, [
+        JSON.stringify(keys),
+      ]),
+    // Through the unique index on unique_active; the window's end compared on the database's
+    // clock (see the PostgreSQL statement).
+    releaseExpired: (keys) =>
+      sql(`UPDATE ${t.jobs} SET unique_active = NULL WHERE unique_active IN (SELECT value FROM json_each(?)) AND unique_until <= ${NOW}`, [
+        JSON.stringify(keys),
+      ]),
 
     // Only the filters asked for, so SQLite can pick (queue, id) or (state, queue, run_at).
     list: (where: ListWhere, limit, before) => {

@@ -88,4 +88,13 @@ export const mysqlMigrations: Migration[] = [
        ) s GROUP BY b, queue, e`,
     ],
   },
+  {
+    version: 5,
+    name: 'unique windows: unique_until',
+    up: (t) => [
+      // See the PostgreSQL migration 5. IF NOT EXISTS: DDL commits implicitly, so a
+      // half-applied migration may run again.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS unique_until DATETIME(3) NULL`,
+    ],
+  },
 ];

@@ -119,4 +119,16 @@ export const postgresMigrations: Migration[] = [
          WHERE state IN ('scheduled', 'retryable')`,
     ],
   },
+  {
+    version: 5,
+    name: 'unique windows: unique_until',
+    up: (t) => [
+      // When a job's unique window ends (created_at + unique.ttlMs, from the database's clock),
+      // NULL without one. A holder past it no longer holds its key; the enqueue that next asks
+      // for the key clears its unique_active first. Nullable with no default: a catalog change
+      // only, no rewrite of the table. No index: it is read only beside unique_active, through
+      // the unique index.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS unique_until timestamptz(3)`,
+    ],
+  },
 ];

@@ -88,4 +88,11 @@ export const sqliteMigrations: Migration[] = [
          WHERE state IN ('scheduled', 'retryable')`,
     ],
   },
+  {
+    version: 5,
+    name: 'unique windows: unique_until',
+    // See the PostgreSQL migration 5; epoch ms like every SQLite time. The whole migration
+    // runs in one BEGIN IMMEDIATE, so ADD COLUMN (which has no IF NOT EXISTS here) runs once.
+    up: (t) => [`ALTER TABLE ${t.jobs} ADD COLUMN unique_until INTEGER`],
+  },
 ];
