@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { filter, firstValueFrom, take, timeout } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Job,
@@ -11,6 +12,7 @@ import {
   type JobContext,
   type JobEvent,
 } from '../../lib/index.js';
+import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { deferred } from '../fixtures/deferred.js';
 import { featureKinds, openTarget, startInstance, until, type FeatureTarget } from '../support/feature-targets.js';
 
@@ -83,9 +85,20 @@ for (const kind of await featureKinds()) {
     });
 
     it(`cancel of a running job on another instance aborts its signal ${kind === 'postgres' ? 'at once (NOTIFY)' : 'at the next heartbeat'} and ends it cancelled`, async () => {
-      // On PostgreSQL heartbeats are far apart: only the NOTIFY can deliver the cancel in time.
-      const worker = await instance(true, kind === 'postgres' ? 20_000 : undefined);
+      // On PostgreSQL heartbeats are far apart: only the NOTIFY can deliver the cancel in time,
+      // once the worker's LISTEN is up (it connects in the background; the job may start by poll first).
+      let listening: Promise<unknown> = Promise.resolve();
+      let worker: INestApplication;
+      if (kind === 'postgres') {
+        const workerStorage = await TypeOrmStorage.fromConfig(target.storage() as Parameters<typeof TypeOrmStorage.fromConfig>[0]);
+        listening = firstValueFrom(workerStorage.listenerEvents().pipe(filter((e) => e.type === 'listening'), take(1), timeout(10_000)));
+        worker = await startInstance(target, [ControlProcessor], { storage: { instance: workerStorage }, heartbeatIntervalMs: 20_000, leaseMs: 60_000 });
+        apps.push(worker);
+      } else {
+        worker = await instance(true);
+      }
       const other = (await instance(false)).get(QueueService);
+      await listening;
       const events: JobEvent[] = [];
       worker.get(QueueService).events$.subscribe((e) => events.push(e));
       const { id } = await other.enqueue('block', {});
