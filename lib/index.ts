@@ -23,6 +23,7 @@ export type {
   PruneOptions,
   CompleteItem,
   FailItem,
+  ReleaseOptions,
   HeartbeatResult,
 } from './core/storage.js';
 export type { Clock } from './core/clock.js';
@@ -51,6 +52,7 @@ export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { StorageUnavailableError } from './errors/storage-unavailable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { JobCancelledError } from './errors/job-cancelled.error.js';
+export { JobInterruptedError } from './errors/job-interrupted.error.js';
 export { JobNotFoundError } from './errors/job-not-found.error.js';
 export { JobFailedError } from './errors/job-failed.error.js';
 export { WaitTimeoutError } from './errors/wait-timeout.error.js';

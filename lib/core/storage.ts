@@ -53,9 +53,10 @@ export interface Storage {
    * Hands jobs back without counting the attempt (prefetched jobs that never started; jobs
    * interrupted by shutdown): `available` now, or `scheduled` at `runAt` when given (a
    * recurring schedule's row waiting for its next tick); a `runAt` already past is still
-   * stored, and the job is `available`. Returns the ids that were still held.
+   * stored, and the job is `available`. `options.interrupted`: a shutdown cut the run short,
+   * and each job's `interruptions` count goes up by one. Returns the ids that were still held.
    */
-  release(ids: string[], workerId: string, runAt?: Date): Promise<string[]>;
+  release(ids: string[], workerId: string, runAt?: Date, options?: ReleaseOptions): Promise<string[]>;
 
   /**
    * Extends the leases of jobs `workerId` holds. Returns the ids no longer held (lost) and
@@ -81,7 +82,7 @@ export interface Storage {
    * it at the next heartbeat or wake-up). Returns the job after the change, or null.
    */
   cancel(id: string): Promise<JobRecord | null>;
-  /** A dead or cancelled job (or any not running) back to `available` with fresh attempts. */
+  /** A dead or cancelled job (or any not running) back to `available` with fresh attempts (and no interruptions). */
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;
   pause(queue: string): Promise<void>;
@@ -143,6 +144,13 @@ export interface FailItem {
   /** null: out of attempts, the job is dead. */
   retryDelayMs: number | null;
   cancelled?: boolean;
+  /** A shutdown interruption past the cap, counted as this failure: `interruptions` goes up by one too. */
+  interrupted?: boolean;
+}
+
+export interface ReleaseOptions {
+  /** The runs were cut short by a shutdown: each job's `interruptions` goes up by one. */
+  interrupted?: boolean;
 }
 
 export interface HeartbeatResult {

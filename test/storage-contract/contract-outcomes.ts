@@ -99,6 +99,23 @@ export function outcomeCases(): void {
     expect(again!.attempt).toBe(1);
   });
 
+  it('release({ interrupted }) and fail({ interrupted }) count shutdown interruptions; a plain release does not; retry() resets them', async () => {
+    const [a] = await s.enqueue([newJob({ maxAttempts: 1 })]);
+    expect(await s.get(a!.id)).toMatchObject({ interruptions: 0 });
+    await s.claim('q', 'w1', 1, 30_000);
+    expect(await s.release([a!.id], 'w2', undefined, { interrupted: true })).toEqual([]);
+    expect(await s.release([a!.id], 'w1', undefined, { interrupted: true })).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'available', attempt: 0, interruptions: 1 });
+    await s.claim('q', 'w1', 1, 30_000);
+    expect(await s.release([a!.id], 'w1')).toEqual([a!.id]);
+    const [claimed] = await s.claim('q', 'w1', 1, 30_000);
+    // The claim returns the count: the worker decides from it whether the next interruption is past the cap.
+    expect(claimed).toMatchObject({ id: a!.id, attempt: 1, interruptions: 1 });
+    expect(await s.fail([{ id: a!.id, workerId: 'w1', error: error('interrupted'), retryDelayMs: null, interrupted: true }])).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'dead', attempt: 1, interruptions: 2 });
+    expect(await s.retry(a!.id)).toMatchObject({ state: 'available', attempt: 0, interruptions: 0 });
+  });
+
   it('release() with runAt reschedules the job for later without counting the attempt', async () => {
     const [a] = await s.enqueue([newJob({ uniqueKey: 'sched' })]);
     await s.claim('q', 'w1', 1, 30_000);

@@ -10,6 +10,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ReleaseOptions,
   Storage,
 } from '../../core/storage.js';
 import { MemoryAdmin } from './memory-admin.js';
@@ -85,6 +86,7 @@ export class MemoryStorage implements Storage {
         progressData: null,
         result: null,
         cancelRequested: false,
+        interruptions: 0,
       });
       return { id, duplicate: false };
     });
@@ -133,6 +135,7 @@ export class MemoryStorage implements Storage {
       const job = heldBy(this.jobs, item.id, item.workerId);
       if (!job) continue;
       job.lastError = item.error;
+      if (item.interrupted) job.interruptions++;
       unlock(job);
       if (item.cancelled) {
         job.state = 'cancelled';
@@ -151,7 +154,7 @@ export class MemoryStorage implements Storage {
     return held;
   }
 
-  async release(ids: string[], workerId: string, runAt?: Date): Promise<string[]> {
+  async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
     const held: string[] = [];
     const now = this.clock.now();
     for (const id of ids) {
@@ -169,6 +172,7 @@ export class MemoryStorage implements Storage {
         job.state = 'available';
       }
       job.attempt = Math.max(0, job.attempt - 1);
+      if (options.interrupted) job.interruptions++;
       unlock(job);
       this.keys.track(job);
       held.push(id);

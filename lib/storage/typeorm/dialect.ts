@@ -62,7 +62,8 @@ export interface Dialect {
   insertClaimed?(row: InsertRow, workerId: string, leaseMs: number): Step<Row>;
   complete(items: CompleteRow[]): Step<string[]>;
   fail(items: FailRow[]): Step<string[]>;
-  release(ids: string[], workerId: string, runAt: Date | null): Step<string[]>;
+  /** `interrupted`: a shutdown cut the runs short; each job's `interruptions` goes up by one. */
+  release(ids: string[], workerId: string, runAt: Date | null, interrupted: boolean): Step<string[]>;
   heartbeat(ids: string[], workerId: string, leaseMs: number): Step<HeartbeatRows>;
   rescue(limit: number, message: string): Step<number>;
   progress(id: string, workerId: string, percent: number, data: string | null | undefined): Step<void>;
@@ -122,6 +123,8 @@ export interface FailRow {
   error: string;
   retryDelayMs: number | null;
   cancelled: boolean;
+  /** A shutdown interruption past the cap: `interruptions` goes up by one too. */
+  interrupted?: boolean;
 }
 
 export interface HeartbeatRows {

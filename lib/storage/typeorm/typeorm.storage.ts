@@ -11,6 +11,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ReleaseOptions,
   Storage,
 } from '../../core/storage.js';
 import { assertName } from '../../core/validation.js';
@@ -168,13 +169,14 @@ export class TypeOrmStorage implements Storage {
       error: JSON.stringify(i.error),
       retryDelayMs: i.retryDelayMs === null ? null : Math.max(0, Math.round(i.retryDelayMs)),
       cancelled: i.cancelled === true,
+      interrupted: i.interrupted === true,
     }));
     return this.batched(valid, (chunk) => this.dialect.fail(chunk));
   }
 
-  async release(ids: string[], workerId: string, runAt?: Date): Promise<string[]> {
+  async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
     const valid = ids.filter(isJobId);
-    return this.batched(valid, (chunk) => this.dialect.release(chunk, workerId, runAt ?? null));
+    return this.batched(valid, (chunk) => this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true));
   }
 
   async heartbeat(ids: string[], workerId: string, leaseMs: number): Promise<HeartbeatResult> {

@@ -110,27 +110,32 @@ export function sqliteDialect(t: TableNames): Dialect {
            unique_active = CASE WHEN i.cancelled THEN NULL
                                 WHEN i.delay_ms IS NULL AND j.unique_while IS NOT 'until-complete' THEN NULL
                                 ELSE j.unique_active END,
+           interruptions = j.interruptions + i.interrupted,
            locked_by = NULL, locked_until = NULL, cancel_requested = 0
        FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'e' AS error,
-                    value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled
+                    value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled, value ->> 'x' AS interrupted
              FROM json_each(?)) AS i
        WHERE j.id = i.id AND j.locked_by = i.worker AND +j.state = 'running'
        RETURNING id, queue, state, run_at`,
-      [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0 })))],
+      [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0, x: i.interrupted ? 1 : 0 })))],
     );
 
-  /** Hands jobs back; one whose cancellation was requested ends cancelled (see `postgres-outcomes.ts`). */
-  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
+  /**
+   * Hands jobs back; one whose cancellation was requested ends cancelled (see
+   * `postgres-outcomes.ts`); `interrupted` (a shutdown cut the runs short) counts one more interruption each.
+   */
+  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null, interrupted: boolean) =>
     sql(
       `UPDATE ${t.jobs}
        SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
            run_at = CASE WHEN NOT cancel_requested AND ? IS NOT NULL THEN ? ELSE run_at END,
            failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
            unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
-           attempt = max(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0
+           attempt = max(attempt - 1, 0), interruptions = interruptions + ?,
+           locked_by = NULL, locked_until = NULL, cancel_requested = 0
        WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
        RETURNING id, queue, state, run_at`,
-      [msOf(runAt), msOf(runAt), msOf(runAt), idsJson(ids), workerId],
+      [msOf(runAt), msOf(runAt), msOf(runAt), interrupted ? 1 : 0, idsJson(ids), workerId],
     );
 
   const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number) =>
@@ -209,8 +214,8 @@ export function sqliteDialect(t: TableNames): Dialect {
       if (rows.length) yield applyDeltas(t, leftRunning(rows));
       return rows.map((r) => asString(r.id));
     }),
-    release: (ids, workerId, runAt) => step('tx', function* () {
-      const { rows } = yield releaseJobs(ids, workerId, runAt);
+    release: (ids, workerId, runAt, interrupted) => step('tx', function* () {
+      const { rows } = yield releaseJobs(ids, workerId, runAt, interrupted);
       if (rows.length) yield applyDeltas(t, leftRunning(rows));
       return rows.map((r) => asString(r.id));
     }),

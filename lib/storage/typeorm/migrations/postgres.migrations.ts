@@ -119,4 +119,15 @@ export const postgresMigrations: Migration[] = [
          WHERE state IN ('scheduled', 'retryable')`,
     ],
   },
+  // Versions 4 and 5 are reserved for changes made on other branches; numbers only order.
+  {
+    version: 6,
+    name: 'interruptions: shutdown hand-backs counted per job',
+    up: (t) => [
+      // Runs cut short by a shutdown and handed back without counting the attempt; past
+      // `maxInterruptions` an interruption counts as a failed attempt. A constant default:
+      // PostgreSQL 11+ adds the column without rewriting the table.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions integer NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
