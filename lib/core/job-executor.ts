@@ -13,7 +13,7 @@ import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type ProgressSink, type RunningJob } from './job-run.js';
 import { backoffDelayMs } from './retry-policy.js';
-import { Snooze } from './snooze.js';
+import { Snooze, Snoozed } from './snooze.js';
 import type { FailItem, Storage } from './storage.js';
 
 /** What a queue's runner and its executor share. */
@@ -210,6 +210,8 @@ export class JobExecutor implements ProgressSink {
       this.emit(outcome.value.held ? 'completed' : 'lease-lost', record, { result: outcome.value.value });
     } else if (outcome.ok && outcome.value instanceof Snooze) {
       return this.snooze(record, outcome.value.until);
+    } else if (outcome.ok && outcome.value instanceof Snoozed) {
+      if (!outcome.value.held) this.emit('lease-lost', record);
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value);
     } else {

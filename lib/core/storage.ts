@@ -59,6 +59,15 @@ export interface Storage {
   release(ids: string[], workerId: string, runAt?: Date, options?: ReleaseOptions): Promise<string[]>;
 
   /**
+   * Optional: hands the running job `id` back to wait until `runAt` (as `release` with a
+   * `runAt`) and stores `jobs` (as `enqueue`), atomically: both or neither. Null, with nothing
+   * stored, when `workerId` no longer holds `id`. A recurring schedule's row fires its tick
+   * with it, so no crash can leave the tick's job stored and the row still waiting to fire
+   * that tick again. Without it, the scheduler enqueues and then releases (not crash-safe).
+   */
+  snoozeWith?(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null>;
+
+  /**
    * Extends the leases of jobs `workerId` holds. Returns the ids no longer held (lost) and
    * those whose cancellation was requested.
    */

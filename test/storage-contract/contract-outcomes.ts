@@ -142,6 +142,27 @@ export function outcomeCases(): void {
     expect(again!.runAt.getTime()).toBe(at.getTime());
   });
 
+  it('snoozeWith() puts the held job back to sleep and stores the jobs, together; for another worker it does neither', async () => {
+    const [row] = await s.enqueue([newJob({ name: 'jobs:schedule', uniqueKey: 'sched:k' })]);
+    await s.claim('q', 'w1', 1, 30_000);
+    const at = new Date((await s.now()) + 60_000);
+    const tick = newJob({ name: 'tick', uniqueKey: 'k:1' });
+    expect(await s.snoozeWith!(row!.id, 'w2', at, [tick])).toBeNull();
+    expect((await s.list({ name: 'tick' })).jobs).toEqual([]);
+    expect(await s.get(row!.id)).toMatchObject({ state: 'running', lockedBy: 'w1' });
+
+    const results = await s.snoozeWith!(row!.id, 'w1', at, [tick]);
+    expect(results).toHaveLength(1);
+    expect(results![0]!.duplicate).toBe(false);
+    expect(await s.get(results![0]!.id)).toMatchObject({ name: 'tick', state: 'available', uniqueKey: 'k:1' });
+    expect(await s.get(row!.id)).toMatchObject({ state: 'scheduled', attempt: 0, lockedBy: null, runAt: at });
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ running: 0, available: 1, scheduled: 1 });
+    // Not held any more: a second snooze changes nothing and stores nothing.
+    expect(await s.snoozeWith!(row!.id, 'w1', at, [newJob({ name: 'tick', uniqueKey: 'k:2' })])).toBeNull();
+    expect((await s.list({ name: 'tick' })).jobs).toHaveLength(1);
+  });
+
   it('progress() stores percent and data for the holder only', async () => {
     const [a] = await s.enqueue([newJob()]);
     await s.claim('q', 'w1', 1, 30_000);

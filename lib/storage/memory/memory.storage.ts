@@ -53,6 +53,10 @@ export class MemoryStorage implements Storage {
   }
 
   async enqueue(jobs: NewJob[]): Promise<EnqueueResult[]> {
+    return this.insert(jobs);
+  }
+
+  private insert(jobs: NewJob[]): EnqueueResult[] {
     const now = this.clock.now();
     return jobs.map((job) => {
       if (job.uniqueKey) {
@@ -155,6 +159,18 @@ export class MemoryStorage implements Storage {
   }
 
   async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
+    return this.releaseNow(ids, workerId, runAt, options);
+  }
+
+  /** Both writes in one synchronous step, so nothing runs in between (see `Storage.snoozeWith`). */
+  async snoozeWith(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null> {
+    if (!heldBy(this.jobs, id, workerId)) return null;
+    const results = this.insert(jobs);
+    this.releaseNow([id], workerId, runAt, {});
+    return results;
+  }
+
+  private releaseNow(ids: string[], workerId: string, runAt: Date | undefined, options: ReleaseOptions): string[] {
     const held: string[] = [];
     const now = this.clock.now();
     for (const id of ids) {

@@ -127,11 +127,32 @@ export class TypeOrmStorage implements Storage {
     this.wrote();
     const results = plan.finish();
     // Committed now (a caller's transaction is not: its jobs wait for the poll or NOTIFY).
-    // Only jobs due at once wake anyone; the rest are found by the poll.
-    if (!manager) {
-      const due = plan.rows.filter((r, i) => !results[i]!.duplicate && r.runAt === null && r.delayMs === 0);
-      for (const queue of new Set(due.map((r) => r.queue))) this.signals.wake(queue);
-    }
+    if (!manager) this.wakeDue(plan, results);
+    return results;
+  }
+
+  /** Only jobs due at once wake anyone; the rest are found by the poll. */
+  private wakeDue(plan: EnqueuePlan, results: EnqueueResult[]): void {
+    const due = plan.rows.filter((r, i) => !results[i]!.duplicate && r.runAt === null && r.delayMs === 0);
+    for (const queue of new Set(due.map((r) => r.queue))) this.signals.wake(queue);
+  }
+
+  /**
+   * See `Storage.snoozeWith`: the guarded release, then the INSERT, in one transaction. When
+   * the lease is gone the release changes nothing and nothing is inserted; when the INSERT
+   * fails (or stores fewer jobs than given) the release rolls back with it.
+   */
+  async snoozeWith(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null> {
+    if (!isJobId(id)) return null;
+    const plan = new EnqueuePlan(jobs.map(toInsertRow));
+    const results = await this.exec().transaction(async (_manager, run) => {
+      if (!(await run(this.dialect.release([id], workerId, runAt, false))).length) return null;
+      await insertPlanned(plan, this.dialect, run);
+      return plan.finish();
+    });
+    if (!results) return null;
+    this.wrote();
+    this.wakeDue(plan, results);
     return results;
   }
 
