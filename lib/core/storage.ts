@@ -94,6 +94,14 @@ export interface Storage {
   /** A dead or cancelled job (or any not running) back to `available` with fresh attempts (and no interruptions). */
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;
+  /**
+   * Optional (storages that keep roll-up counters): recomputes the state counts (available,
+   * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
+   * beside concurrent writers; for counts skewed by writers that did not record their changes
+   * (an older version during a rolling upgrade, a manual SQL edit). The `completed`/`died`
+   * history is not recomputed (its rows may be pruned). Returns how many counts were off.
+   */
+  recount?(): Promise<number>;
   pause(queue: string): Promise<void>;
   resume(queue: string): Promise<void>;
   pausedQueues(): Promise<string[]>;

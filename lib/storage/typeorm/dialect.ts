@@ -35,6 +35,7 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | retry           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | statsRows       | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | foldCounters    | fold-statements.ts     | fold-statements.ts          | fold-statements.ts      | beside the SQL  |
+ * | recount         | recount-statements.ts  | recount-statements.ts       | recount-statements.ts   | beside the SQL  |
  * | pause           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | resume          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | pausedQueues    | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
@@ -80,6 +81,11 @@ export interface Dialect {
    * come into bucket 0. Safe to run anywhere, concurrently. Returns how many deltas it folded.
    */
   foldCounters(limit: number): Step<number>;
+  /**
+   * Recomputes the state counts (pending by due bucket, running, dead) from the jobs and adds
+   * what the stored counts miss; safe beside concurrent writers. Returns how many counts were off.
+   */
+  recount(): Step<number>;
   pause(queue: string): Step<void>;
   resume(queue: string): Step<void>;
   pausedQueues(): Step<string[]>;

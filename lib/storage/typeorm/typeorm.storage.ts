@@ -228,6 +228,11 @@ export class TypeOrmStorage implements Storage {
     return this.folds.fold();
   }
 
+  /** See `Storage.recount` and `dialects/recount-statements.ts`. */
+  async recount(): Promise<number> {
+    return this.run(this.dialect.recount());
+  }
+
   private wrote(): void {
     if (!this.closed) this.folds.wrote();
   }

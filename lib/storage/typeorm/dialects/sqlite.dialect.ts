@@ -5,6 +5,7 @@ import type { TableNames } from '../table-names.js';
 import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
 import { sqliteFold } from './fold-statements.js';
+import { sqliteRecount } from './recount-statements.js';
 import { applyDeltas, idsJson, JOB_COLUMNS, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
 
 /**
@@ -187,6 +188,7 @@ export function sqliteDialect(t: TableNames): Dialect {
     maxRowsPerStatement: 5000,
     ...commonFlows(sqliteStatements(t)),
     foldCounters: sqliteFold(t),
+    recount: sqliteRecount(t),
     insert: (rows) => step('tx', function* () {
       const { rows: out } = yield insertJobs(rows);
       if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));
