@@ -6,6 +6,7 @@ import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
 import { sqliteFold } from './fold-statements.js';
 import { sqliteRecount } from './recount-statements.js';
+import { firstNewId, firstNewIdParams, sawIds } from './sqlite-ids.js';
 import { applyDeltas, idsJson, JOB_COLUMNS, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
 
 /**
@@ -21,14 +22,16 @@ export function sqliteDialect(t: TableNames): Dialect {
    * Enqueue: one INSERT … SELECT over the JSON batch, in input order. ON CONFLICT DO NOTHING
    * skips rows whose unique key is held (the unique index on `unique_active`). The
    * `WHERE true` is required: without it SQLite would read `ON CONFLICT` as a join's ON.
+   * Ids are given, never reused (see `sqlite-ids.ts`): the first new id plus the row's place.
    */
   const insertJobs = (rows: InsertRow[]) =>
     sql(
-      `INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
+      `INSERT INTO ${t.jobs} (id, queue, name, payload, state, priority, max_attempts, run_at, created_at,
                               unique_key, unique_while, unique_active, backoff, timeout_ms)
-       SELECT i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
+       SELECT b.base + i.ord, i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
               i.priority, i.max_attempts, i.due_at, ${NOW}, i.unique_key, i.unique_while, i.unique_key, i.backoff, i.timeout_ms
-       FROM (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
+       FROM ${firstNewId(t)} AS b,
+            (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
                     value ->> 'pr' AS priority, value ->> 'ma' AS max_attempts,
                     COALESCE(value ->> 'r', ${NOW} + (value ->> 'd')) AS due_at,
                     value ->> 'k' AS unique_key, value ->> 'w' AS unique_while, value ->> 'b' AS backoff,
@@ -39,6 +42,7 @@ export function sqliteDialect(t: TableNames): Dialect {
        ON CONFLICT DO NOTHING
        RETURNING id, unique_key, queue, run_at`,
       [
+        ...firstNewIdParams(t),
         JSON.stringify(
           rows.map((r) => ({
             q: r.queue, n: r.name, p: r.payload, pr: r.priority, ma: r.maxAttempts, r: msOf(r.runAt), d: r.delayMs,
@@ -72,19 +76,19 @@ export function sqliteDialect(t: TableNames): Dialect {
   /**
    * The local hand-off (see `Storage.enqueueClaimed`): one job, due now, no unique key, stored
    * already claimed by the worker — running, attempt 1, leased — unless its queue is paused,
-   * then stored available as `insertJobs` would.
+   * then stored available as `insertJobs` would. Its id as `insertJobs` gives them.
    */
   const insertClaimedJob = (r: InsertRow, workerId: string, leaseMs: number) =>
     sql(
-      `INSERT INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
+      `INSERT INTO ${t.jobs} (id, queue, name, payload, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
                               state, attempt, started_at, locked_by, locked_until)
-       SELECT ?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
+       SELECT b.base, ?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
               CASE WHEN p.paused THEN 'available' ELSE 'running' END, CASE WHEN p.paused THEN 0 ELSE 1 END,
               CASE WHEN p.paused THEN NULL ELSE ${NOW} END, CASE WHEN p.paused THEN NULL ELSE ? END,
               CASE WHEN p.paused THEN NULL ELSE ${NOW} + ? END
-       FROM (SELECT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?) AS paused) AS p
+       FROM ${firstNewId(t)} AS b, (SELECT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?) AS paused) AS p
        RETURNING ${JOB_COLUMNS}`,
-      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, r.queue],
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, ...firstNewIdParams(t), r.queue],
     );
 
   /** Guarded completion of a batch (UPDATE … FROM the JSON items). */
@@ -191,6 +195,7 @@ export function sqliteDialect(t: TableNames): Dialect {
     recount: sqliteRecount(t),
     insert: (rows) => step('tx', function* () {
       const { rows: out } = yield insertJobs(rows);
+      sawIds(out.map((r) => r.id));
       if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
     }),
@@ -203,6 +208,7 @@ export function sqliteDialect(t: TableNames): Dialect {
     insertClaimed: (row, workerId, leaseMs) => step('tx', function* () {
       const { rows } = yield insertClaimedJob(row, workerId, leaseMs);
       const stored = rows[0]!;
+      sawIds([stored.id]);
       yield applyDeltas(t, [{ queue: row.queue, event: asString(stored.state) === 'running' ? 'running' : 'pending', n: 1 }]);
       return stored;
     }),
