@@ -24,6 +24,9 @@ import { NOW as SQLITE_NOW } from './sqlite.statements.js';
  * kept them.
  */
 
+/** Seconds a recount waits for another one's named lock on MariaDB (PostgreSQL's advisory lock waits for the other's commit). */
+const LOCK_WAIT_S = 60;
+
 const COUNTED = `('scheduled', 'available', 'retryable', 'running', 'dead')`;
 const PENDING = `('scheduled', 'available', 'retryable')`;
 const STATE_EVENTS = `('pending', 'running', 'dead')`;
@@ -115,8 +118,8 @@ export function mysqlRecount(t: TableNames): Dialect['recount'] {
   const ms = `(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', run_at) DIV 60000000) * 60000`;
   const name = `jobs-recount:${recountKey(t)}`;
   return () => step('write', function* () {
-    const { rows } = yield sql(`SELECT GET_LOCK(SHA1(CONCAT(?, ':', DATABASE())), 60) AS got`, [name]);
-    if (asNumber(rows[0]?.got) !== 1) throw new Error('another recount held the recount lock for 60 s');
+    const { rows } = yield sql(`SELECT GET_LOCK(SHA1(CONCAT(?, ':', DATABASE())), ?) AS got`, [name, LOCK_WAIT_S]);
+    if (asNumber(rows[0]?.got) !== 1) throw new Error(`another recount held the recount lock for ${LOCK_WAIT_S} s`);
     try {
       return yield* recountFlow(
         sql(`SELECT (${EPOCH_MS} DIV 60000) * 60000 AS m`),
