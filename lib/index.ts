@@ -23,6 +23,7 @@ export type {
   PruneOptions,
   CompleteItem,
   FailItem,
+  ReleaseOptions,
   HeartbeatResult,
   Wakeup,
 } from './core/storage.js';
@@ -52,6 +53,7 @@ export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { StorageUnavailableError } from './errors/storage-unavailable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { JobCancelledError } from './errors/job-cancelled.error.js';
+export { JobInterruptedError } from './errors/job-interrupted.error.js';
 export { JobNotFoundError } from './errors/job-not-found.error.js';
 export { JobFailedError } from './errors/job-failed.error.js';
 export { WaitTimeoutError } from './errors/wait-timeout.error.js';

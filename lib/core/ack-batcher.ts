@@ -27,6 +27,11 @@ export class AckBatcher {
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private failures = 0;
+  private writes = 0;
+  /** Set by `abandon()`: nothing more is written or retried. */
+  private abandoned = false;
+  /** Ends the wait before the next retry early (`abandon()`). */
+  private cancelWait: (() => void) | null = null;
 
   constructor(
     private readonly storage: Storage,
@@ -56,15 +61,38 @@ export class AckBatcher {
     return this.queue.length;
   }
 
-  /** Resolves once everything queued so far is written. */
+  /** Batches written so far: shutdown tells a slow drain (still writing) from a stuck one. */
+  get written(): number {
+    return this.writes;
+  }
+
+  /**
+   * Resolves once everything queued so far is written. A failing write is retried until it
+   * succeeds or `abandon()` is called: bound the wait (shutdown does, by the lease).
+   */
   async drain(): Promise<void> {
-    while (this.queue.length || this.flushing) {
+    while ((this.queue.length || this.flushing) && !this.abandoned) {
       if (!this.flushing) this.flushing = this.flush();
       await this.flushing;
     }
   }
 
+  /**
+   * Stops writing and retrying for good (shutdown past its bound) and returns what was left
+   * unwritten. Their `done` callbacks are never called: whether the outcome was recorded is
+   * unknown to this instance. Their leases are no longer renewed, so they expire and the
+   * rescuer returns those jobs (at-least-once: each may run again).
+   */
+  abandon(): Array<{ id: string; kind: 'complete' | 'fail' }> {
+    this.abandoned = true;
+    this.cancelWait?.();
+    const left = this.queue.map((a) => ({ id: a.item.id, kind: a.kind }));
+    this.queue = [];
+    return left;
+  }
+
   private push(ack: Ack): void {
+    if (this.abandoned) return;
     this.queue.push(ack);
     if (this.scheduled || this.flushing) return;
     this.scheduled = true;
@@ -77,7 +105,7 @@ export class AckBatcher {
 
   private async flush(): Promise<void> {
     try {
-      while (this.queue.length) {
+      while (this.queue.length && !this.abandoned) {
         const batch = this.queue.slice(0, this.batchSize);
         const completes = batch.filter((a) => a.kind === 'complete');
         const fails = batch.filter((a) => a.kind === 'fail');
@@ -93,7 +121,14 @@ export class AckBatcher {
           this.logger.error(
             `Could not record ${batch.length} job outcome(s); retrying in ${wait} ms: ${(err as Error).message}`,
           );
-          await new Promise((r) => setTimeout(r, wait));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            this.cancelWait = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.cancelWait = null;
         }
       }
     } finally {
@@ -109,6 +144,8 @@ export class AckBatcher {
       for (const ack of acks) ack.retried = true;
       throw err;
     }
+    this.writes++;
+    if (this.abandoned) return;
     const unsure = acks.filter((a) => a.retried && !held.has(a.item.id));
     if (unsure.length) for (const id of await this.landedBefore(unsure)) held.add(id);
     const written = new Set(acks);

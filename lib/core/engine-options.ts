@@ -46,6 +46,11 @@ export interface EngineSettings {
    * by it and start at once (see `JobClient.enqueue`). Default true.
    */
   localHandoff?: boolean;
+  /**
+   * How many times a shutdown may hand a running job back without counting its attempt;
+   * past that, an interruption counts as a failed attempt. Default 3.
+   */
+  maxInterruptions?: number;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -57,4 +62,5 @@ export const ENGINE_DEFAULTS = {
   ackBatchSize: 500,
   retainCompletedMs: 86_400_000,
   maintenanceIntervalMs: 60_000,
+  maxInterruptions: 3,
 } as const;

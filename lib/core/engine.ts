@@ -152,7 +152,7 @@ export class Engine implements LocalWorkers {
       for (const r of runners) r.abortAll(new ShutdownAbort());
       await this.within(settled, this.deps.settings.abortGraceMs + 100);
     }
-    await this.acks.drain();
+    await this.drainOutcomes();
     if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = null;
     // A heartbeat, rescue or prune still in flight finishes before the storage closes under it.
@@ -166,6 +166,33 @@ export class Engine implements LocalWorkers {
       then();
     });
     this.inFlight.add(done);
+  }
+
+  /**
+   * Writes the outcomes still queued, for as long as writes succeed (a large backlog drains
+   * whole); it gives up once a whole `leaseMs` passes without one batch written. By then the
+   * leases of those jobs have run out (heartbeats fail with the writes when the database is
+   * down) and the rescuer of any instance owns them, so waiting longer would only keep
+   * `app.close()` from returning. What is left unwritten is logged; those jobs return to the
+   * queue when their leases expire and run again (at-least-once).
+   */
+  private async drainOutcomes(): Promise<void> {
+    const { leaseMs } = this.deps.settings;
+    const drained = this.acks.drain();
+    for (let written = -1; this.acks.written !== written; ) {
+      written = this.acks.written;
+      if (await this.within(drained, leaseMs)) return;
+    }
+    const left = this.acks.abandon();
+    if (!left.length) return;
+    const list = (kind: 'complete' | 'fail') => left.filter((a) => a.kind === kind).map((a) => a.id);
+    const [completions, failures] = [list('complete'), list('fail')];
+    this.deps.logger.error(
+      `Shutdown: gave up recording ${left.length} job outcome(s): no write got through for leaseMs (${leaseMs} ms)` +
+        `${completions.length ? `; completions of job(s) ${completions.join(', ')}` : ''}` +
+        `${failures.length ? `; failures of job(s) ${failures.join(', ')}` : ''}. ` +
+        'Their leases expire and the rescuer returns them to the queue, where they run again; check the database connection.',
+    );
   }
 
   private within(promise: Promise<unknown>, ms: number): Promise<boolean> {

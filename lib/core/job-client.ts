@@ -91,6 +91,34 @@ export class JobClient {
     return result!;
   }
 
+  /**
+   * Stores one job (validated as `enqueue` does) and hands the running job `snooze.id`, held
+   * by `snooze.workerId`, back to wait until `snooze.until`: both in one transaction where the
+   * storage has `snoozeWith` (every storage of this package), so a crash leaves both done or
+   * neither. `held` false: the lease was lost, and (with `snoozeWith`) nothing was stored.
+   * A storage without it gets the two writes one after the other, the job first.
+   */
+  async enqueueWithSnooze(
+    nameOrToken: string | JobToken<unknown>,
+    payload: unknown,
+    options: EnqueueOptions,
+    snooze: { id: string; workerId: string; until: Date },
+  ): Promise<{ held: boolean; result: EnqueueResult | null }> {
+    if (options.manager !== undefined) throw new InvalidOptionsError('manager', 'a snooze runs in its own transaction');
+    const built = this.build(nameOrToken, payload, options);
+    const job = built instanceof Promise ? await built : built;
+    if (this.storage.snoozeWith) {
+      const results = await this.storage.snoozeWith(snooze.id, snooze.workerId, snooze.until, [job]);
+      if (!results) return { held: false, result: null };
+      this.after([job], results, true);
+      return { held: true, result: results[0]! };
+    }
+    const [result] = await this.storage.enqueue([job]);
+    this.after([job], [result!], true);
+    const held = await this.storage.release([snooze.id], snooze.workerId, snooze.until);
+    return { held: held.length > 0, result: result! };
+  }
+
   private async enqueueClaimed(job: NewJob, slot: HandoffReservation): Promise<EnqueueResult> {
     let out: ClaimedEnqueue;
     try {

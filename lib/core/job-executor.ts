@@ -1,20 +1,21 @@
 import type { Subject } from 'rxjs';
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
+import { JobInterruptedError } from '../errors/job-interrupted.error.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
 import { UnknownJobError } from '../errors/unknown-job.error.js';
 import { LeaseLostAbort, ShutdownAbort } from './abort-reasons.js';
 import type { AckBatcher } from './ack-batcher.js';
 import type { Clock } from './clock.js';
 import { coerceError, errorInfo } from './coerce-error.js';
-import type { EngineLogger, EngineSettings } from './engine-options.js';
+import { ENGINE_DEFAULTS, type EngineLogger, type EngineSettings } from './engine-options.js';
 import type { HandlerRegistry } from './handler-registry.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type ProgressSink, type RunningJob } from './job-run.js';
 import { completedBy } from './outcome-landed.js';
 import { backoffDelayMs } from './retry-policy.js';
-import { Snooze } from './snooze.js';
-import type { Storage } from './storage.js';
+import { Snooze, Snoozed } from './snooze.js';
+import type { FailItem, Storage } from './storage.js';
 
 /** What a queue's runner and its executor share. */
 export interface WorkerDeps {
@@ -97,10 +98,13 @@ export class JobExecutor implements ProgressSink {
     );
   }
 
-  /** Hands a job back to the queue without counting the attempt (shutdown). */
-  async handBack(record: JobRecord): Promise<void> {
+  /**
+   * Hands a job back to the queue without counting the attempt (shutdown). `interrupted`:
+   * its handler ran and was cut short (counted in the job's `interruptions`); otherwise it never started.
+   */
+  async handBack(record: JobRecord, interrupted = false): Promise<void> {
     try {
-      await this.deps.storage.release([record.id], this.deps.workerId);
+      await this.deps.storage.release([record.id], this.deps.workerId, undefined, interrupted ? { interrupted } : undefined);
       this.emit('released', record);
     } catch (err) {
       this.deps.logger.warn(`Could not hand back job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`);
@@ -112,8 +116,14 @@ export class JobExecutor implements ProgressSink {
    * `mayHaveCompleted`: the job's own transaction had done its work, so its commit may have
    * completed the job (the commit raised after landing, or the handler settled past its abort
    * grace and committed); if the job is no longer held, its row says whether that happened.
+   * `interrupted`: the failure is a shutdown interruption past the cap (counted in `interruptions` too).
    */
-  async finishFailed(record: JobRecord, error: Error, kind: 'failed' | 'cancelled', mayHaveCompleted = false): Promise<void> {
+  async finishFailed(
+    record: JobRecord,
+    error: Error,
+    kind: 'failed' | 'cancelled',
+    { mayHaveCompleted = false, interrupted = false }: { mayHaveCompleted?: boolean; interrupted?: boolean } = {},
+  ): Promise<void> {
     const { settings, clock, registry, acks, workerId } = this.deps;
     const info = errorInfo(error, record.attempt, new Date(clock.now()));
     const outOfAttempts = record.maxAttempts !== null && record.attempt >= record.maxAttempts;
@@ -122,7 +132,9 @@ export class JobExecutor implements ProgressSink {
       const spec = record.backoff ?? registry.get(record.name)?.backoff?.spec ?? settings.backoff.spec;
       retryDelayMs = backoffDelayMs(spec, record.attempt);
     }
-    const held = await acks.fail({ id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' }, record.attempt);
+    const item: FailItem = { id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' };
+    if (interrupted) item.interrupted = true;
+    const held = await acks.fail(item, record.attempt);
     if (!held && mayHaveCompleted) {
       const job = await this.deps.storage.get(record.id).catch(() => null);
       if (completedBy(job, record.attempt)) {
@@ -204,12 +216,12 @@ export class JobExecutor implements ProgressSink {
         return undefined;
       }
       run.writing = true;
-      return this.handBack(record);
+      return this.interrupted(record);
     }
     if (reason instanceof JobCancelledError || reason instanceof JobTimeoutError) {
       const kind = reason instanceof JobCancelledError ? 'cancelled' : 'failed';
       if (run.handlerSettled) {
-        void this.finishFailed(record, reason, kind, run.writing);
+        void this.finishFailed(record, reason, kind, { mayHaveCompleted: run.writing });
         return undefined;
       }
       // The handler ignored its signal: its slot is freed, but the job keeps its lease (renewed
@@ -217,20 +229,39 @@ export class JobExecutor implements ProgressSink {
       this.abandoned.set(record.id, record);
       void run.handlerDone!.then(() => {
         this.abandoned.delete(record.id);
-        void this.finishFailed(record, reason, kind, run.writing);
+        void this.finishFailed(record, reason, kind, { mayHaveCompleted: run.writing });
       });
       return undefined;
     }
     if (outcome.ok && outcome.value instanceof Snooze) {
       run.writing = true;
       return this.snooze(record, outcome.value.until);
+    } else if (outcome.ok && outcome.value instanceof Snoozed) {
+      if (!outcome.value.held) this.emit('lease-lost', record);
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value);
     } else {
       // `writing` here: a transaction whose work was done failed to commit, or its answer was lost.
-      void this.finishFailed(record, coerceError(outcome.error), 'failed', run.writing);
+      void this.finishFailed(record, coerceError(outcome.error), 'failed', { mayHaveCompleted: run.writing });
     }
     return undefined;
+  }
+
+  /**
+   * A run cut short by shutdown (its handler settled after the abort): handed back without
+   * counting the attempt, up to `maxInterruptions` times per job; past that, the interruption
+   * counts as a failed attempt (retried with backoff, or dead when out of attempts), so a job
+   * that never finishes before its instance stops cannot loop across deploys for ever. Only
+   * the lease holder changes the count, so the claimed record's count is the stored one.
+   */
+  private interrupted(record: JobRecord): Promise<void> {
+    const max = this.deps.settings.maxInterruptions ?? ENGINE_DEFAULTS.maxInterruptions;
+    // A storage that predates the count returns none: 0.
+    const times = (record.interruptions ?? 0) + 1;
+    if (times <= max) return this.handBack(record, true);
+    const error = new JobInterruptedError(record.name, times, max);
+    this.deps.logger.warn(`Job ${record.id} ('${record.name}'): ${error.message}`);
+    return this.finishFailed(record, error, 'failed', { interrupted: true });
   }
 
   /**

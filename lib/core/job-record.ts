@@ -67,6 +67,11 @@ export interface JobRecord {
   result: unknown;
   /** Set when `cancel` was asked for while the job was running. */
   cancelRequested: boolean;
+  /**
+   * Runs cut short by a shutdown and handed back without counting the attempt; past the
+   * module's `maxInterruptions`, an interruption counts as a failed attempt. `retry()` resets it.
+   */
+  interruptions: number;
 }
 
 export type UniqueWhile = 'queued' | 'running' | 'until-complete';

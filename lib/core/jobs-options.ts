@@ -39,6 +39,13 @@ export interface JobsOptions {
    * Default true.
    */
   localHandoff?: boolean;
+  /**
+   * How many times a shutdown may interrupt a running job and hand it back without counting
+   * its attempt; the next interruption counts as a failed attempt (retried with backoff, or
+   * dead when out of attempts), so a job that never finishes before a deploy cannot loop for
+   * ever. Default 3.
+   */
+  maxInterruptions?: number;
   /** Completions written per statement, at most; default 500. */
   ackBatchSize?: number;
   /**
@@ -56,7 +63,7 @@ export interface JobsOptions {
 export const JOBS_OPTION_KEYS = knownKeys<JobsOptions>({
   queues: true, workers: true, defaultConcurrency: true, pollIntervalMs: true, leaseMs: true, heartbeatIntervalMs: true,
   rescueIntervalMs: true, shutdownTimeoutMs: true, abortGraceMs: true, maxRetries: true, backoff: true, timeout: true,
-  maxPayloadBytes: true, localHandoff: true, ackBatchSize: true, retention: true, clock: true, logger: true,
+  maxPayloadBytes: true, localHandoff: true, maxInterruptions: true, ackBatchSize: true, retention: true, clock: true, logger: true,
 });
 
 export const RETENTION_OPTION_KEYS = knownKeys<NonNullable<JobsOptions['retention']>>({ completedMs: true, intervalMs: true });

@@ -132,6 +132,11 @@ export class JobsRuntime {
     return this.storage.stats();
   }
 
+  /** Repairs the stored state counts from the jobs (see `Storage.recount`); 0 when the storage keeps none. */
+  async recount(): Promise<number> {
+    return this.storage.recount ? this.storage.recount() : 0;
+  }
+
   /** Resolves with the job's result when it completes; rejects with `JobFailedError` when it ends dead or cancelled. */
   async waitFor(id: string, options: WaitForOptions = {}): Promise<unknown> {
     assertKnownKeys(options, WAIT_FOR_KEYS, 'waitFor options');

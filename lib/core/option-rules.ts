@@ -47,6 +47,9 @@ export const DELAY_LIMIT: MsLimit = { max: 36_525 * DAY, says: '100 years' };
 export const RUN_AT_MIN = Date.UTC(1000, 0, 1);
 export const RUN_AT_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+/** `maxInterruptions`: a job's `interruptions` count is a 32-bit integer column. */
+export const MAX_INTERRUPTIONS = 1_000_000;
+
 /** `maxAttempts` (`maxRetries + 1`) is a 32-bit integer column on PostgreSQL and MariaDB. */
 export const MAX_RETRIES = 2 ** 31 - 2;
 

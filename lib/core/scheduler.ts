@@ -7,7 +7,7 @@ import { assertKnownKeys, knownKeys } from './known-keys.js';
 import { assertMissedTicks, DEFAULT_QUEUE } from './option-rules.js';
 import { MaxRetries, Backoff } from './retry-policy.js';
 import { nextTick, parseSchedule, type ScheduleInput, type ScheduleSpec } from './schedule-spec.js';
-import { Snooze } from './snooze.js';
+import { Snooze, Snoozed } from './snooze.js';
 import type { Storage } from './storage.js';
 import { assertName } from './validation.js';
 
@@ -41,9 +41,12 @@ const rowKey = (key: string) => `jobs:schedule:${key}`;
  * Recurring jobs as stored rows, not in-process timers. Each schedule is one job row (the
  * "schedule row") whose `runAt` is the next tick. Whichever instance claims it enqueues that
  * tick's job (unique key `<key>:<tick>`) and puts the row back to sleep until the following
- * tick, without counting an attempt. With N instances each tick therefore fires once. After
- * an outage the row is simply late: it fires once, then moves to the next tick after now
- * (no storm of missed ticks); `missedTicks: 'skip'` skips a late tick instead.
+ * tick, without counting an attempt, both in one transaction (`Storage.snoozeWith`). With N
+ * instances each tick therefore fires once, and a crash between the two cannot fire it
+ * twice: the rescued row's tick is its rescue time, so its unique key would not catch the
+ * repeat, and the first tick's job may have finished anyway. After an outage the row is
+ * simply late: it fires once, then moves to the next tick after now (no storm of missed
+ * ticks); `missedTicks: 'skip'` skips a late tick instead.
  */
 export class Scheduler {
   constructor(
@@ -117,7 +120,7 @@ export class Scheduler {
     throw new InvalidOptionsError('every', `schedule '${row.key}' is busy firing; try again`);
   }
 
-  private async tick(stored: ScheduleRow, record: JobRecord): Promise<Snooze | void> {
+  private async tick(stored: ScheduleRow, record: JobRecord): Promise<Snooze | Snoozed | void> {
     let row = stored;
     if (row.declarative) {
       const current = this.registry.get(row.job);
@@ -135,11 +138,20 @@ export class Scheduler {
     const now = await this.storage.now();
     const period = nextTick(row.spec, tick) - tick;
     const late = now - tick > Math.min(60_000, Math.max(1000, period / 2));
+    const next = new Date(nextTick(row.spec, now));
     if (late && row.missedTicks === 'skip') {
       this.logger.log(`Schedule '${row.key}': tick ${new Date(tick).toISOString()} was missed; skipped.`);
-    } else {
-      await this.client.enqueue(row.job, row.payload, { queue: row.queue, uniqueKey: `${row.key}:${tick}` });
+      return new Snooze(next);
     }
-    return new Snooze(new Date(nextTick(row.spec, now)));
+    // The tick's job and the row's snooze commit together: a crash in between would leave the
+    // row running with the job stored, and the rescued row would fire the tick again.
+    if (record.lockedBy === null) throw new Error(`schedule row ${record.id} is not held by a worker`);
+    const { held } = await this.client.enqueueWithSnooze(
+      row.job,
+      row.payload,
+      { queue: row.queue, uniqueKey: `${row.key}:${tick}` },
+      { id: record.id, workerId: record.lockedBy, until: next },
+    );
+    return new Snoozed(held);
   }
 }

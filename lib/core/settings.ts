@@ -5,7 +5,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { JOBS_OPTION_KEYS, RETENTION_OPTION_KEYS, type JobsOptions } from './jobs-options.js';
 import { QUEUE_OPTION_KEYS } from './engine-options.js';
 import { assertKnownKeys } from './known-keys.js';
-import { assertMs, assertTimeoutMs, DEFAULT_MAX_PAYLOAD_BYTES, TIMER_LIMIT } from './option-rules.js';
+import { assertMs, assertTimeoutMs, DEFAULT_MAX_PAYLOAD_BYTES, MAX_INTERRUPTIONS, TIMER_LIMIT } from './option-rules.js';
 
 export interface RuntimeSettings extends EngineSettings {
   workers: boolean;
@@ -56,6 +56,9 @@ export function resolveSettings(options: JobsOptions, otherKeys: readonly string
     timeoutMs: options.timeout === undefined ? undefined : assertTimeoutMs('timeout', options.timeout),
     ...retention(options.retention),
     localHandoff: bool('localHandoff', options.localHandoff, true),
+    maxInterruptions: options.maxInterruptions === undefined
+      ? ENGINE_DEFAULTS.maxInterruptions
+      : assertInt('maxInterruptions', options.maxInterruptions, 0, MAX_INTERRUPTIONS),
     maxPayloadBytes: options.maxPayloadBytes === undefined
       ? DEFAULT_MAX_PAYLOAD_BYTES
       : assertInt('maxPayloadBytes', options.maxPayloadBytes, 2, 64 * 1024 * 1024),

@@ -5,3 +5,12 @@
 export class Snooze {
   constructor(readonly until: Date) {}
 }
+
+/**
+ * Returned by an internal handler that put its job back to sleep itself, together with the
+ * writes of its run (a schedule row: the tick's job and the snooze in one transaction), so
+ * nothing is left to write. `held` false: the lease was lost and nothing was written.
+ */
+export class Snoozed {
+  constructor(readonly held: boolean) {}
+}

@@ -55,9 +55,19 @@ export interface Storage {
    * Hands jobs back without counting the attempt (prefetched jobs that never started; jobs
    * interrupted by shutdown): `available` now, or `scheduled` at `runAt` when given (a
    * recurring schedule's row waiting for its next tick); a `runAt` already past is still
-   * stored, and the job is `available`. Returns the ids that were still held.
+   * stored, and the job is `available`. `options.interrupted`: a shutdown cut the run short,
+   * and each job's `interruptions` count goes up by one. Returns the ids that were still held.
    */
-  release(ids: string[], workerId: string, runAt?: Date): Promise<string[]>;
+  release(ids: string[], workerId: string, runAt?: Date, options?: ReleaseOptions): Promise<string[]>;
+
+  /**
+   * Optional: hands the running job `id` back to wait until `runAt` (as `release` with a
+   * `runAt`) and stores `jobs` (as `enqueue`), atomically: both or neither. Null, with nothing
+   * stored, when `workerId` no longer holds `id`. A recurring schedule's row fires its tick
+   * with it, so no crash can leave the tick's job stored and the row still waiting to fire
+   * that tick again. Without it, the scheduler enqueues and then releases (not crash-safe).
+   */
+  snoozeWith?(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null>;
 
   /**
    * Extends the leases of jobs `workerId` holds. Returns the ids no longer held (lost) and
@@ -83,9 +93,17 @@ export interface Storage {
    * it at the next heartbeat or wake-up). Returns the job after the change, or null.
    */
   cancel(id: string): Promise<JobRecord | null>;
-  /** A dead or cancelled job (or any not running) back to `available` with fresh attempts. */
+  /** A dead or cancelled job (or any not running) back to `available` with fresh attempts (and no interruptions). */
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;
+  /**
+   * Optional (storages that keep roll-up counters): recomputes the state counts (available,
+   * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
+   * beside concurrent writers; for counts skewed by writers that did not record their changes
+   * (an older version during a rolling upgrade, a manual SQL edit). The `completed`/`died`
+   * history is not recomputed (its rows may be pruned). Returns how many counts were off.
+   */
+  recount?(): Promise<number>;
   pause(queue: string): Promise<void>;
   resume(queue: string): Promise<void>;
   pausedQueues(): Promise<string[]>;
@@ -155,6 +173,13 @@ export interface FailItem {
   /** null: out of attempts, the job is dead. */
   retryDelayMs: number | null;
   cancelled?: boolean;
+  /** A shutdown interruption past the cap, counted as this failure: `interruptions` goes up by one too. */
+  interrupted?: boolean;
+}
+
+export interface ReleaseOptions {
+  /** The runs were cut short by a shutdown: each job's `interruptions` goes up by one. */
+  interrupted?: boolean;
 }
 
 export interface HeartbeatResult {

@@ -43,6 +43,17 @@ export class QueueService {
     return this.runtime.stats();
   }
 
+  /**
+   * Recomputes the state counts of `stats()` (available, scheduled, running, dead) from the
+   * jobs and repairs the stored counters, for counts skewed by writers that did not record
+   * their changes (an older version during a rolling upgrade, a manual SQL edit). Safe while
+   * the workers run; it reads the whole jobs table once. `completed`/`died` history is not
+   * recomputed. Returns how many counts were off (0 on the memory storage, which counts jobs).
+   */
+  recount(): Promise<number> {
+    return this.runtime.recount();
+  }
+
   /** Lifecycle events of jobs on this instance. */
   get events$(): Observable<JobEvent> {
     return this.runtime.events$;

@@ -101,6 +101,23 @@ export function outcomeCases(): void {
     expect(again!.attempt).toBe(1);
   });
 
+  it('release({ interrupted }) and fail({ interrupted }) count shutdown interruptions; a plain release does not; retry() resets them', async () => {
+    const [a] = await s.enqueue([newJob({ maxAttempts: 1 })]);
+    expect(await s.get(a!.id)).toMatchObject({ interruptions: 0 });
+    await s.claim('q', 'w1', 1, 30_000);
+    expect(await s.release([a!.id], 'w2', undefined, { interrupted: true })).toEqual([]);
+    expect(await s.release([a!.id], 'w1', undefined, { interrupted: true })).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'available', attempt: 0, interruptions: 1 });
+    await s.claim('q', 'w1', 1, 30_000);
+    expect(await s.release([a!.id], 'w1')).toEqual([a!.id]);
+    const [claimed] = await s.claim('q', 'w1', 1, 30_000);
+    // The claim returns the count: the worker decides from it whether the next interruption is past the cap.
+    expect(claimed).toMatchObject({ id: a!.id, attempt: 1, interruptions: 1 });
+    expect(await s.fail([{ id: a!.id, workerId: 'w1', error: error('interrupted'), retryDelayMs: null, interrupted: true }])).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'dead', attempt: 1, interruptions: 2 });
+    expect(await s.retry(a!.id)).toMatchObject({ state: 'available', attempt: 0, interruptions: 0 });
+  });
+
   it('release() with runAt reschedules the job for later without counting the attempt', async () => {
     const [a] = await s.enqueue([newJob({ uniqueKey: 'sched' })]);
     await s.claim('q', 'w1', 1, 30_000);
@@ -125,6 +142,27 @@ export function outcomeCases(): void {
     expect(await s.get(a!.id)).toMatchObject({ state: 'available', attempt: 0, runAt: at });
     const [again] = await s.claim('q', 'w1', 1, 30_000);
     expect(again!.runAt.getTime()).toBe(at.getTime());
+  });
+
+  it('snoozeWith() puts the held job back to sleep and stores the jobs, together; for another worker it does neither', async () => {
+    const [row] = await s.enqueue([newJob({ name: 'jobs:schedule', uniqueKey: 'sched:k' })]);
+    await s.claim('q', 'w1', 1, 30_000);
+    const at = new Date((await s.now()) + 60_000);
+    const tick = newJob({ name: 'tick', uniqueKey: 'k:1' });
+    expect(await s.snoozeWith!(row!.id, 'w2', at, [tick])).toBeNull();
+    expect((await s.list({ name: 'tick' })).jobs).toEqual([]);
+    expect(await s.get(row!.id)).toMatchObject({ state: 'running', lockedBy: 'w1' });
+
+    const results = await s.snoozeWith!(row!.id, 'w1', at, [tick]);
+    expect(results).toHaveLength(1);
+    expect(results![0]!.duplicate).toBe(false);
+    expect(await s.get(results![0]!.id)).toMatchObject({ name: 'tick', state: 'available', uniqueKey: 'k:1' });
+    expect(await s.get(row!.id)).toMatchObject({ state: 'scheduled', attempt: 0, lockedBy: null, runAt: at });
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ running: 0, available: 1, scheduled: 1 });
+    // Not held any more: a second snooze changes nothing and stores nothing.
+    expect(await s.snoozeWith!(row!.id, 'w1', at, [newJob({ name: 'tick', uniqueKey: 'k:2' })])).toBeNull();
+    expect((await s.list({ name: 'tick' })).jobs).toHaveLength(1);
   });
 
   it('progress() stores percent and data for the holder only', async () => {

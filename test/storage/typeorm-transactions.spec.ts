@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EntityManager } from 'typeorm';
 import { InvalidOptionsError } from '../../lib/errors/invalid-options.error.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { newJob } from '../storage-contract/contract-harness.js';
+import { newJob, numeric } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
 import { freshSqliteFile } from '../support/databases.js';
 import { openDataSourceHarness, type DataSourceHarness } from '../support/typeorm-harness.js';
@@ -44,6 +44,28 @@ for (const kind of await availableKinds()) {
       expect(await h.storage.get(id)).toBeNull();
       expect(await h.storage.claim('q', 'w1', 10, 30_000)).toEqual([]);
       expect((await h.storage.enqueue([newJob({ uniqueKey: 'welcome' })]))[0]!.duplicate).toBe(false);
+    });
+
+    it('an id seen inside a rolled-back transaction never names another job; ids keep increasing', async () => {
+      const [first] = await h.storage.enqueue([newJob()]);
+      let seen: string[] = [];
+      await expect(
+        h.dataSource.transaction(async (manager) => {
+          seen = (await h.storage.enqueue([newJob(), newJob({ uniqueKey: 'k' })], { manager })).map((r) => r.id);
+          throw new Rollback();
+        }),
+      ).rejects.toBeInstanceOf(Rollback);
+      expect(seen).toHaveLength(2);
+      // The next jobs, one at a time, a batch, and the local hand-off: none takes a rolled-back id.
+      const later = [
+        ...(await h.storage.enqueue([newJob()])),
+        ...(await h.storage.enqueue([newJob(), newJob({ uniqueKey: 'k' }), newJob()])),
+        (await h.storage.enqueueClaimed(newJob({ queue: 'hand' }), 'w1', 30_000)).result,
+      ].map((r) => r.id);
+      for (const id of later) expect(seen).not.toContain(id);
+      const ids = [first!.id, ...later];
+      expect([...ids].sort(numeric)).toEqual(ids);
+      expect(new Set(ids).size).toBe(ids.length);
     });
 
     it('inside the transaction, a duplicate of a job enqueued earlier in it is detected', async () => {

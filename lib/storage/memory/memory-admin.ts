@@ -52,6 +52,7 @@ export class MemoryAdmin {
     if (job.state === 'running' || pending.has(job.state)) return structuredClone(job);
     job.state = 'available';
     job.attempt = 0;
+    job.interruptions = 0;
     job.runAt = new Date(this.clock.now());
     job.completedAt = null;
     job.failedAt = null;

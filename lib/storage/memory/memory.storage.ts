@@ -10,6 +10,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ReleaseOptions,
   Storage,
 } from '../../core/storage.js';
 import { MemoryAdmin } from './memory-admin.js';
@@ -53,6 +54,10 @@ export class MemoryStorage implements Storage {
   }
 
   async enqueue(jobs: NewJob[]): Promise<EnqueueResult[]> {
+    return this.insert(jobs);
+  }
+
+  private insert(jobs: NewJob[]): EnqueueResult[] {
     const now = this.clock.now();
     return jobs.map((job) => {
       if (job.uniqueKey) {
@@ -86,6 +91,7 @@ export class MemoryStorage implements Storage {
         progressData: null,
         result: null,
         cancelRequested: false,
+        interruptions: 0,
       });
       return { id, duplicate: false };
     });
@@ -134,6 +140,7 @@ export class MemoryStorage implements Storage {
       const job = heldBy(this.jobs, item.id, item.workerId);
       if (!job) continue;
       job.lastError = item.error;
+      if (item.interrupted) job.interruptions++;
       unlock(job);
       if (item.cancelled) {
         job.state = 'cancelled';
@@ -152,7 +159,19 @@ export class MemoryStorage implements Storage {
     return held;
   }
 
-  async release(ids: string[], workerId: string, runAt?: Date): Promise<string[]> {
+  async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
+    return this.releaseNow(ids, workerId, runAt, options);
+  }
+
+  /** Both writes in one synchronous step, so nothing runs in between (see `Storage.snoozeWith`). */
+  async snoozeWith(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null> {
+    if (!heldBy(this.jobs, id, workerId)) return null;
+    const results = this.insert(jobs);
+    this.releaseNow([id], workerId, runAt, {});
+    return results;
+  }
+
+  private releaseNow(ids: string[], workerId: string, runAt: Date | undefined, options: ReleaseOptions): string[] {
     const held: string[] = [];
     const now = this.clock.now();
     for (const id of ids) {
@@ -170,6 +189,7 @@ export class MemoryStorage implements Storage {
         job.state = 'available';
       }
       job.attempt = Math.max(0, job.attempt - 1);
+      if (options.interrupted) job.interruptions++;
       unlock(job);
       this.keys.track(job);
       held.push(id);
@@ -251,6 +271,11 @@ export class MemoryStorage implements Storage {
 
   async stats(): Promise<QueueStats[]> {
     return this.counts.read(this.jobs.values(), this.paused, this.clock.now());
+  }
+
+  /** Nothing to repair: `stats()` counts the jobs themselves. */
+  async recount(): Promise<number> {
+    return 0;
   }
 
   async pause(queue: string): Promise<void> {

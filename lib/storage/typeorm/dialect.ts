@@ -36,6 +36,7 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | retry           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | statsRows       | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | foldCounters    | fold-statements.ts     | fold-statements.ts          | fold-statements.ts      | beside the SQL  |
+ * | recount         | recount-statements.ts  | recount-statements.ts       | recount-statements.ts   | beside the SQL  |
  * | pause           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | resume          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | pausedQueues    | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
@@ -68,7 +69,8 @@ export interface Dialect {
   insertClaimed?(row: InsertRow, workerId: string, leaseMs: number): Step<Row>;
   complete(items: CompleteRow[]): Step<string[]>;
   fail(items: FailRow[]): Step<string[]>;
-  release(ids: string[], workerId: string, runAt: Date | null): Step<string[]>;
+  /** `interrupted`: a shutdown cut the runs short; each job's `interruptions` goes up by one. */
+  release(ids: string[], workerId: string, runAt: Date | null, interrupted: boolean): Step<string[]>;
   heartbeat(ids: string[], workerId: string, leaseMs: number): Step<HeartbeatRows>;
   rescue(limit: number, message: string): Step<number>;
   progress(id: string, workerId: string, percent: number, data: string | null | undefined): Step<void>;
@@ -85,6 +87,11 @@ export interface Dialect {
    * come into bucket 0. Safe to run anywhere, concurrently. Returns how many deltas it folded.
    */
   foldCounters(limit: number): Step<number>;
+  /**
+   * Recomputes the state counts (pending by due bucket, running, dead) from the jobs and adds
+   * what the stored counts miss; safe beside concurrent writers. Returns how many counts were off.
+   */
+  recount(): Step<number>;
   pause(queue: string): Step<void>;
   resume(queue: string): Step<void>;
   pausedQueues(): Step<string[]>;
@@ -130,6 +137,8 @@ export interface FailRow {
   error: string;
   retryDelayMs: number | null;
   cancelled: boolean;
+  /** A shutdown interruption past the cap: `interruptions` goes up by one too. */
+  interrupted?: boolean;
 }
 
 export interface HeartbeatRows {

@@ -70,6 +70,7 @@ export function toJobRecord(r: Row): JobRecord {
     progressData: parseJson(r.progress_data),
     result: parseJson(r.result),
     cancelRequested: asBool(r.cancel_requested),
+    interruptions: r.interruptions == null ? 0 : asNumber(r.interruptions),
   };
 }
 

@@ -30,6 +30,7 @@ export interface JobEntity {
   progressData: string | null;
   result: string | null;
   cancelRequested: boolean;
+  interruptions: number;
 }
 
 /** SQLite keeps times as epoch milliseconds. */
@@ -82,6 +83,7 @@ export function jobEntitySchema(kind: DialectKind, prefix: string, schema: strin
       progressData: { name: 'progress_data', ...j(true) },
       result: j(true),
       cancelRequested: { name: 'cancel_requested', type: 'boolean' },
+      interruptions: { type: 'integer', default: 0 },
     },
   });
 }

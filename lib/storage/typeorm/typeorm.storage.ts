@@ -11,6 +11,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ReleaseOptions,
   Storage,
   Wakeup,
 } from '../../core/storage.js';
@@ -127,12 +128,35 @@ export class TypeOrmStorage implements Storage {
     this.wrote();
     const results = plan.finish();
     // Committed now (a caller's transaction is not: its jobs wait for the poll or NOTIFY).
-    // Only jobs due at once wake this process's listeners here; its own delayed jobs wake its
-    // workers through the producer, and on PostgreSQL the statement's NOTIFY tells everyone.
-    if (!manager) {
-      const due = plan.rows.filter((r, i) => !results[i]!.duplicate && r.runAt === null && r.delayMs === 0);
-      for (const queue of new Set(due.map((r) => r.queue))) this.signals.wake(queue);
-    }
+    if (!manager) this.wakeDue(plan, results);
+    return results;
+  }
+
+  /**
+   * Only jobs due at once wake this process's listeners here; its own delayed jobs wake its
+   * workers through the producer, and on PostgreSQL the statement's NOTIFY tells everyone.
+   */
+  private wakeDue(plan: EnqueuePlan, results: EnqueueResult[]): void {
+    const due = plan.rows.filter((r, i) => !results[i]!.duplicate && r.runAt === null && r.delayMs === 0);
+    for (const queue of new Set(due.map((r) => r.queue))) this.signals.wake(queue);
+  }
+
+  /**
+   * See `Storage.snoozeWith`: the guarded release, then the INSERT, in one transaction. When
+   * the lease is gone the release changes nothing and nothing is inserted; when the INSERT
+   * fails (or stores fewer jobs than given) the release rolls back with it.
+   */
+  async snoozeWith(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null> {
+    if (!isJobId(id)) return null;
+    const plan = new EnqueuePlan(jobs.map(toInsertRow));
+    const results = await this.exec().transaction(async (_manager, run) => {
+      if (!(await run(this.dialect.release([id], workerId, runAt, false))).length) return null;
+      await insertPlanned(plan, this.dialect, run);
+      return plan.finish();
+    });
+    if (!results) return null;
+    this.wrote();
+    this.wakeDue(plan, results);
     return results;
   }
 
@@ -170,13 +194,14 @@ export class TypeOrmStorage implements Storage {
       error: JSON.stringify(i.error),
       retryDelayMs: i.retryDelayMs === null ? null : Math.max(0, Math.round(i.retryDelayMs)),
       cancelled: i.cancelled === true,
+      interrupted: i.interrupted === true,
     }));
     return this.batched(valid, (chunk) => this.dialect.fail(chunk));
   }
 
-  async release(ids: string[], workerId: string, runAt?: Date): Promise<string[]> {
+  async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
     const valid = ids.filter(isJobId);
-    return this.batched(valid, (chunk) => this.dialect.release(chunk, workerId, runAt ?? null));
+    return this.batched(valid, (chunk) => this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true));
   }
 
   async heartbeat(ids: string[], workerId: string, leaseMs: number): Promise<HeartbeatResult> {
@@ -205,6 +230,11 @@ export class TypeOrmStorage implements Storage {
    */
   foldCounters(): Promise<number> {
     return this.folds.fold();
+  }
+
+  /** See `Storage.recount` and `dialects/recount-statements.ts`. */
+  async recount(): Promise<number> {
+    return this.run(this.dialect.recount());
   }
 
   private wrote(): void {

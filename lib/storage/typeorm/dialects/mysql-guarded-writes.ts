@@ -39,7 +39,8 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
    */
   const failHeld = (items: FailRow[]) =>
     sql(
-      `UPDATE ${byIds(`id BIGINT UNSIGNED PATH '$.id', error LONGTEXT PATH '$.e', delay_ms BIGINT PATH '$.d', cancelled TINYINT PATH '$.c'`)}
+      `UPDATE ${byIds(`id BIGINT UNSIGNED PATH '$.id', error LONGTEXT PATH '$.e', delay_ms BIGINT PATH '$.d', cancelled TINYINT PATH '$.c',
+                       interrupted TINYINT PATH '$.x'`)}
        SET j.state = CASE WHEN i.cancelled = 1 THEN 'cancelled' WHEN i.delay_ms IS NULL THEN 'dead' ELSE 'retryable' END,
            j.run_at = CASE WHEN i.cancelled = 0 AND i.delay_ms IS NOT NULL THEN ${plusMs(NOW, 'i.delay_ms')} ELSE j.run_at END,
            j.failed_at = CASE WHEN i.cancelled = 1 OR i.delay_ms IS NULL THEN ${NOW} ELSE j.failed_at END,
@@ -47,27 +48,28 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
            j.unique_active = CASE WHEN i.cancelled = 1 THEN NULL
                                   WHEN i.delay_ms IS NULL AND NOT (j.unique_while <=> 'until-complete') THEN NULL
                                   ELSE j.unique_active END,
+           j.interruptions = j.interruptions + i.interrupted,
            j.locked_by = NULL, j.locked_until = NULL, j.cancel_requested = 0
        WHERE j.state = 'running'`,
-      [JSON.stringify(items.map((i) => ({ id: i.id, e: i.error, c: i.cancelled ? 1 : 0, ...(i.retryDelayMs === null ? {} : { d: i.retryDelayMs }) })))],
+      [JSON.stringify(items.map((i) => ({ id: i.id, e: i.error, c: i.cancelled ? 1 : 0, x: i.interrupted ? 1 : 0, ...(i.retryDelayMs === null ? {} : { d: i.retryDelayMs }) })))],
     );
 
   /**
    * Hands jobs back; one whose cancellation was requested ends cancelled (see
    * `postgres-outcomes.ts`). Assignments run left to right: `state`, then `cancel_requested`,
-   * come last.
+   * come last. `interrupted` (a shutdown cut the runs short) counts one more interruption each.
    */
-  const releaseHeld = (ids: string[], runAt: Date | null) =>
+  const releaseHeld = (ids: string[], runAt: Date | null, interrupted: boolean) =>
     sql(
       `UPDATE ${t.jobs}
        SET run_at = CASE WHEN cancel_requested = 0 AND ? IS NOT NULL THEN ? ELSE run_at END,
            failed_at = CASE WHEN cancel_requested = 1 THEN ${NOW} ELSE failed_at END,
            unique_active = CASE WHEN cancel_requested = 1 THEN NULL ELSE unique_active END,
-           attempt = GREATEST(attempt - 1, 0), locked_by = NULL, locked_until = NULL,
+           attempt = GREATEST(attempt - 1, 0), interruptions = interruptions + ?, locked_by = NULL, locked_until = NULL,
            state = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
            cancel_requested = 0
        WHERE id IN (${marks(ids.length)})`,
-      [utc(runAt), utc(runAt), utc(runAt), ...ids],
+      [utc(runAt), utc(runAt), interrupted ? 1 : 0, utc(runAt), ...ids],
     );
 
   const extendLeases = (ids: string[], leaseMs: number) =>
@@ -122,11 +124,11 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
       yield applyDeltas(t, failDeltas(held, byId));
       return ids;
     }),
-    release: (ids, workerId, runAt) => step('tx', function* () {
+    release: (ids, workerId, runAt, interrupted) => step('tx', function* () {
       const held = yield* lockHeld(ids, () => workerId, 'queue, cancel_requested');
       if (!held.length) return [];
       const heldIds = held.map((r) => asString(r.id));
-      yield releaseHeld(heldIds, runAt);
+      yield releaseHeld(heldIds, runAt, interrupted);
       const back = held.filter((r) => !asBool(r.cancel_requested));
       yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(back, 'pending', 1, runAt ? () => runAt.getTime() : undefined)]);
       return heldIds;

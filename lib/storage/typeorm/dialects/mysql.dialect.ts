@@ -5,6 +5,7 @@ import type { TableNames } from '../table-names.js';
 import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
 import { mysqlFold } from './fold-statements.js';
+import { mysqlRecount } from './recount-statements.js';
 import { mysqlGuardedWrites } from './mysql-guarded-writes.js';
 import { applyDeltas, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc } from './mysql.statements.js';
 
@@ -129,6 +130,7 @@ export function mysqlDialect(t: TableNames): Dialect {
     maxRowsPerStatement: 1000,
     ...commonFlows(mysqlStatements(t)),
     foldCounters: mysqlFold(t),
+    recount: mysqlRecount(t),
     insert: (rows) => step('tx', function* () {
       const { rows: out } = yield insertJobs(rows);
       if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));

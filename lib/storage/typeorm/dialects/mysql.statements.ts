@@ -36,7 +36,7 @@ const time = (c: string) => `CAST(${c} AS CHAR) AS ${c}`;
 export const JOB_COLUMNS = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', time('run_at'), time('created_at'),
   time('started_at'), time('completed_at'), time('failed_at'), 'locked_by', time('locked_until'), 'last_error',
-  'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested',
+  'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested', 'interruptions',
 ].join(', ');
 
 /** Epoch ms of a DATETIME expression. */
@@ -123,7 +123,7 @@ export function mysqlStatements(t: TableNames): CommonStatements {
 
     retry: (id, reacquire) =>
       sql(
-        `UPDATE ${t.jobs} SET attempt = 0, run_at = ${NOW}, completed_at = NULL, failed_at = NULL, cancel_requested = 0,
+        `UPDATE ${t.jobs} SET attempt = 0, interruptions = 0, run_at = ${NOW}, completed_at = NULL, failed_at = NULL, cancel_requested = 0,
            unique_active = CASE WHEN ? THEN unique_key ELSE unique_active END, state = 'available'
          WHERE id = ? AND state IN ${FINISHED}`,
         [reacquire ? 1 : 0, id],

@@ -58,8 +58,10 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
              unique_active = CASE WHEN i.cancelled THEN NULL
                                   WHEN i.delay_ms IS NULL AND j.unique_while IS DISTINCT FROM 'until-complete' THEN NULL
                                   ELSE j.unique_active END,
+             interruptions = j.interruptions + CASE WHEN i.interrupted THEN 1 ELSE 0 END,
              locked_by = NULL, locked_until = NULL, cancel_requested = false
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[]) AS i(id, worker, error, delay_ms, cancelled)
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::boolean[])
+           AS i(id, worker, error, delay_ms, cancelled, interrupted)
          WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
          RETURNING j.id, j.queue, j.state, j.run_at
        ), counted AS (${insertDeltas(t, [
@@ -75,15 +77,17 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
         items.map((i) => i.error),
         items.map((i) => i.retryDelayMs),
         items.map((i) => i.cancelled),
+        items.map((i) => i.interrupted === true),
       ],
     );
 
   /**
    * Hands jobs back without counting the attempt; wakes the queue when they are due now. A
    * job whose cancellation was requested while it ran (an unschedule() during a recurring
-   * tick) ends cancelled instead: handing it back must not forget the request.
+   * tick) ends cancelled instead: handing it back must not forget the request. `$5`: 1 when a
+   * shutdown interrupted the runs (counted per job), else 0.
    */
-  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
+  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null, interrupted: boolean) =>
     sql(
       `WITH released AS (
          UPDATE ${t.jobs}
@@ -91,7 +95,8 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
              run_at = CASE WHEN NOT cancel_requested AND $3::timestamptz IS NOT NULL THEN $3::timestamptz ELSE run_at END,
              failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
              unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
-             attempt = greatest(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = false
+             attempt = greatest(attempt - 1, 0), interruptions = interruptions + $5::int,
+             locked_by = NULL, locked_until = NULL, cancel_requested = false
          WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
          RETURNING id, queue, state, run_at
        ), counted AS (${insertDeltas(t, [
@@ -99,7 +104,7 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
          deltaPart('released', 'pending', 1, bucketOf('run_at'), `state <> 'cancelled'`),
        ])})
        SELECT id FROM released WHERE ${notifyQueues('released', '$4', `state = 'available'`)}`,
-      [ids, workerId, runAt, t.channel],
+      [ids, workerId, runAt, t.channel, interrupted ? 1 : 0],
     );
 
   return {
@@ -109,8 +114,8 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
     fail: (items) => step('write', function* () {
       return (yield failJobs(items)).rows.map((r) => asString(r.id));
     }),
-    release: (ids, workerId, runAt) => step('write', function* () {
-      return (yield releaseJobs(ids, workerId, runAt)).rows.map((r) => asString(r.id));
+    release: (ids, workerId, runAt, interrupted) => step('write', function* () {
+      return (yield releaseJobs(ids, workerId, runAt, interrupted)).rows.map((r) => asString(r.id));
     }),
   };
 }

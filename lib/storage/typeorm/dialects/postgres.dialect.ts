@@ -2,6 +2,7 @@ import type { Dialect } from '../dialect.js';
 import type { TableNames } from '../table-names.js';
 import { commonFlows } from './common-flows.js';
 import { postgresFold } from './fold-statements.js';
+import { postgresRecount } from './recount-statements.js';
 import { postgresClaim } from './postgres-claim.js';
 import { postgresEnqueue } from './postgres-enqueue.js';
 import { postgresLeases } from './postgres-leases.js';
@@ -23,6 +24,7 @@ export function postgresDialect(t: TableNames): Dialect {
     maxRowsPerStatement: 5000,
     ...commonFlows(postgresStatements(t)),
     foldCounters: postgresFold(t),
+    recount: postgresRecount(t),
     ...postgresEnqueue(t),
     ...postgresClaim(t),
     ...postgresOutcomes(t),

@@ -42,7 +42,7 @@ export const ms = (expr: string) => `(${expr})::float8 * interval '1 millisecond
 const JOB_COLUMNS = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
   'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
-  'progress_data', 'result', 'cancel_requested',
+  'progress_data', 'result', 'cancel_requested', 'interruptions',
 ] as const;
 const TIME_COLUMNS = new Set<string>(['run_at', 'created_at', 'started_at', 'completed_at', 'failed_at', 'locked_until']);
 const JSON_COLUMNS = new Set<string>(['payload', 'last_error', 'backoff', 'progress_data', 'result']);
@@ -224,7 +224,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
     retry: (id, reacquire) =>
       sql(
         `WITH r AS (
-           UPDATE ${t.jobs} SET state = 'available', attempt = 0, run_at = ${NOW}, completed_at = NULL,
+           UPDATE ${t.jobs} SET state = 'available', attempt = 0, interruptions = 0, run_at = ${NOW}, completed_at = NULL,
              failed_at = NULL, cancel_requested = false,
              unique_active = CASE WHEN $2::boolean THEN unique_key ELSE unique_active END
            WHERE id = $1 AND state IN ${FINISHED}

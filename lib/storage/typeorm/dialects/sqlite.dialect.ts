@@ -5,6 +5,8 @@ import type { TableNames } from '../table-names.js';
 import { deltasOf } from './batch-helpers.js';
 import { commonFlows } from './common-flows.js';
 import { sqliteFold } from './fold-statements.js';
+import { sqliteRecount } from './recount-statements.js';
+import { firstNewId, firstNewIdParams, sawIds } from './sqlite-ids.js';
 import { applyDeltas, idsJson, JOB_COLUMNS, JOB_JSON, msOf, NOW, PENDING, rowsOfJobsJson, sqliteStatements } from './sqlite.statements.js';
 
 /**
@@ -22,15 +24,17 @@ export function sqliteDialect(t: TableNames): Dialect {
    * `WHERE true` is required: without it SQLite would read `ON CONFLICT` as a join's ON.
    * A unique window's end (`unique_until`) is stamped from the database's clock like
    * `created_at` (NULL without a window: NULL + a number is NULL).
+   * Ids are given, never reused (see `sqlite-ids.ts`): the first new id plus the row's place.
    */
   const insertJobs = (rows: InsertRow[]) =>
     sql(
-      `INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
+      `INSERT INTO ${t.jobs} (id, queue, name, payload, state, priority, max_attempts, run_at, created_at,
                               unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
-       SELECT i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
+       SELECT b.base + i.ord, i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
               i.priority, i.max_attempts, i.due_at, ${NOW}, i.unique_key, i.unique_while, i.unique_key,
               ${NOW} + i.unique_ttl_ms, i.backoff, i.timeout_ms
-       FROM (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
+       FROM ${firstNewId(t)} AS b,
+            (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
                     value ->> 'pr' AS priority, value ->> 'ma' AS max_attempts,
                     COALESCE(value ->> 'r', ${NOW} + (value ->> 'd')) AS due_at,
                     value ->> 'k' AS unique_key, value ->> 'w' AS unique_while, value ->> 'u' AS unique_ttl_ms,
@@ -41,6 +45,7 @@ export function sqliteDialect(t: TableNames): Dialect {
        ON CONFLICT DO NOTHING
        RETURNING id, unique_key, queue, run_at`,
       [
+        ...firstNewIdParams(t),
         JSON.stringify(
           rows.map((r) => ({
             q: r.queue, n: r.name, p: r.payload, pr: r.priority, ma: r.maxAttempts, r: msOf(r.runAt), d: r.delayMs,
@@ -74,19 +79,19 @@ export function sqliteDialect(t: TableNames): Dialect {
   /**
    * The local hand-off (see `Storage.enqueueClaimed`): one job, due now, no unique key, stored
    * already claimed by the worker — running, attempt 1, leased — unless its queue is paused,
-   * then stored available as `insertJobs` would.
+   * then stored available as `insertJobs` would. Its id as `insertJobs` gives them.
    */
   const insertClaimedJob = (r: InsertRow, workerId: string, leaseMs: number) =>
     sql(
-      `INSERT INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
+      `INSERT INTO ${t.jobs} (id, queue, name, payload, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
                               state, attempt, started_at, locked_by, locked_until)
-       SELECT ?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
+       SELECT b.base, ?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
               CASE WHEN p.paused THEN 'available' ELSE 'running' END, CASE WHEN p.paused THEN 0 ELSE 1 END,
               CASE WHEN p.paused THEN NULL ELSE ${NOW} END, CASE WHEN p.paused THEN NULL ELSE ? END,
               CASE WHEN p.paused THEN NULL ELSE ${NOW} + ? END
-       FROM (SELECT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?) AS paused) AS p
+       FROM ${firstNewId(t)} AS b, (SELECT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?) AS paused) AS p
        RETURNING ${JOB_COLUMNS}`,
-      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, r.queue],
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, ...firstNewIdParams(t), r.queue],
     );
 
   /** Guarded completion of a batch (UPDATE … FROM the JSON items). */
@@ -113,27 +118,32 @@ export function sqliteDialect(t: TableNames): Dialect {
            unique_active = CASE WHEN i.cancelled THEN NULL
                                 WHEN i.delay_ms IS NULL AND j.unique_while IS NOT 'until-complete' THEN NULL
                                 ELSE j.unique_active END,
+           interruptions = j.interruptions + i.interrupted,
            locked_by = NULL, locked_until = NULL, cancel_requested = 0
        FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'e' AS error,
-                    value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled
+                    value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled, value ->> 'x' AS interrupted
              FROM json_each(?)) AS i
        WHERE j.id = i.id AND j.locked_by = i.worker AND +j.state = 'running'
        RETURNING id, queue, state, run_at`,
-      [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0 })))],
+      [JSON.stringify(items.map((i) => ({ id: i.id, w: i.workerId, e: i.error, d: i.retryDelayMs, c: i.cancelled ? 1 : 0, x: i.interrupted ? 1 : 0 })))],
     );
 
-  /** Hands jobs back; one whose cancellation was requested ends cancelled (see `postgres-outcomes.ts`). */
-  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null) =>
+  /**
+   * Hands jobs back; one whose cancellation was requested ends cancelled (see
+   * `postgres-outcomes.ts`); `interrupted` (a shutdown cut the runs short) counts one more interruption each.
+   */
+  const releaseJobs = (ids: string[], workerId: string, runAt: Date | null, interrupted: boolean) =>
     sql(
       `UPDATE ${t.jobs}
        SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
            run_at = CASE WHEN NOT cancel_requested AND ? IS NOT NULL THEN ? ELSE run_at END,
            failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
            unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
-           attempt = max(attempt - 1, 0), locked_by = NULL, locked_until = NULL, cancel_requested = 0
+           attempt = max(attempt - 1, 0), interruptions = interruptions + ?,
+           locked_by = NULL, locked_until = NULL, cancel_requested = 0
        WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
        RETURNING id, queue, state, run_at`,
-      [msOf(runAt), msOf(runAt), msOf(runAt), idsJson(ids), workerId],
+      [msOf(runAt), msOf(runAt), msOf(runAt), interrupted ? 1 : 0, idsJson(ids), workerId],
     );
 
   const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number) =>
@@ -185,8 +195,10 @@ export function sqliteDialect(t: TableNames): Dialect {
     maxRowsPerStatement: 5000,
     ...commonFlows(sqliteStatements(t)),
     foldCounters: sqliteFold(t),
+    recount: sqliteRecount(t),
     insert: (rows) => step('tx', function* () {
       const { rows: out } = yield insertJobs(rows);
+      sawIds(out.map((r) => r.id));
       if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
     }),
@@ -199,6 +211,7 @@ export function sqliteDialect(t: TableNames): Dialect {
     insertClaimed: (row, workerId, leaseMs) => step('tx', function* () {
       const { rows } = yield insertClaimedJob(row, workerId, leaseMs);
       const stored = rows[0]!;
+      sawIds([stored.id]);
       yield applyDeltas(t, [{ queue: row.queue, event: asString(stored.state) === 'running' ? 'running' : 'pending', n: 1 }]);
       return stored;
     }),
@@ -212,8 +225,8 @@ export function sqliteDialect(t: TableNames): Dialect {
       if (rows.length) yield applyDeltas(t, leftRunning(rows));
       return rows.map((r) => asString(r.id));
     }),
-    release: (ids, workerId, runAt) => step('tx', function* () {
-      const { rows } = yield releaseJobs(ids, workerId, runAt);
+    release: (ids, workerId, runAt, interrupted) => step('tx', function* () {
+      const { rows } = yield releaseJobs(ids, workerId, runAt, interrupted);
       if (rows.length) yield applyDeltas(t, leftRunning(rows));
       return rows.map((r) => asString(r.id));
     }),

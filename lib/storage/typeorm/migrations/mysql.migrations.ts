@@ -97,4 +97,13 @@ export const mysqlMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS unique_until DATETIME(3) NULL`,
     ],
   },
+  {
+    version: 6,
+    name: 'interruptions: shutdown hand-backs counted per job',
+    up: (t) => [
+      // See the PostgreSQL migration 6. Appended last with a constant default: MariaDB adds it
+      // in place (instant ADD COLUMN); IF NOT EXISTS makes it resumable.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions INT NOT NULL DEFAULT 0`,
+    ],
+  },
 ];

@@ -131,4 +131,14 @@ export const postgresMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS unique_until timestamptz(3)`,
     ],
   },
+  {
+    version: 6,
+    name: 'interruptions: shutdown hand-backs counted per job',
+    up: (t) => [
+      // Runs cut short by a shutdown and handed back without counting the attempt; past
+      // `maxInterruptions` an interruption counts as a failed attempt. A constant default:
+      // PostgreSQL 11+ adds the column without rewriting the table.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions integer NOT NULL DEFAULT 0`,
+    ],
+  },
 ];

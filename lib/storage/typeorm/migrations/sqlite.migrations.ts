@@ -95,4 +95,11 @@ export const sqliteMigrations: Migration[] = [
     // runs in one BEGIN IMMEDIATE, so ADD COLUMN (which has no IF NOT EXISTS here) runs once.
     up: (t) => [`ALTER TABLE ${t.jobs} ADD COLUMN unique_until INTEGER`],
   },
+  {
+    version: 6,
+    name: 'interruptions: shutdown hand-backs counted per job',
+    // See the PostgreSQL migration 6. The whole migration step is one BEGIN IMMEDIATE, so it
+    // cannot be half-applied (SQLite has no ADD COLUMN IF NOT EXISTS).
+    up: (t) => [`ALTER TABLE ${t.jobs} ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0`],
+  },
 ];
