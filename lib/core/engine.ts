@@ -155,8 +155,9 @@ export class Engine implements LocalWorkers {
     await this.drainOutcomes();
     if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = null;
-    // A heartbeat, rescue or prune still in flight finishes before the storage closes under it.
-    await Promise.all(this.inFlight);
+    // A heartbeat, rescue or prune still in flight finishes before the storage closes under it
+    // (for at most a lease: one that hangs on a dead connection must not keep close() waiting).
+    if (this.inFlight.size) await this.within(Promise.all(this.inFlight), this.deps.settings.leaseMs);
   }
 
   /** Runs one piece of background upkeep, known to `stop()` until it settles (it never rejects). */
