@@ -54,7 +54,8 @@ export interface Dialect {
   insert(rows: InsertRow[]): Step<InsertedRow[]>;
   /** Ids of the jobs holding these unique keys now. */
   holders(keys: string[]): Step<Map<string, string>>;
-  claim(queue: string, workerId: string, limit: number, leaseMs: number): Step<Row[]>;
+  /** The first `startNow` rows in claim order start at once; the rest are `prefetched` (see `Storage.claim`). */
+  claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number): Step<Row[]>;
   /**
    * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
    * available when its queue is paused; the stored row, as `claim` returns rows.
@@ -63,7 +64,8 @@ export interface Dialect {
   complete(items: CompleteRow[]): Step<string[]>;
   fail(items: FailRow[]): Step<string[]>;
   release(ids: string[], workerId: string, runAt: Date | null): Step<string[]>;
-  heartbeat(ids: string[], workerId: string, leaseMs: number): Step<HeartbeatRows>;
+  /** `started`: ids among `ids` whose start to record (no longer `prefetched`). */
+  heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[]): Step<HeartbeatRows>;
   rescue(limit: number, message: string): Step<number>;
   progress(id: string, workerId: string, percent: number, data: string | null | undefined): Step<void>;
   get(id: string): Step<Row | null>;

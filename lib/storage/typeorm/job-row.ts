@@ -70,6 +70,8 @@ export function toJobRecord(r: Row): JobRecord {
     progressData: parseJson(r.progress_data),
     result: parseJson(r.result),
     cancelRequested: asBool(r.cancel_requested),
+    prefetched: asBool(r.prefetched),
+    rescuedUnstarted: asBool(r.rescued_unstarted),
   };
 }
 

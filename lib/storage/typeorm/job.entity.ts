@@ -28,6 +28,8 @@ export interface JobEntity {
   progressData: string | null;
   result: string | null;
   cancelRequested: boolean;
+  prefetched: boolean;
+  rescuedUnstarted: boolean;
 }
 
 /** SQLite keeps times as epoch milliseconds. */
@@ -79,6 +81,8 @@ export function jobEntitySchema(kind: DialectKind, prefix: string, schema: strin
       progressData: { name: 'progress_data', ...j(true) },
       result: j(true),
       cancelRequested: { name: 'cancel_requested', type: 'boolean' },
+      prefetched: { type: 'boolean' },
+      rescuedUnstarted: { name: 'rescued_unstarted', type: 'boolean' },
     },
   });
 }

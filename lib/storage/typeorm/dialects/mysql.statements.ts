@@ -33,7 +33,8 @@ const time = (c: string) => `CAST(${c} AS CHAR) AS ${c}`;
 export const JOB_COLUMNS = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', time('run_at'), time('created_at'),
   time('started_at'), time('completed_at'), time('failed_at'), 'locked_by', time('locked_until'), 'last_error',
-  'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested',
+  'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested', 'prefetched',
+  'rescued_unstarted',
 ].join(', ');
 
 /** Epoch ms of a DATETIME expression. */

@@ -88,4 +88,13 @@ export const sqliteMigrations: Migration[] = [
          WHERE state IN ('scheduled', 'retryable')`,
     ],
   },
+  {
+    version: 4,
+    name: 'prefetched, rescued_unstarted: a crash costs attempts only of jobs that started',
+    // See the PostgreSQL migration 4. Inside the migration's BEGIN IMMEDIATE: all or nothing.
+    up: (t) => [
+      `ALTER TABLE ${t.jobs} ADD COLUMN prefetched INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN rescued_unstarted INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
