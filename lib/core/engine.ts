@@ -223,16 +223,26 @@ export class Engine implements LocalWorkers {
     }, this.deps.settings.heartbeatIntervalMs);
   }
 
+  /**
+   * Renews every lease this instance holds, and records the start of jobs that started from a
+   * prefetch buffer since the last beat (so that from now on a crash counts their attempt; a
+   * job that finishes first needs no record: its outcome supersedes it).
+   */
   private async heartbeat(): Promise<void> {
     const ids = [...this.acks.pendingIds()];
-    for (const r of this.runners.values()) ids.push(...r.heldIds());
+    const started: string[] = [];
+    for (const r of this.runners.values()) {
+      ids.push(...r.heldIds());
+      started.push(...r.unrecordedStarts());
+    }
     if (!ids.length) {
       this.lastBeat = this.clock.now();
       return;
     }
     try {
-      const { lost, cancelled } = await this.deps.storage.heartbeat(ids, this.workerId, this.deps.settings.leaseMs);
+      const { lost, cancelled } = await this.deps.storage.heartbeat(ids, this.workerId, this.deps.settings.leaseMs, started);
       this.lastBeat = this.clock.now();
+      if (started.length) for (const r of this.runners.values()) r.startsRecorded(started);
       if (!lost.length && !cancelled.length) return;
       const lostSet = new Set(lost);
       const cancelledSet = new Set(cancelled);

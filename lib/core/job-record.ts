@@ -46,7 +46,10 @@ export interface JobRecord {
   payload: unknown;
   state: JobState;
   priority: number;
-  /** Runs started so far; incremented when a worker claims the job, so a crash counts. */
+  /**
+   * Runs started so far. Incremented when a worker claims the job, so a crash counts; given
+   * back when the job returns unstarted (handed back, or rescued while `prefetched`).
+   */
   attempt: number;
   /** `maxRetries + 1`; `null` retries forever. */
   maxAttempts: number | null;
@@ -72,6 +75,19 @@ export interface JobRecord {
    * module's `maxInterruptions`, an interruption counts as a failed attempt. `retry()` resets it.
    */
   interruptions: number;
+  /**
+   * Running, but claimed into a worker's prefetch buffer and not known to have started: the
+   * claim records a start only for the jobs that start at once, the worker's next heartbeat
+   * for the others. If its lease expires meanwhile, the rescuer gives its attempt back. False
+   * in every other state.
+   */
+  prefetched: boolean;
+  /**
+   * The rescuer once gave this job its attempt back (its lease expired while it was
+   * `prefetched`). From then on its start is recorded before its handler runs, so a crash
+   * counts: a job that crashes its process can be given one uncounted crash, never more.
+   */
+  rescuedUnstarted: boolean;
 }
 
 export type UniqueWhile = 'queued' | 'running' | 'until-complete';

@@ -124,4 +124,9 @@ export interface RunningJob {
   handlerDone?: Promise<void>;
   settledLate?: () => void;
   settled: Promise<void>;
+  /**
+   * The storage knows the job started (the claim started it, or a heartbeat since reported
+   * it); until then the next heartbeat reports it (see `Storage.heartbeat`).
+   */
+  startRecorded: boolean;
 }

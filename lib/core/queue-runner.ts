@@ -22,6 +22,10 @@ const MAX_DUE_TIMES = 1000;
 export class QueueRunner implements ExecutorHost {
   private readonly buffer: JobRecord[] = [];
   private readonly running = new Map<string, RunningJob>();
+  /** Buffered jobs holding a slot while their start is recorded before they run (see `recordStartsThenRun`). */
+  private readonly starting = new Map<string, JobRecord>();
+  /** Those writes in flight. */
+  private readonly startWrites = new Set<Promise<void>>();
   /** Times (this node's clock) when jobs known to this instance fall due, soonest first; the timer is armed for the first. */
   private readonly dueTimes: number[] = [];
   private dueTimer: TimerHandle | null = null;
@@ -63,12 +67,33 @@ export class QueueRunner implements ExecutorHost {
     this.kick();
   }
 
-  /** Ids this runner holds a lease on (buffered or running). */
+  /** Ids this runner holds a lease on (buffered, having their start recorded, or running). */
   heldIds(): string[] {
     const ids = this.buffer.map((j) => j.id);
+    for (const id of this.starting.keys()) ids.push(id);
     for (const id of this.running.keys()) ids.push(id);
     for (const id of this.executor.abandonedIds()) ids.push(id);
     return ids;
+  }
+
+  /**
+   * Ids of jobs whose handlers started here while the storage still counts them prefetched
+   * (they started from the buffer): the next heartbeat records their start, so that from then
+   * on a crash counts their attempt. Handlers past their abort grace are always included.
+   */
+  unrecordedStarts(): string[] {
+    const ids: string[] = [];
+    for (const run of this.running.values()) if (!run.startRecorded) ids.push(run.record.id);
+    for (const id of this.executor.abandonedIds()) ids.push(id);
+    return ids;
+  }
+
+  /** A heartbeat recorded the start of these jobs. */
+  startsRecorded(ids: readonly string[]): void {
+    for (const id of ids) {
+      const run = this.running.get(id);
+      if (run) run.startRecorded = true;
+    }
   }
 
   /**
@@ -78,8 +103,8 @@ export class QueueRunner implements ExecutorHost {
    * is stored waiting and claimed as usual.
    */
   reserve(): HandoffSlot | null {
-    if (this.stopping || this.claiming || !this.drained || this.buffer.length) return null;
-    if (this.running.size + this.reservations.size >= this.concurrency) return null;
+    if (this.stopping || this.claiming || !this.drained || this.buffer.length || this.starting.size) return null;
+    if (this.busySlots() >= this.concurrency) return null;
     let end!: () => void;
     const done = new Promise<void>((resolve) => (end = resolve));
     this.reservations.add(done);
@@ -112,9 +137,9 @@ export class QueueRunner implements ExecutorHost {
     return this.running.size;
   }
 
-  /** Jobs held here that are not running yet: buffered, or being handed off. */
+  /** Jobs held here that are not running yet: buffered, having their start recorded, or being handed off. */
   get bufferedCount(): number {
-    return this.buffer.length + this.reservations.size;
+    return this.buffer.length + this.starting.size + this.reservations.size;
   }
 
   /** The storage says these leases are gone, or these jobs were cancelled. */
@@ -122,6 +147,13 @@ export class QueueRunner implements ExecutorHost {
     for (let i = this.buffer.length - 1; i >= 0; i--) {
       const job = this.buffer[i]!;
       if (lost.has(job.id)) this.buffer.splice(i, 1);
+    }
+    for (const [id, job] of this.starting) {
+      if (lost.has(id)) this.starting.delete(id);
+      else if (cancelled.has(id)) {
+        this.starting.delete(id);
+        void this.executor.finishFailed(job, new JobCancelledError(id), 'cancelled');
+      }
     }
     for (const [id, run] of this.running) {
       if (lost.has(id)) abortRun(run, new LeaseLostAbort(id));
@@ -162,8 +194,8 @@ export class QueueRunner implements ExecutorHost {
 
   /** Resolves when every running handler has settled. */
   async whenSettled(): Promise<void> {
-    while (this.running.size || this.reservations.size) {
-      await Promise.all([...[...this.running.values()].map((r) => r.settled), ...this.reservations]);
+    while (this.running.size || this.reservations.size || this.startWrites.size) {
+      await Promise.all([...[...this.running.values()].map((r) => r.settled), ...this.reservations, ...this.startWrites]);
     }
   }
 
@@ -172,20 +204,76 @@ export class QueueRunner implements ExecutorHost {
     for (const run of this.running.values()) abortRun(run, reason);
   }
 
+  /** Slots taken: running handlers, starts being recorded, local hand-offs being written. */
+  private busySlots(): number {
+    return this.running.size + this.starting.size + this.reservations.size;
+  }
+
   private kick(): void {
-    while (this.running.size + this.reservations.size < this.concurrency && this.buffer.length) this.startJob(this.buffer.shift()!);
+    let recordFirst: JobRecord[] | null = null;
+    while (this.busySlots() < this.concurrency && this.buffer.length) {
+      const job = this.buffer.shift()!;
+      if (job.prefetched && job.rescuedUnstarted) {
+        this.starting.set(job.id, job);
+        (recordFirst ??= []).push(job);
+      } else this.startJob(job);
+    }
+    if (recordFirst) this.recordStartsThenRun(recordFirst);
     this.maybeClaim();
+  }
+
+  /**
+   * Prefetched jobs that a crash already returned unstarted once (`rescuedUnstarted`) run only
+   * once their start is on record, so that a crash now counts their attempt: a job that
+   * crashes its process is given one uncounted crash, not a loop of them. One heartbeat write
+   * records the starts of the batch (such jobs are rare: only after a crash); their slots are
+   * held meanwhile. If the write fails they go back to the front of the buffer, and are tried
+   * again at the next wake-up.
+   */
+  private recordStartsThenRun(jobs: JobRecord[]): void {
+    const ids = jobs.map((j) => j.id);
+    const { storage, workerId, settings, logger } = this.deps;
+    const write: Promise<void> = storage.heartbeat(ids, workerId, settings.leaseMs, ids).then(
+      async ({ lost, cancelled }) => {
+        const gone = new Set(lost);
+        const cancel = new Set(cancelled);
+        const handBacks: Promise<void>[] = [];
+        for (const job of jobs) {
+          // Lost or cancelled meanwhile (a heartbeat's news): already let go.
+          if (!this.starting.delete(job.id) || gone.has(job.id)) continue;
+          if (cancel.has(job.id)) void this.executor.finishFailed(job, new JobCancelledError(job.id), 'cancelled');
+          else if (this.stopping) handBacks.push(this.executor.handBack(job));
+          else this.startJob(job, true);
+        }
+        this.kick();
+        await Promise.all(handBacks);
+      },
+      async (err: unknown) => {
+        const back = jobs.filter((j) => this.starting.delete(j.id));
+        if (this.stopping) {
+          await Promise.all(back.map((j) => this.executor.handBack(j)));
+          return;
+        }
+        logger.warn(`Could not record the start of ${back.length} job(s) of queue '${this.queue}'; trying again at the next wake-up: ${coerceError(err).message}`);
+        this.buffer.unshift(...back);
+        this.idleUntilPoll();
+      },
+    ).finally(() => this.startWrites.delete(write));
+    this.startWrites.add(write);
   }
 
   private maybeClaim(): void {
     if (this.stopping || this.claiming || this.drained) return;
-    const held = this.buffer.length + this.running.size + this.reservations.size;
+    const held = this.buffer.length + this.busySlots();
     if (held > this.lowWater) return;
     this.claiming = true;
     this.wokenWhileClaiming = false;
     const limit = this.capacity - held;
+    // Slots are free only when nothing is buffered: the first claimed jobs fill them at once,
+    // and the claim records their start; the rest are prefetched (see `Storage.claim`).
+    const startNow = Math.max(0, Math.min(limit, this.concurrency - this.busySlots()));
     const { storage, settings, workerId } = this.deps;
-    this.claimed = storage.claim(this.queue, workerId, limit, settings.leaseMs).then(
+    this.claimed = storage.claim(this.queue, workerId, limit, settings.leaseMs, startNow).then(
       (jobs) => {
         this.claiming = false;
         this.claimFailures = 0;
@@ -256,10 +344,11 @@ export class QueueRunner implements ExecutorHost {
     }, ms);
   }
 
-  private startJob(record: JobRecord): void {
+  /** `startRecorded`: the storage knows it started (else the next heartbeat reports it). */
+  private startJob(record: JobRecord, startRecorded = !record.prefetched): void {
     const run: RunningJob = {
       record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, writing: false, settled: SETTLED,
-      timer: null, grace: null, resolve: null,
+      timer: null, grace: null, resolve: null, startRecorded,
     };
     this.running.set(record.id, run);
     run.settled = this.executor.execute(run);

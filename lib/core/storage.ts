@@ -38,8 +38,14 @@ export interface Storage {
    * Atomically moves up to `limit` due jobs of `queue` (pending, `runAt <= now`, queue not
    * paused) to `running`, ordered by priority (lower first), then `runAt`, then `id`;
    * increments `attempt`, sets `lockedBy` and `lockedUntil = now + leaseMs`.
+   *
+   * The first `startNow` of them in that order (default: all) start at once: the claim
+   * records their start, so a crash counts their attempt. The rest are `prefetched` (for the
+   * worker's buffer): their start is recorded by `heartbeat(…, started)`, and until then a
+   * lease that expires gives their attempt back. A prefetched job that is `rescuedUnstarted`
+   * must not start before that record is written (the worker reports it first).
    */
-  claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]>;
+  claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow?: number): Promise<JobRecord[]>;
 
   /** Marks running jobs completed. Returns the ids that were still held by `workerId`. */
   complete(items: CompleteItem[]): Promise<string[]>;
@@ -52,11 +58,12 @@ export interface Storage {
   fail(items: FailItem[]): Promise<string[]>;
 
   /**
-   * Hands jobs back without counting the attempt (prefetched jobs that never started; jobs
-   * interrupted by shutdown): `available` now, or `scheduled` at `runAt` when given (a
-   * recurring schedule's row waiting for its next tick); a `runAt` already past is still
-   * stored, and the job is `available`. `options.interrupted`: a shutdown cut the run short,
-   * and each job's `interruptions` count goes up by one. Returns the ids that were still held.
+   * Hands jobs back without counting the attempt, whether they started or not (prefetched
+   * jobs that never started; jobs interrupted by shutdown; snoozed schedule rows):
+   * `available` now, or `scheduled` at `runAt` when given (a recurring schedule's row waiting
+   * for its next tick); a `runAt` already past is still stored, and the job is `available`.
+   * `options.interrupted`: a shutdown cut the run short, and each job's `interruptions` count
+   * goes up by one. Returns the ids that were still held.
    */
   release(ids: string[], workerId: string, runAt?: Date, options?: ReleaseOptions): Promise<string[]>;
 
@@ -70,14 +77,18 @@ export interface Storage {
   snoozeWith?(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null>;
 
   /**
-   * Extends the leases of jobs `workerId` holds. Returns the ids no longer held (lost) and
-   * those whose cancellation was requested.
+   * Extends the leases of jobs `workerId` holds, and records the start of those in `started`
+   * (ids among `ids` whose handlers started since they were claimed `prefetched`: they are
+   * no longer). Returns the ids no longer held (lost) and those whose cancellation was
+   * requested.
    */
-  heartbeat(ids: string[], workerId: string, leaseMs: number): Promise<HeartbeatResult>;
+  heartbeat(ids: string[], workerId: string, leaseMs: number, started?: string[]): Promise<HeartbeatResult>;
 
   /**
    * Jobs whose lease expired (their worker died) go back to `available`, or to `dead` when
-   * out of attempts. Idempotent; any node may run it. Returns how many jobs it moved.
+   * out of attempts. A job that was still `prefetched` (no start recorded: it never ran) is
+   * given its attempt back instead, is never made dead for it, and becomes
+   * `rescuedUnstarted`. Idempotent; any node may run it. Returns how many jobs it moved.
    */
   rescue(limit?: number): Promise<number>;
 

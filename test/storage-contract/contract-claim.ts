@@ -34,6 +34,21 @@ export function claimCases(): void {
     expect(claimed.find((j) => j.id === a!.id)).toMatchObject({ attempt: 2, lastError: { message: 'boom "quoted"' }, progress: 40, progressData: { step: 'x' } });
   });
 
+  it('claim(…, startNow): the first startNow jobs in claim order start at once, the rest are prefetched; by default all start', async () => {
+    const [a, b, c] = await s.enqueue([newJob({ priority: 3 }), newJob({ priority: 1 }), newJob({ priority: 2 })]);
+    const claimed = await s.claim('q', 'w1', 3, 30_000, 1);
+    expect(claimed.map((j) => [j.id, j.prefetched])).toEqual([[b!.id, false], [c!.id, true], [a!.id, true]]);
+    for (const j of claimed) {
+      expect(j).toMatchObject({ state: 'running', attempt: 1, lockedBy: 'w1', rescuedUnstarted: false });
+      expect(await s.get(j.id)).toMatchObject({ state: 'running', prefetched: j.prefetched });
+    }
+    const [d, e] = await s.enqueue([newJob(), newJob()]);
+    expect((await s.claim('q', 'w2', 1, 30_000, 0)).map((j) => [j.id, j.prefetched])).toEqual([[d!.id, true]]);
+    expect((await s.claim('q', 'w2', 5, 30_000)).map((j) => [j.id, j.prefetched])).toEqual([[e!.id, false]]);
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ available: 0, running: 5 });
+  });
+
   it('claims at most `limit` jobs, only of the asked queue', async () => {
     await s.enqueue(Array.from({ length: 5 }, () => newJob()));
     await s.enqueue([newJob({ queue: 'other' })]);

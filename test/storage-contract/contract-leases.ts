@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { h, newJob, s, T } from './contract-harness.js';
+import { error, h, newJob, s, T } from './contract-harness.js';
 
 /** Contract cases of leases: heartbeats extend them, rescue takes expired ones back. */
 export function leaseCases(): void {
@@ -64,5 +64,51 @@ export function leaseCases(): void {
     const [st] = (await s.stats()).filter((x) => x.queue === 'q');
     expect(st).toMatchObject({ dead: 1, running: 0 });
     expect(st!.died).toMatchObject({ lastHour: 1, allTime: 1 });
+  });
+
+  // A crash costs attempts only of jobs that started: a prefetched job (claimed into a
+  // worker's buffer, no start recorded) whose lease expires never ran.
+  it('rescue(): a prefetched job gets its attempt back and is never dead for it; a started one counts as before', async () => {
+    const [a, b, c] = await s.enqueue([newJob({ maxAttempts: 1 }), newJob({ maxAttempts: 1 }), newJob({ maxAttempts: 3 })]);
+    // a starts at once; b and c go to the worker's buffer.
+    await s.claim('q', 'w1', 3, T, 1);
+    await h.advance(T * 3);
+    expect(await s.rescue()).toBe(3);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'dead', attempt: 1, lastError: { name: 'LeaseExpired' }, rescuedUnstarted: false });
+    for (const id of [b!.id, c!.id]) {
+      expect(await s.get(id)).toMatchObject({ state: 'available', attempt: 0, lastError: null, lockedBy: null, prefetched: false, rescuedUnstarted: true });
+    }
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ available: 2, running: 0, dead: 1, died: { allTime: 1 } });
+    // They run as their first attempt; the mark stays.
+    const again = await s.claim('q', 'w2', 5, 30_000, 0);
+    expect(again.map((j) => [j.id, j.attempt, j.prefetched, j.rescuedUnstarted])).toEqual([[b!.id, 1, true, true], [c!.id, 1, true, true]]);
+  });
+
+  it('heartbeat(…, started) records the start of prefetched jobs: their crash then counts', async () => {
+    const [a, b] = await s.enqueue([newJob({ maxAttempts: 1 }), newJob({ maxAttempts: 1 })]);
+    await s.claim('q', 'w1', 2, T, 0);
+    // Another worker's report changes nothing.
+    expect((await s.heartbeat([a!.id], 'w2', T, [a!.id])).lost).toEqual([a!.id]);
+    expect(await s.get(a!.id)).toMatchObject({ prefetched: true });
+    // a started from the buffer; b is still buffered.
+    expect(await s.heartbeat([a!.id, b!.id], 'w1', T, [a!.id])).toEqual({ lost: [], cancelled: [] });
+    expect(await s.get(a!.id)).toMatchObject({ state: 'running', prefetched: false });
+    expect(await s.get(b!.id)).toMatchObject({ state: 'running', prefetched: true });
+    await h.advance(T * 3);
+    expect(await s.rescue()).toBe(2);
+    expect(await s.get(a!.id)).toMatchObject({ state: 'dead', attempt: 1, rescuedUnstarted: false });
+    expect(await s.get(b!.id)).toMatchObject({ state: 'available', attempt: 0, rescuedUnstarted: true });
+  });
+
+  it('release() gives the attempt back whether the job started or not; every way out of running clears prefetched', async () => {
+    const [a, b, c, d] = await s.enqueue([newJob(), newJob(), newJob(), newJob()]);
+    await s.claim('q', 'w1', 4, 30_000, 1);
+    expect((await s.release([a!.id, b!.id], 'w1')).sort()).toEqual([a!.id, b!.id].sort());
+    for (const id of [a!.id, b!.id]) expect(await s.get(id)).toMatchObject({ state: 'available', attempt: 0, prefetched: false, rescuedUnstarted: false });
+    expect(await s.complete([{ id: c!.id, workerId: 'w1' }])).toEqual([c!.id]);
+    expect(await s.get(c!.id)).toMatchObject({ state: 'completed', attempt: 1, prefetched: false });
+    expect(await s.fail([{ id: d!.id, workerId: 'w1', error: error(), retryDelayMs: 0 }])).toEqual([d!.id]);
+    expect(await s.get(d!.id)).toMatchObject({ state: 'retryable', attempt: 1, prefetched: false });
   });
 }

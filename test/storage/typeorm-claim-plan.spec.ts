@@ -10,9 +10,12 @@ import { databaseAvailable, freshMysqlDatabase, freshPostgresSchema, freshSqlite
  */
 const ROWS = 50_000;
 
-/** The first statement a claim step sends (PostgreSQL/SQLite: the claim; MariaDB: the pick). */
-function claimSql(storage: TypeOrmStorage): Sql {
-  const first = storage.dialect.claim('q1', 'w1', 50, 30_000).make().next();
+/**
+ * The first statement a claim step sends (PostgreSQL/SQLite: the claim; MariaDB: the pick); by
+ * default of a worker's usual refill, every job prefetched.
+ */
+function claimSql(storage: TypeOrmStorage, startNow = 0): Sql {
+  const first = storage.dialect.claim('q1', 'w1', 50, 30_000, startNow).make().next();
   if (first.done) throw new Error('the claim sent no statement');
   return first.value;
 }
@@ -46,14 +49,24 @@ if (await databaseAvailable('postgres')) {
     });
 
     it('uses the partial claim index, in order (no sort), under LockRows', async () => {
-      const q = claimSql(storage);
-      const rows = (await storage.dataSource.query(`EXPLAIN ${q.text}`, q.params)) as Array<{ 'QUERY PLAN': string }>;
-      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-      if (printPlan) console.log(plan);
+      const explain = async (q: Sql) => {
+        const rows = (await storage.dataSource.query(`EXPLAIN ${q.text}`, q.params)) as Array<{ 'QUERY PLAN': string }>;
+        const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+        if (printPlan) console.log(plan);
+        return plan;
+      };
+      const plan = await explain(claimSql(storage));
       expect(plan).toMatch(/Index Scan using "?jobs_job_claim_idx"? on /);
       expect(plan).toContain('LockRows');
       expect(plan).not.toMatch(/Seq Scan on "?jobs_job"?/);
       expect(plan).not.toMatch(/Sort\b/);
+      // A claim of jobs that start at once and prefetched ones numbers the picked rows (at most
+      // the limit, in memory); the pick itself is the same.
+      const both = await explain(claimSql(storage, 10));
+      const pick = both.slice(both.indexOf('CTE picked'), both.indexOf('CTE claimed'));
+      expect(pick).toMatch(/LockRows[\s\S]*Index Scan using "?jobs_job_claim_idx"? on /);
+      expect(pick).not.toMatch(/Sort\b/);
+      expect(both.match(/Sort Key: .*/g)).toEqual(['Sort Key: picked.priority, picked.run_at, picked.id']);
       expect(await storage.claim('q1', 'w1', 50, 30_000)).toHaveLength(50);
     });
 
@@ -75,7 +88,7 @@ if (await databaseAvailable('postgres')) {
       const [held] = await storage.claim('q2', 'w1', 1, 30_000);
       const job = { queue: 'q2', name: 'job', payload: '{}', priority: 0, maxAttempts: 1, runAt: null, delayMs: 0, uniqueKey: null, uniqueWhile: null, uniqueTtlMs: null, backoff: null, timeoutMs: null };
       expect(await settingAfter(claimSql(storage))).toBe('off');
-      expect(await settingAfter(first(storage.dialect.heartbeat([held!.id], 'w1', 30_000)))).toBe('off');
+      expect(await settingAfter(first(storage.dialect.heartbeat([held!.id], 'w1', 30_000, [held!.id])))).toBe('off');
       expect(await settingAfter(first(storage.dialect.complete([{ id: held!.id, workerId: 'w1', result: null }])))).toBe('on');
       expect(await settingAfter(first(storage.dialect.insert([job])))).toBe('on');
       expect(await settingAfter(first(storage.dialect.insertClaimed!(job, 'w1', 30_000)))).toBe('on');

@@ -15,13 +15,17 @@ export function dueInClaimOrder(jobs: Iterable<JobRecord>, queue: string, now: n
   return due.slice(0, limit);
 }
 
-/** Takes the lease: running, one more attempt, held by `workerId` until `now + leaseMs`. */
-export function takeLease(job: JobRecord, workerId: string, now: number, leaseMs: number): void {
+/**
+ * Takes the lease: running, one more attempt, held by `workerId` until `now + leaseMs`;
+ * `prefetched` when it goes to the worker's buffer rather than starting at once.
+ */
+export function takeLease(job: JobRecord, workerId: string, now: number, leaseMs: number, prefetched = false): void {
   job.state = 'running';
   job.attempt += 1;
   job.lockedBy = workerId;
   job.lockedUntil = new Date(now + leaseMs);
   job.startedAt = new Date(now);
+  job.prefetched = prefetched;
 }
 
 /** The job, if `workerId` holds its lease: every write after a claim is guarded by this. */
@@ -30,9 +34,10 @@ export function heldBy(jobs: ReadonlyMap<string, JobRecord>, id: string, workerI
   return job && job.state === 'running' && job.lockedBy === workerId ? job : undefined;
 }
 
-/** Gives the lease up, and any cancel request with it. */
+/** Gives the lease up, and any cancel request and prefetch mark with it. */
 export function unlock(job: JobRecord): void {
   job.lockedBy = null;
   job.lockedUntil = null;
   job.cancelRequested = false;
+  job.prefetched = false;
 }

@@ -92,6 +92,8 @@ export class MemoryStorage implements Storage {
         result: null,
         cancelRequested: false,
         interruptions: 0,
+        prefetched: false,
+        rescuedUnstarted: false,
       });
       return { id, duplicate: false };
     });
@@ -106,11 +108,11 @@ export class MemoryStorage implements Storage {
     return { result: result!, claimed: structuredClone(stored) };
   }
 
-  async claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]> {
+  async claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow = limit): Promise<JobRecord[]> {
     if (this.paused.has(queue) || limit <= 0) return [];
     const now = this.clock.now();
-    return dueInClaimOrder(this.jobs.values(), queue, now, limit).map((job) => {
-      takeLease(job, workerId, now, leaseMs);
+    return dueInClaimOrder(this.jobs.values(), queue, now, limit).map((job, i) => {
+      takeLease(job, workerId, now, leaseMs, i >= startNow);
       this.keys.track(job);
       return structuredClone(job);
     });
@@ -198,10 +200,11 @@ export class MemoryStorage implements Storage {
     return held;
   }
 
-  async heartbeat(ids: string[], workerId: string, leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[] = []): Promise<HeartbeatResult> {
     const until = new Date(this.clock.now() + leaseMs);
     const lost: string[] = [];
     const cancelled: string[] = [];
+    const startedSet = new Set(started);
     for (const id of ids) {
       const job = heldBy(this.jobs, id, workerId);
       if (!job) {
@@ -209,6 +212,7 @@ export class MemoryStorage implements Storage {
         continue;
       }
       job.lockedUntil = until;
+      if (startedSet.has(id)) job.prefetched = false;
       if (job.cancelRequested) cancelled.push(id);
     }
     return { lost, cancelled };
@@ -220,13 +224,19 @@ export class MemoryStorage implements Storage {
     for (const job of this.jobs.values()) {
       if (moved >= limit) break;
       if (job.state !== 'running' || !job.lockedUntil || job.lockedUntil.getTime() > now) continue;
-      const cancelRequested = job.cancelRequested;
+      const { cancelRequested, prefetched } = job;
       unlock(job);
       moved++;
+      if (prefetched) {
+        // It never started: the crash costs it no attempt (and, from now on, its start is
+        // recorded before it runs, so a second crash does).
+        job.attempt = Math.max(0, job.attempt - 1);
+        job.rescuedUnstarted = true;
+      }
       if (cancelRequested) {
         job.state = 'cancelled';
         job.failedAt = new Date(now);
-      } else if (job.maxAttempts !== null && job.attempt >= job.maxAttempts) {
+      } else if (!prefetched && job.maxAttempts !== null && job.attempt >= job.maxAttempts) {
         job.state = 'dead';
         job.failedAt = new Date(now);
         job.lastError = { name: 'LeaseExpired', message: 'The worker running this job stopped renewing its lease (crashed or stalled), and no attempts are left.', attempt: job.attempt, at: new Date(now).toISOString() };

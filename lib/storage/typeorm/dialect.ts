@@ -61,7 +61,8 @@ export interface Dialect {
    * key up (`unique_active` NULL), so the next INSERT of the key can take it. Returns how many.
    */
   releaseExpired(keys: string[]): Step<number>;
-  claim(queue: string, workerId: string, limit: number, leaseMs: number): Step<Row[]>;
+  /** The first `startNow` rows in claim order start at once; the rest are `prefetched` (see `Storage.claim`). */
+  claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number): Step<Row[]>;
   /**
    * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
    * available when its queue is paused; the stored row, as `claim` returns rows.
@@ -71,7 +72,8 @@ export interface Dialect {
   fail(items: FailRow[]): Step<string[]>;
   /** `interrupted`: a shutdown cut the runs short; each job's `interruptions` goes up by one. */
   release(ids: string[], workerId: string, runAt: Date | null, interrupted: boolean): Step<string[]>;
-  heartbeat(ids: string[], workerId: string, leaseMs: number): Step<HeartbeatRows>;
+  /** `started`: ids among `ids` whose start to record (no longer `prefetched`). */
+  heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[]): Step<HeartbeatRows>;
   rescue(limit: number, message: string): Step<number>;
   progress(id: string, workerId: string, percent: number, data: string | null | undefined): Step<void>;
   get(id: string): Step<Row | null>;

@@ -71,6 +71,8 @@ export function toJobRecord(r: Row): JobRecord {
     result: parseJson(r.result),
     cancelRequested: asBool(r.cancel_requested),
     interruptions: r.interruptions == null ? 0 : asNumber(r.interruptions),
+    prefetched: asBool(r.prefetched),
+    rescuedUnstarted: asBool(r.rescued_unstarted),
   };
 }
 

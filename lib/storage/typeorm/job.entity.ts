@@ -31,6 +31,8 @@ export interface JobEntity {
   result: string | null;
   cancelRequested: boolean;
   interruptions: number;
+  prefetched: boolean;
+  rescuedUnstarted: boolean;
 }
 
 /** SQLite keeps times as epoch milliseconds. */
@@ -84,6 +86,8 @@ export function jobEntitySchema(kind: DialectKind, prefix: string, schema: strin
       result: j(true),
       cancelRequested: { name: 'cancel_requested', type: 'boolean' },
       interruptions: { type: 'integer', default: 0 },
+      prefetched: { type: 'boolean' },
+      rescuedUnstarted: { name: 'rescued_unstarted', type: 'boolean' },
     },
   });
 }

@@ -175,9 +175,11 @@ export class TypeOrmStorage implements Storage {
     return { result: { id: stored.id, duplicate: false }, claimed: stored.state === 'running' ? stored : null };
   }
 
-  async claim(queue: string, workerId: string, limit: number, leaseMs: number): Promise<JobRecord[]> {
+  async claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow = limit): Promise<JobRecord[]> {
     if (limit <= 0) return [];
-    const rows = await this.run(this.dialect.claim(queue, workerId, Math.floor(limit), Math.round(leaseMs)));
+    const n = Math.floor(limit);
+    const first = Math.max(0, Math.min(n, Math.floor(startNow)));
+    const rows = await this.run(this.dialect.claim(queue, workerId, n, Math.round(leaseMs), first));
     if (rows.length) this.wrote();
     return rows.map(toJobRecord).sort(byClaimOrder);
   }
@@ -204,12 +206,14 @@ export class TypeOrmStorage implements Storage {
     return this.batched(valid, (chunk) => this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true));
   }
 
-  async heartbeat(ids: string[], workerId: string, leaseMs: number): Promise<HeartbeatResult> {
+  async heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[] = []): Promise<HeartbeatResult> {
     const held = new Set<string>();
     const cancelled: string[] = [];
     const valid = [...new Set(ids.filter(isJobId))];
+    const startedSet = new Set(started);
     for (let i = 0; i < valid.length; i += this.dialect.maxRowsPerStatement) {
-      const res = await this.run(this.dialect.heartbeat(valid.slice(i, i + this.dialect.maxRowsPerStatement), workerId, Math.round(leaseMs)));
+      const chunk = valid.slice(i, i + this.dialect.maxRowsPerStatement);
+      const res = await this.run(this.dialect.heartbeat(chunk, workerId, Math.round(leaseMs), startedSet.size ? chunk.filter((id) => startedSet.has(id)) : []));
       res.held.forEach((id) => held.add(id));
       cancelled.push(...res.cancelled);
     }

@@ -28,7 +28,7 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
     sql(
       `UPDATE ${byIds(`id BIGINT UNSIGNED PATH '$.id', result LONGTEXT PATH '$.r'`)}
        SET j.completed_at = ${NOW}, j.result = i.result, j.locked_by = NULL, j.locked_until = NULL,
-           j.cancel_requested = 0, j.unique_active = NULL, j.state = 'completed'
+           j.cancel_requested = 0, j.prefetched = 0, j.unique_active = NULL, j.state = 'completed'
        WHERE j.state = 'running'`,
       [JSON.stringify(items.map((i) => (i.result === null ? { id: i.id } : { id: i.id, r: i.result })))],
     );
@@ -49,7 +49,7 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
                                   WHEN i.delay_ms IS NULL AND NOT (j.unique_while <=> 'until-complete') THEN NULL
                                   ELSE j.unique_active END,
            j.interruptions = j.interruptions + i.interrupted,
-           j.locked_by = NULL, j.locked_until = NULL, j.cancel_requested = 0
+           j.locked_by = NULL, j.locked_until = NULL, j.cancel_requested = 0, j.prefetched = 0
        WHERE j.state = 'running'`,
       [JSON.stringify(items.map((i) => ({ id: i.id, e: i.error, c: i.cancelled ? 1 : 0, x: i.interrupted ? 1 : 0, ...(i.retryDelayMs === null ? {} : { d: i.retryDelayMs }) })))],
     );
@@ -65,15 +65,22 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
        SET run_at = CASE WHEN cancel_requested = 0 AND ? IS NOT NULL THEN ? ELSE run_at END,
            failed_at = CASE WHEN cancel_requested = 1 THEN ${NOW} ELSE failed_at END,
            unique_active = CASE WHEN cancel_requested = 1 THEN NULL ELSE unique_active END,
-           attempt = GREATEST(attempt - 1, 0), interruptions = interruptions + ?, locked_by = NULL, locked_until = NULL,
+           attempt = GREATEST(attempt - 1, 0), interruptions = interruptions + ?, locked_by = NULL, locked_until = NULL, prefetched = 0,
            state = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ? > ${NOW} THEN 'scheduled' ELSE 'available' END,
            cancel_requested = 0
        WHERE id IN (${marks(ids.length)})`,
       [utc(runAt), utc(runAt), interrupted ? 1 : 0, utc(runAt), ...ids],
     );
 
-  const extendLeases = (ids: string[], leaseMs: number) =>
-    sql(`UPDATE ${t.jobs} SET locked_until = ${plusMs(NOW, '?')} WHERE id IN (${marks(ids.length)})`, [leaseMs, ...ids]);
+  /** Extends the leases of the held rows; records the start of those in `started` (no longer prefetched). */
+  const extendLeases = (ids: string[], leaseMs: number, started: string[]) =>
+    started.length
+      ? sql(
+        `UPDATE ${t.jobs} SET locked_until = ${plusMs(NOW, '?')}, prefetched = CASE WHEN id IN (${marks(started.length)}) THEN 0 ELSE prefetched END
+         WHERE id IN (${marks(ids.length)})`,
+        [leaseMs, ...started, ...ids],
+      )
+      : sql(`UPDATE ${t.jobs} SET locked_until = ${plusMs(NOW, '?')} WHERE id IN (${marks(ids.length)})`, [leaseMs, ...ids]);
 
   /** Of the rows locked by `lockRunning`, those `workerOf(id)` still holds. */
   function* lockHeld(ids: string[], workerOf: (id: string) => string | undefined, columns: string): Flow<Row[]> {
@@ -133,11 +140,12 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
       yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(back, 'pending', 1, runAt ? () => runAt.getTime() : undefined)]);
       return heldIds;
     }),
-    heartbeat: (ids, workerId, leaseMs) => step('tx', function* () {
-      const held = yield* lockHeld(ids, () => workerId, 'cancel_requested');
+    heartbeat: (ids, workerId, leaseMs, started) => step('tx', function* () {
+      const held = yield* lockHeld(ids, () => workerId, 'cancel_requested, prefetched');
       if (!held.length) return { held: [], cancelled: [] };
       const heldIds = held.map((r) => asString(r.id));
-      yield extendLeases(heldIds, leaseMs);
+      const wanted = new Set(started);
+      yield extendLeases(heldIds, leaseMs, held.filter((r) => asBool(r.prefetched) && wanted.has(asString(r.id))).map((r) => asString(r.id)));
       return { held: heldIds, cancelled: held.filter((r) => asBool(r.cancel_requested)).map((r) => asString(r.id)) };
     }),
   };

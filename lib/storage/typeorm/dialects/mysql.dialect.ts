@@ -80,29 +80,40 @@ export function mysqlDialect(t: TableNames): Dialect {
       [queue, queue, limit],
     );
 
-  /** Claim, step 2: the picked rows to running, with the times step 1 read from the database. */
-  const markRunning = (ids: string[], workerId: string, startedAt: string, lockedUntil: string) =>
-    sql(
+  /**
+   * Claim, step 2: the picked rows to running, with the times step 1 read from the database.
+   * The first `startNow` ids (claim order, as step 1 returned them) start at once; the rest
+   * are prefetched (their start is recorded by a later heartbeat).
+   */
+  const markRunning = (ids: string[], workerId: string, startedAt: string, lockedUntil: string, startNow: number) => {
+    const first = ids.slice(0, startNow);
+    const prefetched = first.length === ids.length ? '0' : first.length ? `CASE WHEN id IN (${marks(first.length)}) THEN 0 ELSE 1 END` : '1';
+    return sql(
       `UPDATE ${t.jobs}
-       SET attempt = attempt + 1, locked_by = ?, locked_until = ?, started_at = ?,
+       SET attempt = attempt + 1, locked_by = ?, locked_until = ?, started_at = ?, prefetched = ${prefetched},
            unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END,
            state = 'running'
        WHERE id IN (${marks(ids.length)})`,
-      [workerId, lockedUntil, startedAt, ...ids],
+      [workerId, lockedUntil, startedAt, ...(first.length < ids.length ? first : []), ...ids],
     );
+  };
 
   /** Rescue, step 1 (READ COMMITTED): expired leases, oldest first, through (state, locked_until). */
   const pickExpired = (limit: number) =>
     sql(
-      `SELECT id, queue, attempt, max_attempts, cancel_requested FROM ${t.jobs}
+      `SELECT id, queue, attempt, max_attempts, cancel_requested, prefetched FROM ${t.jobs}
        WHERE state = 'running' AND locked_until <= ${NOW}
        ORDER BY locked_until LIMIT ? FOR UPDATE SKIP LOCKED`,
       [limit],
     );
 
-  /** Rescue, step 2. Assignments in order: `state`, then `cancel_requested`, come last. */
+  /**
+   * Rescue, step 2. Assignments in order: `state`, then `cancel_requested`, `attempt` and the
+   * prefetch marks, come last (the others read them). A job still prefetched never started:
+   * its attempt back, never dead for it, marked `rescued_unstarted` (see `postgres-leases.ts`).
+   */
   const rescueHeld = (ids: string[], message: string) => {
-    const dead = `(max_attempts IS NOT NULL AND attempt >= max_attempts)`;
+    const dead = `(prefetched = 0 AND max_attempts IS NOT NULL AND attempt >= max_attempts)`;
     return sql(
       `UPDATE ${t.jobs}
        SET last_error = CASE WHEN cancel_requested = 0 AND ${dead} THEN JSON_OBJECT(
@@ -116,7 +127,10 @@ export function mysqlDialect(t: TableNames): Dialect {
                                 ELSE unique_active END,
            locked_by = NULL, locked_until = NULL,
            state = CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN ${dead} THEN 'dead' ELSE 'available' END,
-           cancel_requested = 0
+           cancel_requested = 0,
+           attempt = CASE WHEN prefetched = 1 THEN GREATEST(attempt - 1, 0) ELSE attempt END,
+           rescued_unstarted = rescued_unstarted OR prefetched,
+           prefetched = 0
        WHERE id IN (${marks(ids.length)})`,
       [message, ...ids],
     );
@@ -142,14 +156,16 @@ export function mysqlDialect(t: TableNames): Dialect {
       yield applyDeltas(t, asString(stored.state) === 'running' ? deltasOf(rows, 'running', 1) : deltasOf(rows, 'pending', 1));
       return stored;
     }),
-    claim: (queue, workerId, limit, leaseMs) => step('tx-read-committed', function* () {
+    claim: (queue, workerId, limit, leaseMs, startNow) => step('tx-read-committed', function* () {
       const { rows } = yield pickDue(queue, limit);
       if (!rows.length) return [];
       const now = asString(rows[0]!.db_now);
       const until = utc(new Date(asDate(now).getTime() + leaseMs))!;
-      yield markRunning(rows.map((r) => asString(r.id)), workerId, now, until);
+      yield markRunning(rows.map((r) => asString(r.id)), workerId, now, until, startNow);
       yield applyDeltas(t, [...deltasOf(rows, 'pending', -1), ...deltasOf(rows, 'running', 1)]);
-      return rows.map((r) => ({ ...r, state: 'running', attempt: asNumber(r.attempt) + 1, locked_by: workerId, locked_until: until, started_at: now }));
+      return rows.map((r, i) => ({
+        ...r, state: 'running', attempt: asNumber(r.attempt) + 1, locked_by: workerId, locked_until: until, started_at: now, prefetched: i >= startNow,
+      }));
     }),
     ...mysqlGuardedWrites(t),
     rescue: (limit, message) => step('tx-read-committed', function* () {
@@ -157,7 +173,7 @@ export function mysqlDialect(t: TableNames): Dialect {
       if (!rows.length) return 0;
       yield rescueHeld(rows.map((r) => asString(r.id)), message);
       const cancelled = (r: Row) => asBool(r.cancel_requested);
-      const dead = rows.filter((r) => !cancelled(r) && r.max_attempts != null && asNumber(r.attempt) >= asNumber(r.max_attempts));
+      const dead = rows.filter((r) => !cancelled(r) && !asBool(r.prefetched) && r.max_attempts != null && asNumber(r.attempt) >= asNumber(r.max_attempts));
       const back = rows.filter((r) => !cancelled(r) && !dead.includes(r));
       yield applyDeltas(t, [...deltasOf(rows, 'running', -1), ...deltasOf(back, 'pending', 1), ...deltasOf(dead, 'dead', 1), ...deltasOf(dead, 'died', 1)]);
       return rows.length;

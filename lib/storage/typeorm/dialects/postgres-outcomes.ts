@@ -24,12 +24,12 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
     const done = plain
       ? `UPDATE ${t.jobs} AS j
          SET state = 'completed', completed_at = ${NOW}, result = NULL, locked_by = NULL,
-             locked_until = NULL, cancel_requested = false, unique_active = NULL
+             locked_until = NULL, cancel_requested = false, prefetched = false, unique_active = NULL
          WHERE j.id = ANY($1::bigint[]) AND j.locked_by = $2::text
          RETURNING j.id, j.queue`
       : `UPDATE ${t.jobs} AS j
          SET state = 'completed', completed_at = ${NOW}, result = i.result::json, locked_by = NULL,
-             locked_until = NULL, cancel_requested = false, unique_active = NULL
+             locked_until = NULL, cancel_requested = false, prefetched = false, unique_active = NULL
          FROM unnest($1::bigint[], $2::text[], $3::text[]) AS i(id, worker, result)
          WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
          RETURNING j.id, j.queue`;
@@ -59,7 +59,7 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
                                   WHEN i.delay_ms IS NULL AND j.unique_while IS DISTINCT FROM 'until-complete' THEN NULL
                                   ELSE j.unique_active END,
              interruptions = j.interruptions + CASE WHEN i.interrupted THEN 1 ELSE 0 END,
-             locked_by = NULL, locked_until = NULL, cancel_requested = false
+             locked_by = NULL, locked_until = NULL, cancel_requested = false, prefetched = false
          FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::boolean[])
            AS i(id, worker, error, delay_ms, cancelled, interrupted)
          WHERE j.id = i.id AND j.locked_by = i.worker AND j.state = 'running'
@@ -82,7 +82,8 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
     );
 
   /**
-   * Hands jobs back without counting the attempt; wakes the queue when they are due now. A
+   * Hands jobs back without counting the attempt, started or not (prefetched jobs never
+   * started; a shutdown's interrupted ones did); wakes the queue when they are due now. A
    * job whose cancellation was requested while it ran (an unschedule() during a recurring
    * tick) ends cancelled instead: handing it back must not forget the request. `$5`: 1 when a
    * shutdown interrupted the runs (counted per job), else 0.
@@ -96,7 +97,7 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
              failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
              unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
              attempt = greatest(attempt - 1, 0), interruptions = interruptions + $5::int,
-             locked_by = NULL, locked_until = NULL, cancel_requested = false
+             locked_by = NULL, locked_until = NULL, cancel_requested = false, prefetched = false
          WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND state = 'running'
          RETURNING id, queue, state, run_at
        ), counted AS (${insertDeltas(t, [

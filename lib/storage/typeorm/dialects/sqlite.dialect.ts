@@ -59,13 +59,14 @@ export function sqliteDialect(t: TableNames): Dialect {
    * Claim: due rows in claim order through the partial index, moved to running. INDEXED BY
    * pins the index (SQLite plans without statistics unless the app runs ANALYZE), and
    * makes the statement fail to prepare, loudly, if a schema change ever made it unusable.
-   * Each job comes back as one JSON text (see `JOB_JSON`).
+   * Each job comes back as one JSON text (see `JOB_JSON`). `prefetched`: the claimed jobs go
+   * to the worker's buffer rather than starting at once (see the claim flow below).
    */
-  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number) =>
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, prefetched: boolean) =>
     sql(
       `UPDATE ${t.jobs}
        SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_until = ${NOW} + ?, started_at = ${NOW},
-           unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END
+           prefetched = ?, unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END
        WHERE id IN (
          SELECT id FROM ${t.jobs} INDEXED BY ${t.index('claim_idx')}
          WHERE queue = ? AND state IN ${PENDING} AND run_at <= ${NOW}
@@ -73,7 +74,7 @@ export function sqliteDialect(t: TableNames): Dialect {
          ORDER BY priority, run_at, id
          LIMIT ?)
        RETURNING ${JOB_JSON}`,
-      [workerId, leaseMs, queue, queue, limit],
+      [workerId, leaseMs, prefetched ? 1 : 0, queue, queue, limit],
     );
 
   /**
@@ -99,7 +100,7 @@ export function sqliteDialect(t: TableNames): Dialect {
     sql(
       `UPDATE ${t.jobs} AS j
        SET state = 'completed', completed_at = ${NOW}, result = i.result, locked_by = NULL, locked_until = NULL,
-           cancel_requested = 0, unique_active = NULL
+           cancel_requested = 0, prefetched = 0, unique_active = NULL
        FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'r' AS result
              FROM json_each(?)) AS i
        WHERE j.id = i.id AND j.locked_by = i.worker AND +j.state = 'running'
@@ -119,7 +120,7 @@ export function sqliteDialect(t: TableNames): Dialect {
                                 WHEN i.delay_ms IS NULL AND j.unique_while IS NOT 'until-complete' THEN NULL
                                 ELSE j.unique_active END,
            interruptions = j.interruptions + i.interrupted,
-           locked_by = NULL, locked_until = NULL, cancel_requested = 0
+           locked_by = NULL, locked_until = NULL, cancel_requested = 0, prefetched = 0
        FROM (SELECT CAST(value ->> 'id' AS INTEGER) AS id, value ->> 'w' AS worker, value ->> 'e' AS error,
                     value ->> 'd' AS delay_ms, value ->> 'c' AS cancelled, value ->> 'x' AS interrupted
              FROM json_each(?)) AS i
@@ -140,23 +141,29 @@ export function sqliteDialect(t: TableNames): Dialect {
            failed_at = CASE WHEN cancel_requested THEN ${NOW} ELSE failed_at END,
            unique_active = CASE WHEN cancel_requested THEN NULL ELSE unique_active END,
            attempt = max(attempt - 1, 0), interruptions = interruptions + ?,
-           locked_by = NULL, locked_until = NULL, cancel_requested = 0
+           locked_by = NULL, locked_until = NULL, cancel_requested = 0, prefetched = 0
        WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
        RETURNING id, queue, state, run_at`,
       [msOf(runAt), msOf(runAt), msOf(runAt), interrupted ? 1 : 0, idsJson(ids), workerId],
     );
 
-  const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number) =>
+  /** Extends held leases; records the start of the prefetched ones among `started`. */
+  const heartbeatJobs = (ids: string[], workerId: string, leaseMs: number, started: string[]) =>
     sql(
-      `UPDATE ${t.jobs} SET locked_until = ${NOW} + ?
+      `UPDATE ${t.jobs} SET locked_until = ${NOW} + ?,
+         prefetched = prefetched AND id NOT IN (SELECT value FROM json_each(?))
        WHERE id IN (SELECT value FROM json_each(?)) AND locked_by = ? AND +state = 'running'
        RETURNING id, cancel_requested`,
-      [leaseMs, idsJson(ids), workerId],
+      [leaseMs, idsJson(started), idsJson(ids), workerId],
     );
 
-  /** Expired leases, oldest first, bounded: back to available, or dead / cancelled. */
+  /**
+   * Expired leases, oldest first, bounded: back to available, or dead / cancelled. A job
+   * still prefetched never started: its attempt back, never dead for it, marked
+   * `rescued_unstarted` (see `postgres-leases.ts`).
+   */
   const rescueJobs = (limit: number, message: string) => {
-    const dead = `(max_attempts IS NOT NULL AND attempt >= max_attempts)`;
+    const dead = `(NOT prefetched AND max_attempts IS NOT NULL AND attempt >= max_attempts)`;
     return sql(
       `UPDATE ${t.jobs}
        SET state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ${dead} THEN 'dead' ELSE 'available' END,
@@ -169,7 +176,9 @@ export function sqliteDialect(t: TableNames): Dialect {
            unique_active = CASE WHEN cancel_requested THEN NULL
                                 WHEN ${dead} AND unique_while IS NOT 'until-complete' THEN NULL
                                 ELSE unique_active END,
-           locked_by = NULL, locked_until = NULL, cancel_requested = 0
+           attempt = CASE WHEN prefetched THEN max(attempt - 1, 0) ELSE attempt END,
+           rescued_unstarted = (rescued_unstarted OR prefetched),
+           locked_by = NULL, locked_until = NULL, cancel_requested = 0, prefetched = 0
        WHERE id IN (SELECT id FROM ${t.jobs} INDEXED BY ${t.index('lease_idx')}
                     WHERE state = 'running' AND locked_until <= ${NOW}
                     ORDER BY locked_until LIMIT ?)
@@ -202,8 +211,14 @@ export function sqliteDialect(t: TableNames): Dialect {
       if (out.length) yield applyDeltas(t, deltasOf(out, 'pending', 1, runAtOf));
       return out.map((r) => ({ id: asString(r.id), uniqueKey: r.unique_key == null ? null : asString(r.unique_key) }));
     }),
-    claim: (queue, workerId, limit, leaseMs) => step('tx', function* () {
-      const { rows } = yield claimJobs(queue, workerId, limit, leaseMs);
+    // The first `startNow` jobs in claim order start at once, the next ones are prefetched: two
+    // claims in one transaction (the second only when both kinds are asked for and the first
+    // came back full). A worker asks for both only when it has free slots and nothing
+    // buffered; its usual refill is all prefetched, one statement.
+    claim: (queue, workerId, limit, leaseMs, startNow) => step('tx', function* () {
+      const rows: Row[] = [];
+      if (startNow > 0) rows.push(...(yield claimJobs(queue, workerId, startNow, leaseMs, false)).rows);
+      if (limit > startNow && rows.length === startNow) rows.push(...(yield claimJobs(queue, workerId, limit - startNow, leaseMs, true)).rows);
       const n = rows.length;
       if (n) yield applyDeltas(t, [{ queue, event: 'pending', n: -n }, { queue, event: 'running', n }]);
       return rowsOfJobsJson(`[${rows.map((r) => r.job as string).join(',')}]`);
@@ -230,8 +245,8 @@ export function sqliteDialect(t: TableNames): Dialect {
       if (rows.length) yield applyDeltas(t, leftRunning(rows));
       return rows.map((r) => asString(r.id));
     }),
-    heartbeat: (ids, workerId, leaseMs) => step('write', function* () {
-      const { rows } = yield heartbeatJobs(ids, workerId, leaseMs);
+    heartbeat: (ids, workerId, leaseMs, started) => step('write', function* () {
+      const { rows } = yield heartbeatJobs(ids, workerId, leaseMs, started);
       return { held: rows.map((r) => asString(r.id)), cancelled: rows.filter((r) => asBool(r.cancel_requested)).map((r) => asString(r.id)) };
     }),
     rescue: (limit, message) => step('tx', function* () {

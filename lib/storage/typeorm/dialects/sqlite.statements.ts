@@ -23,14 +23,14 @@ export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${NOW})`;
 const JOB_COLUMN_NAMES = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
   'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
-  'progress_data', 'result', 'cancel_requested', 'interruptions',
+  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted',
 ] as const;
 
 export const JOB_COLUMNS = JOB_COLUMN_NAMES.join(', ');
 
 /**
  * A whole job as one JSON array, for statements that return many jobs (the claim).
- * better-sqlite3 builds each 23-column row as an object key by key, which is slow: a
+ * better-sqlite3 builds each 25-column row as an object key by key, which is slow: a
  * 250-job claim, decoded into JobRecords, took 2.6 ms with plain columns and 2.0 ms with one
  * JSON text per row parsed in one `JSON.parse` (medians, better-sqlite3 12 here). Values
  * keep their types: integers (ids, epoch ms) stay numbers, TEXT (the JSON columns too)
@@ -47,7 +47,7 @@ export function rowsOfJobsJson(text: string): Row[] {
     id: v[0], queue: v[1], name: v[2], payload: v[3], state: v[4], priority: v[5], attempt: v[6], max_attempts: v[7],
     run_at: v[8], created_at: v[9], started_at: v[10], completed_at: v[11], failed_at: v[12], locked_by: v[13],
     locked_until: v[14], last_error: v[15], unique_key: v[16], backoff: v[17], timeout_ms: v[18], progress: v[19],
-    progress_data: v[20], result: v[21], cancel_requested: v[22], interruptions: v[23],
+    progress_data: v[20], result: v[21], cancel_requested: v[22], interruptions: v[23], prefetched: v[24], rescued_unstarted: v[25],
   }));
 }
 

@@ -89,6 +89,17 @@ export const mysqlMigrations: Migration[] = [
     ],
   },
   {
+    version: 4,
+    name: 'prefetched, rescued_unstarted: a crash costs attempts only of jobs that started',
+    // See the PostgreSQL migration 4. (There is no MariaDB migration 3: it was withdrawn
+    // before release.) IF NOT EXISTS: DDL commits implicitly, so a half-applied one may run again.
+    up: (t) => [
+      `ALTER TABLE ${t.jobs}
+         ADD COLUMN IF NOT EXISTS prefetched TINYINT(1) NOT NULL DEFAULT 0,
+         ADD COLUMN IF NOT EXISTS rescued_unstarted TINYINT(1) NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
     version: 5,
     name: 'unique windows: unique_until',
     up: (t) => [

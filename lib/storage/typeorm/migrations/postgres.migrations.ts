@@ -120,6 +120,18 @@ export const postgresMigrations: Migration[] = [
     ],
   },
   {
+    version: 4,
+    name: 'prefetched, rescued_unstarted: a crash costs attempts only of jobs that started',
+    up: (t) => [
+      // prefetched: a running job claimed into a worker's buffer whose start is not recorded
+      // yet (a lease that expires gives its attempt back); rescued_unstarted: that happened
+      // once, so its start is recorded before it runs from then on. A constant default adds
+      // the columns without rewriting the table; rows claimed before count as started.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS prefetched boolean NOT NULL DEFAULT false`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS rescued_unstarted boolean NOT NULL DEFAULT false`,
+    ],
+  },
+  {
     version: 5,
     name: 'unique windows: unique_until',
     up: (t) => [

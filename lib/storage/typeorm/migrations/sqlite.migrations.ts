@@ -89,6 +89,15 @@ export const sqliteMigrations: Migration[] = [
     ],
   },
   {
+    version: 4,
+    name: 'prefetched, rescued_unstarted: a crash costs attempts only of jobs that started',
+    // See the PostgreSQL migration 4. Inside the migration's BEGIN IMMEDIATE: all or nothing.
+    up: (t) => [
+      `ALTER TABLE ${t.jobs} ADD COLUMN prefetched INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN rescued_unstarted INTEGER NOT NULL DEFAULT 0`,
+    ],
+  },
+  {
     version: 5,
     name: 'unique windows: unique_until',
     // See the PostgreSQL migration 5; epoch ms like every SQLite time. The whole migration
