@@ -11,8 +11,9 @@ import { ENGINE_DEFAULTS, type EngineLogger, type EngineSettings } from './engin
 import type { HandlerRegistry } from './handler-registry.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
-import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type ProgressSink, type RunningJob } from './job-run.js';
+import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type RunningJob } from './job-run.js';
 import { completedBy } from './outcome-landed.js';
+import { ProgressReporter } from './progress-reporter.js';
 import { backoffDelayMs } from './retry-policy.js';
 import { Snooze, Snoozed } from './snooze.js';
 import type { FailItem, Storage } from './storage.js';
@@ -43,15 +44,18 @@ export interface ExecutorHost {
  * handler that ignores its signal, then completion, retry with backoff, death, cancellation,
  * snooze or hand-back. One per queue runner; the runner decides what starts when.
  */
-export class JobExecutor implements ProgressSink {
+export class JobExecutor {
   /** Jobs whose handler ignored a timeout/cancel abort: slot freed, lease kept until it settles. */
   private readonly abandoned = new Map<string, JobRecord>();
-  private readonly lastProgressWrite = new Map<string, number>();
+  /** What the handlers' `ctx.progress()` reports to. */
+  private readonly progress: ProgressReporter;
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly host: ExecutorHost,
-  ) {}
+  ) {
+    this.progress = new ProgressReporter(deps, (record, progress, progressData) => this.emit('progress', record, { progress, progressData }));
+  }
 
   /** Ids whose handler still runs past its abort grace (their leases are kept). */
   abandonedIds(): IterableIterator<string> {
@@ -85,7 +89,7 @@ export class JobExecutor implements ProgressSink {
           storage.completeWithin!(
             record.id,
             workerId,
-            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this, manager), record)).then((value) => {
+            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this.progress, manager), record)).then((value) => {
               // The guarded completion and the commit follow: from here that write decides.
               run.writing = true;
               return value;
@@ -93,7 +97,7 @@ export class JobExecutor implements ProgressSink {
             (v) => toResultJson(v, record, this.deps.logger),
           ).then(({ held, value }) => new Committed(held, value))
       : null;
-    return this.runWithAbortGrace(run, transactional ?? def.handler, transactional ? undefined : new RunContext(run, this)).then(
+    return this.runWithAbortGrace(run, transactional ?? def.handler, transactional ? undefined : new RunContext(run, this.progress)).then(
       (outcome) => this.settleAndFree(run, outcome),
     );
   }
@@ -157,26 +161,6 @@ export class JobExecutor implements ProgressSink {
     } else {
       this.emit('retrying', record, { error: info, retryDelayMs });
       this.host.wakeAt(this.deps.clock.now() + retryDelayMs);
-    }
-  }
-
-  /** For `RunContext.progress`. */
-  async reportProgress(record: JobRecord, percent: number, data?: unknown): Promise<void> {
-    if (typeof percent !== 'number' || !Number.isFinite(percent)) {
-      throw new TypeError(`ctx.progress() takes a number from 0 to 100, got ${String(percent)}`);
-    }
-    const value = Math.max(0, Math.min(100, percent));
-    this.emit('progress', record, { progress: value, progressData: data });
-    // Throttled: at most one write a second per job, and always the final 100.
-    const now = this.deps.clock.now();
-    const last = this.lastProgressWrite.get(record.id) ?? 0;
-    if (value < 100 && now - last < 1000) return;
-    this.lastProgressWrite.set(record.id, now);
-    const json = data === undefined ? null : JSON.stringify(data);
-    try {
-      await this.deps.storage.progress(record.id, this.deps.workerId, value, json);
-    } catch (err) {
-      this.deps.logger.warn(`Could not store progress of job ${record.id}: ${coerceError(err).message}`);
     }
   }
 
@@ -334,7 +318,7 @@ export class JobExecutor implements ProgressSink {
 
   private emit(type: JobEventType, record: JobRecord, extra: Partial<JobEvent> = {}): void {
     if (type === 'completed' || type === 'failed' || type === 'cancelled' || type === 'released' || type === 'lease-lost') {
-      this.lastProgressWrite.delete(record.id);
+      this.progress.forget(record.id);
     }
     if (!this.deps.events.observed) return;
     this.deps.events.next({

@@ -2,15 +2,11 @@ import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import { LeaseLostAbort } from './abort-reasons.js';
 import type { TimerHandle } from './clock.js';
 import { coerceError } from './coerce-error.js';
+import { DueTimes } from './due-times.js';
 import { JobExecutor, type ExecutorHost, type WorkerDeps } from './job-executor.js';
 import type { JobRecord } from './job-record.js';
 import { abortRun, SETTLED, type RunningJob } from './job-run.js';
 import type { HandoffSlot } from './local-workers.js';
-
-/** Due times closer than this share one wake-up. */
-const DUE_GRAIN_MS = 5;
-/** Due times remembered per queue at most; later ones are found by the poll. */
-const MAX_DUE_TIMES = 1000;
 
 /**
  * Runs one queue on this instance: a bounded buffer of claimed jobs (prefetch) feeds
@@ -26,9 +22,8 @@ export class QueueRunner implements ExecutorHost {
   private readonly starting = new Map<string, JobRecord>();
   /** Those writes in flight. */
   private readonly startWrites = new Set<Promise<void>>();
-  /** Times (this node's clock) when jobs known to this instance fall due, soonest first; the timer is armed for the first. */
-  private readonly dueTimes: number[] = [];
-  private dueTimer: TimerHandle | null = null;
+  /** When jobs known to this instance fall due (its retries, its delayed enqueues, a NOTIFY that says when). */
+  private readonly dueTimes: DueTimes;
   private claiming = false;
   /** The claim in flight, settled once its jobs are buffered (or handed back, when shutdown began meanwhile). */
   private claimed: Promise<void> = SETTLED;
@@ -51,6 +46,7 @@ export class QueueRunner implements ExecutorHost {
     private readonly deps: WorkerDeps,
   ) {
     this.executor = new JobExecutor(deps, this);
+    this.dueTimes = new DueTimes(deps.clock, () => this.wake());
     this.capacity = concurrency + prefetch;
     this.lowWater = concurrency + Math.floor(prefetch / 2);
   }
@@ -173,9 +169,7 @@ export class QueueRunner implements ExecutorHost {
     this.stopping = true;
     if (this.pollTimer) this.deps.clock.clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    if (this.dueTimer) this.deps.clock.clearTimeout(this.dueTimer);
-    this.dueTimer = null;
-    this.dueTimes.length = 0;
+    this.dueTimes.clear();
     await Promise.all([this.handBackUnstarted(this.buffer.splice(0)), this.claimed.catch(() => undefined)]);
   }
 
@@ -301,38 +295,10 @@ export class QueueRunner implements ExecutorHost {
    * Claims at `at` (this node's clock), when a job this instance knows of falls due: its own
    * retries, its own delayed enqueues, a NOTIFY that says when. So they start when due, not a
    * poll later; the poll stays the fallback for jobs it could not know of. Every due time is
-   * kept (to the DUE_GRAIN_MS), not only the soonest, so a later retry is not left to the poll.
+   * kept, not only the soonest, so a later retry is not left to the poll (see `DueTimes`).
    */
   wakeAt(at: number): void {
-    if (this.stopping || !Number.isFinite(at)) return;
-    const due = Math.ceil(at / DUE_GRAIN_MS) * DUE_GRAIN_MS;
-    const times = this.dueTimes;
-    let i = times.length;
-    while (i > 0 && times[i - 1]! > due) i--;
-    if (times[i - 1] === due) return;
-    // Past the cap, the latest times are left to the poll: a bounded list, whatever the backlog.
-    if (times.length >= MAX_DUE_TIMES) {
-      if (i === times.length) return;
-      times.pop();
-    }
-    times.splice(i, 0, due);
-    if (i === 0) this.armDueTimer();
-  }
-
-  /** Arms the timer for the soonest due time (re-arming it when a sooner one arrives). */
-  private armDueTimer(): void {
-    const { clock } = this.deps;
-    if (this.dueTimer) clock.clearTimeout(this.dueTimer);
-    this.dueTimer = null;
-    const next = this.dueTimes[0];
-    if (next === undefined) return;
-    this.dueTimer = clock.setTimeout(() => {
-      this.dueTimer = null;
-      const now = clock.now();
-      while (this.dueTimes.length && this.dueTimes[0]! <= now) this.dueTimes.shift();
-      this.wake();
-      this.armDueTimer();
-    }, Math.max(0, next - clock.now()));
+    if (!this.stopping) this.dueTimes.add(at);
   }
 
   private idleUntilPoll(ms = this.deps.settings.pollIntervalMs): void {

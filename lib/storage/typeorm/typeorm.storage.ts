@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import type { Observable } from 'rxjs';
 import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
 import type {
@@ -17,20 +16,13 @@ import type {
 } from '../../core/storage.js';
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
-import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
-import type { Dialect } from './dialect.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
-import type { Executor } from './executors/executor.js';
-import { startExecutor } from './executors/start-executor.js';
-import type { Step } from './flow.js';
-import { FoldScheduler } from './fold-scheduler.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
-import { migrationStep } from './migrations/migrator.js';
 import type { ListenerEvent } from './pg-listener.js';
-import { JobSignals } from './signals.js';
 import { buildStats, counterWindow } from './stats.js';
-import { setupFromConfig, setupFromDataSource, type StorageSetup } from './storage-setup.js';
+import { setupFromConfig, setupFromDataSource } from './storage-setup.js';
+import { TypeOrmConnection } from './typeorm-connection.js';
 import { assertManagerOf } from './typeorm-options.js';
 
 const FINISHED: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled']);
@@ -46,30 +38,9 @@ class LeaseLost {
  * The Storage contract on TypeORM: SQLite (the embedded default), PostgreSQL and MariaDB.
  * Hot paths are raw parameterized SQL from a dialect (see `dialects/`), run by an executor
  * that knows the database's concurrency rules (see `executors/`); nothing hydrates entities.
+ * The connection and its lifecycle are `TypeOrmConnection`'s.
  */
-export class TypeOrmStorage implements Storage {
-  private executor: Executor | null = null;
-  private readonly folds: FoldScheduler;
-  private starting: Promise<void> | null = null;
-  private closed = false;
-  private readonly signals: JobSignals;
-
-  readonly dataSource: DataSource;
-  readonly dialect: Dialect;
-
-  private constructor(private readonly setup: StorageSetup) {
-    this.dataSource = setup.dataSource;
-    this.dialect = setup.dialect;
-    this.folds = new FoldScheduler(setup.dialect, (step) => this.run(step), () => this.now());
-    this.signals = new JobSignals({
-      kind: setup.dialect.kind,
-      dataSource: setup.dataSource,
-      channel: setup.dialect.tables.channel,
-      listen: setup.listen,
-      listenHealthCheckMs: setup.listenHealthCheckMs,
-    });
-  }
-
+export class TypeOrmStorage extends TypeOrmConnection implements Storage {
   /** A storage with its own DataSource, destroyed by `close()`. */
   static async fromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromConfig(cfg));
@@ -78,38 +49,6 @@ export class TypeOrmStorage implements Storage {
   /** A storage on the app's DataSource (initialized by the app, never destroyed by us). */
   static async fromDataSource(dataSource: unknown, cfg: DataSourceStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromDataSource(dataSource, cfg));
-  }
-
-  init(): Promise<void> {
-    if (this.closed) return Promise.reject(new StorageUnavailableError('the storage was closed'));
-    this.starting ??= this.start().catch((err: unknown) => {
-      this.starting = null;
-      throw err instanceof StorageUnavailableError || err instanceof InvalidOptionsError
-        ? err
-        : new StorageUnavailableError(`could not prepare the ${this.dialect.kind} job tables`, err);
-    });
-    return this.starting;
-  }
-
-  private async start(): Promise<void> {
-    if (!this.dataSource.isInitialized) {
-      if (!this.setup.ownsDataSource) {
-        throw new StorageUnavailableError('the DataSource given to the job storage is not initialized; initialize it first');
-      }
-      await this.dataSource.initialize();
-    }
-    const executor = await startExecutor(this.dataSource, this.dialect.kind, this.setup.busyTimeoutMs);
-    if (this.setup.migrations) await executor.run(migrationStep(this.dialect.kind, this.dialect.tables));
-    this.executor = executor;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.starting?.catch(() => undefined);
-    await this.folds.settle();
-    await this.signals.close();
-    if (this.setup.ownsDataSource && this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 
   async now(): Promise<number> {
@@ -241,10 +180,6 @@ export class TypeOrmStorage implements Storage {
     return this.run(this.dialect.recount());
   }
 
-  private wrote(): void {
-    if (!this.closed) this.folds.wrote();
-  }
-
   async progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void> {
     if (!isJobId(id)) return;
     await this.run(this.dialect.progress(id, workerId, percent, data));
@@ -361,24 +296,5 @@ export class TypeOrmStorage implements Storage {
       if (err instanceof LeaseLost) return { held: false, value: err.value as T };
       throw err;
     }
-  }
-
-  /** complete / fail / release, chunked; each writes count deltas. */
-  private async batched<I>(items: I[], make: (chunk: I[]) => Step<string[]>): Promise<string[]> {
-    const out: string[] = [];
-    for (let i = 0; i < items.length; i += this.dialect.maxRowsPerStatement) {
-      out.push(...(await this.run(make(items.slice(i, i + this.dialect.maxRowsPerStatement)))));
-      this.wrote();
-    }
-    return out;
-  }
-
-  private run<T>(step: Step<T>): Promise<T> {
-    return this.exec().run(step);
-  }
-
-  private exec(): Executor {
-    if (this.executor) return this.executor;
-    throw new StorageUnavailableError(this.closed ? 'the storage was closed' : 'the storage is not initialized; call init() first');
   }
 }
