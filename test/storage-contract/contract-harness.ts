@@ -28,8 +28,8 @@ export function useHarness(next: ContractHarness): void {
   s = next.storage;
 }
 
-/** Time unit of the cases: long enough that a real database's clock passes it reliably. */
-export const T = 60;
+/** Time unit of the cases: long enough that a real database's clock passes it reliably, and that the few statements a case runs inside it fit even on a loaded 2-core machine. */
+export const T = 150;
 
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {
   return { queue: 'q', name: 'job', payload: '{"n":1}', priority: 0, maxAttempts: 3, ...overrides };
