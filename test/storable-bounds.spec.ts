@@ -12,15 +12,8 @@ import {
 import { resolveSettings } from '../lib/core/settings.js';
 import { closeAppsAfterEach, compileApp, queueOf } from './fixtures/app.js';
 import { memoryApp, refusal } from './fixtures/refusal.js';
+import { DAY, EARLIEST, LATEST, MAX_DELAY, MAX_RETRIES } from './fixtures/storable-limits.js';
 
-const DAY = 86_400_000;
-/** MariaDB's DATETIME holds 1000-01-01 to 9999-12-31: the range every storage holds. */
-const EARLIEST = Date.UTC(1000, 0, 1);
-const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-/** Longest delay, backoff or unique window: 100 years. */
-const MAX_DELAY = 36_525 * DAY;
-/** maxAttempts = maxRetries + 1 is a 32-bit integer column. */
-const MAX_RETRIES = 2 ** 31 - 2;
 
 @Processor('bounds')
 class BoundsProcessor {

@@ -2,14 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidOptionsError, Job, Processor, QueueService, type EnqueueOptions } from '../../lib/index.js';
 import { featureKinds, openTarget, startInstance, type FeatureTarget } from '../support/feature-targets.js';
+import { EARLIEST, LATEST, MAX_DELAY, MAX_RETRIES } from '../fixtures/storable-limits.js';
 
-const DAY = 86_400_000;
-/** MariaDB's DATETIME(3) holds 1000-01-01 to 9999-12-31: the range every storage holds. */
-const EARLIEST = Date.UTC(1000, 0, 1);
-const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-const MAX_DELAY = 36_525 * DAY;
-/** maxAttempts = maxRetries + 1 must fit PostgreSQL's and MariaDB's 32-bit integer column. */
-const MAX_RETRIES = 2 ** 31 - 2;
 
 @Processor('edges')
 class EdgeProcessor {
