@@ -105,4 +105,26 @@ export default defineConfig(
       },
     ),
   },
+  {
+    files: ['lib/nest/**/*.ts', 'lib/index.ts'],
+    rules: boundaries({
+      regex: layer(...OPTIONAL_MODULES),
+      message: 'The main entry point never loads an optional module (testing, metrics, otel, health, dashboard): each has its own subpath export and its own optional peer dependencies.',
+    }),
+  },
+  // The optional modules use the core through its public seams (QueueService, middleware, events,
+  // the storage contract), never the TypeORM storage's internals, nor one another.
+  ...OPTIONAL_MODULES.map((name) => ({
+    files: [`lib/${name}/**/*.ts`],
+    rules: boundaries(
+      {
+        regex: `${ORM_AND_DRIVERS}|^(\\.\\./)+storage/typeorm/`,
+        message: `lib/${name} is an optional module: it reaches the storage through the Storage contract and QueueService, never typeorm, a driver or the TypeORM storage's files.`,
+      },
+      {
+        regex: layer(...OPTIONAL_MODULES.filter((other) => other !== name)),
+        message: `lib/${name} is an optional module and imports no other optional module: each loads alone from its own subpath.`,
+      },
+    ),
+  })),
 );
