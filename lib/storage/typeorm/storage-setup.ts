@@ -1,4 +1,5 @@
-import { DataSource } from 'typeorm';
+import { DataSource, DriverPackageNotInstalledError, type DataSourceOptions } from 'typeorm';
+import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { Dialect } from './dialect.js';
 import { dialectFor } from './dialects/dialect-for.js';
@@ -25,7 +26,7 @@ export function setupFromConfig(cfg: SqliteStorageConfig | ServerStorageConfig):
   const schema = cfg.type === 'postgres' ? assertSchema(cfg.schema) : null;
   const server = cfg.type === 'sqlite' ? null : cfg;
   return {
-    dataSource: new DataSource(dataSourceOptions(cfg, [jobEntitySchema(kind, prefix, schema)])),
+    dataSource: ownDataSource(cfg.type, dataSourceOptions(cfg, [jobEntitySchema(kind, prefix, schema)])),
     ownsDataSource: true,
     dialect: dialectFor(kind, tableNames(kind, prefix, schema)),
     migrations: cfg.migrations !== false,
@@ -50,4 +51,18 @@ export function setupFromDataSource(value: unknown, cfg: DataSourceStorageConfig
     listen: cfg.listen !== false,
     listenHealthCheckMs: cfg.listenHealthCheckMs,
   };
+}
+
+/** The driver package each storage type loads (an optional peer dependency, except better-sqlite3). */
+const DRIVER_PACKAGE = { sqlite: 'better-sqlite3', postgres: 'pg', mysql: 'mysql2', mariadb: 'mysql2' } as const;
+
+/** TypeORM loads the driver here: a missing one is named, with the command that installs it. */
+function ownDataSource(type: keyof typeof DRIVER_PACKAGE, options: DataSourceOptions): DataSource {
+  try {
+    return new DataSource(options);
+  } catch (err) {
+    if (!(err instanceof DriverPackageNotInstalledError)) throw err;
+    const pkg = DRIVER_PACKAGE[type];
+    throw new InvalidOptionsError('storage.type', `storage type '${type}' needs the database driver '${pkg}', which is not installed: run npm install ${pkg}`);
+  }
 }
