@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { createJobsRuntime } from './jobs-runtime.factory.js';
-import { JOBS_RUNTIME } from './jobs.constants.js';
+import { JOBS_DATA_SOURCE, JOBS_RUNTIME } from './jobs.constants.js';
 import { JobsMetadataAccessor } from './jobs-metadata.accessor.js';
 import { JobsExplorer } from './jobs.explorer.js';
 import { JOBS_MODULE_OPTIONS } from './jobs.module-definition.js';
@@ -16,7 +16,7 @@ import { QueueService } from './queue.service.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    { provide: JOBS_RUNTIME, useFactory: createJobsRuntime, inject: [JOBS_MODULE_OPTIONS, ModuleRef] },
+    { provide: JOBS_RUNTIME, useFactory: createJobsRuntime, inject: [JOBS_MODULE_OPTIONS, ModuleRef, JOBS_DATA_SOURCE] },
     JobsMetadataAccessor,
     JobsExplorer,
     JobsOrchestrator,

@@ -5,3 +5,9 @@ export const JOB_METHODS_METADATA = 'nestjs-background-jobs:job-methods';
 
 /** Injection token of the `JobsRuntime` (storage, registry, engine, producer). */
 export const JOBS_RUNTIME = Symbol('JOBS_RUNTIME');
+
+/**
+ * Injection token of the app's DataSource named by `storage.dataSourceToken` in `forRoot()`
+ * (null when none is named), so the runtime is built only once that DataSource exists.
+ */
+export const JOBS_DATA_SOURCE = Symbol('JOBS_DATA_SOURCE');

@@ -7,3 +7,8 @@ export const jobOutsideProcessor = (cls: string, method: string) =>
 
 export const processorNotProvider = (cls: string, method: string) =>
   `${cls}.${method} is not a method: @Job goes on methods of a @Processor class.`;
+
+export const dataSourceNotAvailable = (token: string | symbol | Function) =>
+  `no provider ${typeof token === 'function' ? token.name : String(token)} is available to the jobs module (or it is not created yet): ` +
+  'import the module that provides it (e.g. TypeOrmModule.forRoot()); in a forRootAsync factory, inject the DataSource ' +
+  '(inject: [getDataSourceToken()]) and pass it as storage: { dataSource }.';

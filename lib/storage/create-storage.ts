@@ -31,7 +31,7 @@ export async function createStorage(
     }
     assertKnownKeys(cfg, STORAGE_OPTION_KEYS.dataSource, 'storage options ({ dataSource })', 'storage.');
     checkTimers(cfg);
-    const dataSource = cfg.dataSource ?? resolveToken(cfg.dataSourceToken!);
+    const dataSource = cfg.dataSource ?? resolveToken(assertToken(cfg.dataSourceToken));
     const { TypeOrmStorage } = await import('./typeorm/typeorm.storage.js');
     return TypeOrmStorage.fromDataSource(dataSource, cfg);
   }
@@ -52,6 +52,11 @@ export async function createStorage(
     default:
       throw new InvalidOptionsError('storage.type', unknownStorageType((cfg as { type?: unknown }).type));
   }
+}
+
+function assertToken(token: unknown): string | symbol | Function {
+  if (typeof token === 'string' || typeof token === 'symbol' || typeof token === 'function') return token;
+  throw new InvalidOptionsError('storage.dataSourceToken', 'expected an injection token (a string, a symbol or a class), e.g. getDataSourceToken()');
 }
 
 /** The storage's own waits are single Node timers (or SQLite's 32-bit busy timeout): at most 2^31 − 1 ms. */
