@@ -3,17 +3,19 @@ import { MYSQL_PATH_ENV } from '../../lib/storage/typeorm/dialects/mysql-path.js
 import { toInsertRow } from '../../lib/storage/typeorm/enqueue-plan.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { databaseAvailable, freshMysqlDatabase, sleep } from '../support/databases.js';
+import { mysql8ModeDataSource } from '../support/mysql8-mode.js';
 import { describeStorageContract } from './storage-contract.js';
 
 /**
- * The MySQL 8 statements (no RETURNING anywhere, MySQL-valid migrations), forced on MariaDB:
- * no MySQL server is needed to run the whole contract on that path. This file runs in a
- * process of its own, so the switch reaches only its storages.
+ * The MySQL 8 statements (no RETURNING anywhere, MySQL-valid migrations), forced on MariaDB,
+ * on connections in MySQL 8's default sql_mode: no MySQL server is needed to run the whole
+ * contract on that path. This file runs in a process of its own, so the switch reaches only
+ * its storages.
  */
 process.env[MYSQL_PATH_ENV] = 'no-returning';
 
 if (await databaseAvailable('mariadb')) {
-  it('the storages of this file take the no-RETURNING path', async () => {
+  it('the storages of this file take the MySQL 8 path (no RETURNING)', async () => {
     const { url, drop } = await freshMysqlDatabase();
     const storage = await TypeOrmStorage.fromConfig({ type: 'mariadb', url, poolSize: 1 });
     try {
@@ -34,7 +36,8 @@ if (await databaseAvailable('mariadb')) {
 
   describeStorageContract('mariadb (MySQL 8 path)', async () => {
     const { url, drop } = await freshMysqlDatabase();
-    const storage = await TypeOrmStorage.fromConfig({ type: 'mariadb', url, poolSize: 4 });
+    const dataSource = await mysql8ModeDataSource(url);
+    const storage = await TypeOrmStorage.fromDataSource(dataSource, { dataSource });
     await storage.init();
     return {
       storage,
@@ -42,6 +45,7 @@ if (await databaseAvailable('mariadb')) {
       claimsOnEnqueue: true,
       cleanup: async () => {
         await storage.close();
+        await dataSource.destroy();
         await drop();
       },
     };
