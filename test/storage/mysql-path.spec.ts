@@ -14,12 +14,12 @@ describe('the MariaDB / MySQL statement path, from the server version', () => {
     (version) => expect(mysqlPathFor(server(version))).toBe('returning'),
   );
 
-  it.each(['8.0.1', '8.0.36', '8.0.36-0ubuntu0.22.04.1', '8.4.3', '9.1.0', '8.0.28-google'])(
+  it.each(['8.0.4', '8.0.11', '8.0.36', '8.0.36-0ubuntu0.22.04.1', '8.4.3', '9.1.0', '8.0.28-google'])(
     'MySQL %s takes the no-RETURNING path',
     (version) => expect(mysqlPathFor(server(version))).toBe('no-returning'),
   );
 
-  it.each(['5.7.44', '5.7.44-log', '8.0.0', '5.6.51', ''])('MySQL %j is refused, naming the version and what is needed', (version) => {
+  it.each(['5.7.44', '5.7.44-log', '8.0.0', '8.0.3', '5.6.51', ''])('MySQL %j is refused, naming the version and what is needed', (version) => {
     const err = (() => {
       try {
         mysqlPathFor(server(version));
@@ -30,7 +30,7 @@ describe('the MariaDB / MySQL statement path, from the server version', () => {
     })();
     expect(err).toBeInstanceOf(StorageUnavailableError);
     expect((err as Error).message).toContain(`MySQL ${version || '(unknown version)'} is too old`);
-    expect((err as Error).message).toContain('MySQL 8.0.1 or later');
+    expect((err as Error).message).toContain('MySQL 8.0.4 or later');
   });
 
   it.each(['10.5.23-MariaDB', '10.4.32-MariaDB'])('MariaDB %s is refused (10.6 is needed)', (version) => {

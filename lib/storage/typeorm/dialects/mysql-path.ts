@@ -5,7 +5,8 @@ import { StorageUnavailableError } from '../../../errors/storage-unavailable.err
  * Which statements a MySQL-family server gets, chosen once at start-up from `VERSION()`:
  * - `returning`: MariaDB 10.6+. Enqueue, the hand-off and prune read the rows they wrote
  *   back through `INSERT … RETURNING` / `DELETE … RETURNING`.
- * - `no-returning`: MySQL 8.0.1+ (SKIP LOCKED). No RETURNING of any kind: inserted ids come
+ * - `no-returning`: MySQL 8.0.4+ (SKIP LOCKED from 8.0.1, JSON_TABLE from 8.0.4; 8.0.11 was the
+ *   first GA release). No RETURNING of any kind: inserted ids come
  *   from `LAST_INSERT_ID()`, prune locks its batch first (see `mysql-no-returning.ts`), and the
  *   migrations avoid MariaDB-only DDL (see `mysql.migrations.ts`).
  */
@@ -36,7 +37,7 @@ export function forcedMysqlPath(env: Record<string, string | undefined>): MysqlP
 
 /**
  * The path for this server, or a clear refusal: MariaDB before 10.6 (SKIP LOCKED, JSON_TABLE),
- * MySQL before 8.0.1 (SKIP LOCKED), and the no-RETURNING path with `auto_increment_increment`
+ * MySQL before 8.0.4 (SKIP LOCKED, JSON_TABLE), and the no-RETURNING path with `auto_increment_increment`
  * other than 1, where the ids of one multi-row INSERT are not consecutive.
  */
 export function mysqlPathFor(server: MysqlServerInfo, forced: MysqlPath | null = null): MysqlPath {
@@ -53,9 +54,9 @@ export function mysqlPathFor(server: MysqlServerInfo, forced: MysqlPath | null =
     }
     path = forced ?? 'returning';
   } else {
-    if (!atLeast(8, 0, 1)) {
+    if (!atLeast(8, 0, 4)) {
       throw new StorageUnavailableError(
-        `MySQL ${version || '(unknown version)'} is too old: the job storage needs MySQL 8.0.1 or later (FOR UPDATE SKIP LOCKED), ` +
+        `MySQL ${version || '(unknown version)'} is too old: the job storage needs MySQL 8.0.4 or later (FOR UPDATE SKIP LOCKED, JSON_TABLE), ` +
           'or MariaDB 10.6 or later',
       );
     }

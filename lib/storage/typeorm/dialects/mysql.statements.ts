@@ -5,7 +5,7 @@ import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
 
 /**
- * MariaDB (10.6+) and MySQL (8.0.1+) SQL: the same text on both, except the RETURNING of
+ * MariaDB (10.6+) and MySQL (8.0.4+) SQL: the same text on both, except the RETURNING of
  * `prune` here and of the enqueue in `mysql.dialect.ts`, which only the `returning` path
  * (MariaDB) runs (see `mysql-path.ts`). Times are DATETIME(3)
  * holding UTC, compared with `UTC_TIMESTAMP(3)`, so neither the session's `time_zone` nor
