@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../lib/core/storage.js';
 import type { StorageConfig } from '../../lib/index.js';
+import { MYSQL_PATH_ENV } from '../../lib/storage/typeorm/dialects/mysql-path.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
-import { databaseAvailable, freshPostgresSchema, freshSqliteFile, PG_URL, withPg } from '../support/databases.js';
+import { databaseAvailable, freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL, withMysql, withPg } from '../support/databases.js';
 import { readRuns, startWorker, until, type WorkerProcess } from './cluster.js';
 
 const JOBS = 10_000;
@@ -13,7 +14,12 @@ const JOBS = 10_000;
 interface Target {
   name: string;
   config: StorageConfig;
+  /** Environment of this process and its workers while the target's tests run. */
+  env?: Record<string, string>;
+  /** After each test: the next one starts on an empty database. */
   cleanup(): Promise<void>;
+  /** After the target's last test. */
+  dispose?(): Promise<void>;
 }
 
 async function targets(): Promise<Target[]> {
@@ -25,6 +31,20 @@ async function targets(): Promise<Target[]> {
     // Its own application_name, so the connection-cutting test hits only these workers.
     const applicationName = `nbj-mp-${pg.schema}`.slice(0, 48);
     list.push({ name: 'postgres', config: { type: 'postgres', url: PG_URL, schema: pg.schema, poolSize: 4, applicationName }, cleanup: pg.drop });
+  }
+  if (await databaseAvailable('mariadb')) {
+    // MariaDB with the MySQL 8 statements forced (see `dialects/mysql-path.ts`).
+    const my = await freshMysqlDatabase();
+    list.push({
+      name: 'mariadb (MySQL 8 path)',
+      config: { type: 'mariadb', url: my.url, poolSize: 4 },
+      env: { [MYSQL_PATH_ENV]: 'no-returning' },
+      cleanup: async () => {
+        await my.drop();
+        await withMysql((c) => c.query(`CREATE DATABASE \`${my.database}\``));
+      },
+      dispose: my.drop,
+    });
   }
   return list;
 }
@@ -44,19 +64,24 @@ for (const target of await targets()) {
   describe(`several worker processes on one ${target.name} database`, () => {
     const workers: WorkerProcess[] = [];
     let dir = '';
-    let storage: Storage;
+    let storage: TypeOrmStorage;
 
     afterEach(async () => {
       await Promise.all(workers.splice(0).map((w) => w.kill()));
       await storage?.close();
+      for (const key of Object.keys(target.env ?? {})) delete process.env[key];
       await target.cleanup();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
+    afterAll(async () => target.dispose?.());
 
     const setup = async () => {
+      // Workers are forked with this process's environment.
+      Object.assign(process.env, target.env);
       dir = mkdtempSync(join(tmpdir(), 'jobs-mp-'));
       storage = await TypeOrmStorage.fromConfig(target.config as never);
       await storage.init();
+      if (target.env?.[MYSQL_PATH_ENV]) expect(storage.dialect.insert([]).make().next().value).toMatchObject({ text: expect.not.stringMatching(/RETURNING/) });
     };
 
     it(`3 processes run ${JOBS} jobs, each exactly once, none left behind`, { timeout: 180_000 }, async () => {

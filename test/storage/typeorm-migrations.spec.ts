@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionsError } from '../../lib/errors/invalid-options.error.js';
+import { MYSQL_PATH_ENV } from '../../lib/storage/typeorm/dialects/mysql-path.js';
 import { MIGRATIONS } from '../../lib/storage/typeorm/migrations/migrator.js';
+import { mysql8Migrations } from '../../lib/storage/typeorm/migrations/mysql.migrations.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { newJob } from '../storage-contract/contract-harness.js';
 import { availableKinds } from '../support/available-kinds.js';
@@ -110,3 +112,54 @@ describe('TypeORM storage options', () => {
     }
   });
 });
+
+if ((await availableKinds()).includes('mariadb')) {
+  describe('TypeORM storage migrations: the MySQL 8 forms, run on MariaDB', () => {
+    /** A storage that starts on the no-RETURNING path (the switch is read by init()). */
+    const initOnMysql8Path = async (s: TypeOrmStorage) => {
+      process.env[MYSQL_PATH_ENV] = 'no-returning';
+      try {
+        await s.init();
+      } finally {
+        delete process.env[MYSQL_PATH_ENV];
+      }
+      expect(s.dialect.prune(new Date(), 'dead', 1).make().next().value).toMatchObject({ text: expect.not.stringMatching(/RETURNING/) });
+    };
+    const createTable = async (s: TypeOrmStorage) => {
+      const [row] = (await s.dataSource.query(`SHOW CREATE TABLE ${s.dialect.tables.jobs}`)) as Array<Record<string, string>>;
+      return row!['Create Table']!.replace(/ AUTO_INCREMENT=\d+/, '');
+    };
+
+    it('have the versions and names of the MariaDB ones and build the same job table', async () => {
+      expect(mysql8Migrations.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.mysql.map((m) => [m.version, m.name]));
+      const [a, b] = [await place('mariadb'), await place('mariadb')];
+      const [mariadb, mysql8] = [await a.open(), await b.open()];
+      try {
+        await mariadb.init();
+        await initOnMysql8Path(mysql8);
+        expect(await appliedVersions(mysql8)).toEqual(MIGRATIONS.mysql.map((m) => m.version));
+        expect(await createTable(mysql8)).toBe(await createTable(mariadb));
+      } finally {
+        await Promise.all([mariadb.close(), mysql8.close()]);
+        await Promise.all([a.drop(), b.drop()]);
+      }
+    });
+
+    it('finish a migration whose columns are there but not recorded (a half-applied one), as the MariaDB ones do', async () => {
+      const p = await place('mariadb');
+      const first = await p.open();
+      const second = await p.open();
+      try {
+        await first.init();
+        await first.dataSource.query(`DELETE FROM ${first.dialect.tables.migrations} WHERE version >= 4`);
+        await initOnMysql8Path(second);
+        expect(await appliedVersions(second)).toEqual(MIGRATIONS.mysql.map((m) => m.version));
+        const [r] = await second.enqueue([newJob()]);
+        expect((await second.claim('q', 'w', 1, 30_000))[0]).toMatchObject({ id: r!.id, interruptions: 0 });
+      } finally {
+        await Promise.all([first.close(), second.close()]);
+        await p.drop();
+      }
+    });
+  });
+}

@@ -102,7 +102,7 @@ for (const kind of await availableKinds()) {
     it('a syntax error and a primary-key violation are not StorageUnavailableError', async () => {
       const h: DataSourceHarness = await openDataSourceHarness(kind);
       try {
-        const ex = await startExecutor(h.dataSource, kind === 'mariadb' ? 'mysql' : kind, 100);
+        const { executor: ex } = await startExecutor(h.dataSource, kind === 'mariadb' ? 'mysql' : kind, 100);
         const syntax = await ex.run(step('read', function* () { yield sql('SELEC 1'); })).catch((e: unknown) => e);
         expect(syntax).toBeInstanceOf(Error);
         expect(syntax).not.toBeInstanceOf(StorageUnavailableError);

@@ -2,11 +2,13 @@ import type { INestApplication, Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { JobsModule, MemoryStorage, type JobsModuleOptions, type StorageConfig } from '../../lib/index.js';
+import { MYSQL_PATH_ENV } from '../../lib/storage/typeorm/dialects/mysql-path.js';
 import { availableKinds } from './available-kinds.js';
 import { freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL } from './databases.js';
 import type { DbKind } from './typeorm-harness.js';
 
-export type FeatureKind = 'memory' | DbKind;
+/** `mariadb-mysql8`: MariaDB with the MySQL 8 statements forced (see `dialects/mysql-path.ts`). */
+export type FeatureKind = 'memory' | DbKind | 'mariadb-mysql8';
 
 /**
  * One database (or one shared memory storage) that several app instances use, as in a
@@ -22,9 +24,13 @@ export interface FeatureTarget {
   cleanup(): Promise<void>;
 }
 
-/** Memory always; SQLite always; PostgreSQL and MariaDB when reachable (under CI=true they must be). */
+/**
+ * Memory always; SQLite always; PostgreSQL and MariaDB when reachable (under CI=true they
+ * must be), MariaDB twice: as itself and on the MySQL 8 path.
+ */
 export async function featureKinds(): Promise<FeatureKind[]> {
-  return ['memory', ...(await availableKinds())];
+  const kinds: FeatureKind[] = ['memory', ...(await availableKinds())];
+  return kinds.includes('mariadb') ? [...kinds, 'mariadb-mysql8'] : kinds;
 }
 
 export async function openTarget(kind: FeatureKind): Promise<FeatureTarget> {
@@ -70,8 +76,11 @@ export async function openTarget(kind: FeatureKind): Promise<FeatureTarget> {
         },
       };
     }
-    case 'mariadb': {
+    case 'mariadb':
+    case 'mariadb-mysql8': {
       const { url, drop } = await freshMysqlDatabase();
+      // Read by each storage's init(): targets are opened and cleaned up one at a time.
+      if (kind === 'mariadb-mysql8') process.env[MYSQL_PATH_ENV] = 'no-returning';
       return {
         kind,
         storage: () => ({ type: 'mariadb', url, poolSize: 4 }),
@@ -79,6 +88,7 @@ export async function openTarget(kind: FeatureKind): Promise<FeatureTarget> {
         cleanup: async () => {
           await destroySources();
           await drop();
+          if (kind === 'mariadb-mysql8') delete process.env[MYSQL_PATH_ENV];
         },
       };
     }

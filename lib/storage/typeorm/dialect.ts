@@ -15,14 +15,14 @@ import type { DialectKind, TableNames } from './table-names.js';
  * data-modifying CTE); `batch-helpers.ts` (no SQL) counts the changed rows for it. Every file
  * also uses its database's shared fragments in `*.statements.ts` (clock, columns, buckets).
  *
- * | method          | PostgreSQL             | MySQL / MariaDB             | SQLite                  | flow            |
+ * | method          | PostgreSQL             | MariaDB / MySQL             | SQLite                  | flow            |
  * |-----------------|------------------------|-----------------------------|-------------------------|-----------------|
  * | now             | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
- * | insert          | postgres-enqueue.ts    | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | insert          | postgres-enqueue.ts    | mysql.dialect.ts +Δ ¹       | sqlite.dialect.ts +Δ    | beside the SQL  |
  * | holders         | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | releaseExpired  | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | claim           | postgres-claim.ts      | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
- * | insertClaimed   | postgres-claim.ts      | mysql.dialect.ts +Δ         | sqlite.dialect.ts +Δ    | beside the SQL  |
+ * | insertClaimed   | postgres-claim.ts      | mysql.dialect.ts +Δ ¹       | sqlite.dialect.ts +Δ    | beside the SQL  |
  * | complete        | postgres-outcomes.ts   | mysql-guarded-writes.ts +Δ  | sqlite.dialect.ts +Δ    | beside the SQL  |
  * | fail            | postgres-outcomes.ts   | mysql-guarded-writes.ts +Δ  | sqlite.dialect.ts +Δ    | beside the SQL  |
  * | release         | postgres-outcomes.ts   | mysql-guarded-writes.ts +Δ  | sqlite.dialect.ts +Δ    | beside the SQL  |
@@ -40,8 +40,13 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | pause           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | resume          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | pausedQueues    | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
- * | prune           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | prune           | postgres.statements.ts | mysql.statements.ts ¹       | sqlite.statements.ts    | common-flows.ts |
  * | pruneCounters   | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ *
+ * ¹ MariaDB reads what these wrote through RETURNING. MySQL 8 has no RETURNING: there the flows
+ * are in `mysql-no-returning.ts` (the INSERT's text still from `mysql.dialect.ts`). Which of
+ * the two a server gets is decided at start-up from its version (`mysql-path.ts`); the other
+ * methods are the same on both.
  *
  * (`findByUniqueKey` is `byUniqueKey` there; `cancel`, `retry` and `prune` use `lockJob`,
  * `holders`, `releaseExpired`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its

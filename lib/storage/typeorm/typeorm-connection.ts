@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
 import type { Dialect } from './dialect.js';
+import { mysqlDialect } from './dialects/mysql.dialect.js';
 import type { Executor } from './executors/executor.js';
 import { startExecutor } from './executors/start-executor.js';
 import type { Step } from './flow.js';
@@ -24,11 +25,12 @@ export abstract class TypeOrmConnection {
   protected readonly signals: JobSignals;
 
   readonly dataSource: DataSource;
-  readonly dialect: Dialect;
+  private current: Dialect;
 
   protected constructor(private readonly setup: StorageSetup) {
     this.dataSource = setup.dataSource;
-    this.dialect = setup.dialect;
+    this.current = setup.dialect;
+    // Folds and the clock read the same statements on every MariaDB / MySQL path.
     this.folds = new FoldScheduler(setup.dialect, (step) => this.run(step), () => this.run(setup.dialect.now()));
     this.signals = new JobSignals({
       kind: setup.dialect.kind,
@@ -37,6 +39,11 @@ export abstract class TypeOrmConnection {
       listen: setup.listen,
       listenHealthCheckMs: setup.listenHealthCheckMs,
     });
+  }
+
+  /** The database's statements; on MariaDB / MySQL, those of the server's path once `init()` has checked it. */
+  get dialect(): Dialect {
+    return this.current;
   }
 
   init(): Promise<void> {
@@ -57,8 +64,9 @@ export abstract class TypeOrmConnection {
       }
       await this.dataSource.initialize();
     }
-    const executor = await startExecutor(this.dataSource, this.dialect.kind, this.setup.busyTimeoutMs);
-    if (this.setup.migrations) await executor.run(migrationStep(this.dialect.kind, this.dialect.tables));
+    const { executor, mysqlPath } = await startExecutor(this.dataSource, this.dialect.kind, this.setup.busyTimeoutMs);
+    if (mysqlPath) this.current = mysqlDialect(this.dialect.tables, mysqlPath);
+    if (this.setup.migrations) await executor.run(migrationStep(this.dialect.kind, this.dialect.tables, mysqlPath ?? undefined));
     this.executor = executor;
   }
 

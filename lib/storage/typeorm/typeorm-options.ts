@@ -62,7 +62,7 @@ export function dialectKindOf(ds: DataSource): DialectKind {
     default:
       throw new InvalidOptionsError(
         'storage.dataSource',
-        `a DataSource of type ${JSON.stringify(type)} is not supported: use 'postgres', 'mariadb' (or 'mysql' pointing at MariaDB) or 'better-sqlite3'`,
+        `a DataSource of type ${JSON.stringify(type)} is not supported: use 'postgres', 'mariadb', 'mysql' or 'better-sqlite3'`,
       );
   }
 }
@@ -101,22 +101,12 @@ export function pgClientFactory(ds: DataSource, channel: string): () => PgClient
 }
 
 /**
- * The SQL relies on: PostgreSQL 12+ (CTEs, SKIP LOCKED); MariaDB 10.6+ (SKIP LOCKED,
- * JSON_TABLE, INSERT … RETURNING; MySQL has no INSERT … RETURNING, so it is refused
- * clearly rather than failing on the first enqueue); SQLite 3.42+ (`->>`, `unixepoch('subsec')`).
+ * The SQL relies on: PostgreSQL 12+ (CTEs, SKIP LOCKED); SQLite 3.42+ (`->>`,
+ * `unixepoch('subsec')`). MariaDB and MySQL are checked by `mysqlPathFor`, which also picks
+ * their statement path.
  */
-export function assertServerVersion(kind: DialectKind, version: string): void {
+export function assertServerVersion(kind: 'postgres' | 'sqlite', version: string): void {
   const [major = 0, minor = 0] = (version.match(/(\d+)\.(\d+)/) ?? []).slice(1).map(Number);
-  const atLeast = (M: number, m: number) => major > M || (major === M && minor >= m);
-  if (kind === 'mysql') {
-    if (!/mariadb/i.test(version)) {
-      throw new StorageUnavailableError(
-        `the server is MySQL ${version}; the job storage needs MariaDB 10.6 or later (MySQL lacks INSERT … RETURNING). ` +
-          'Use MariaDB, PostgreSQL or SQLite',
-      );
-    }
-    if (!atLeast(10, 6)) throw new StorageUnavailableError(`MariaDB ${version} is too old: the job storage needs 10.6 or later (SKIP LOCKED, JSON_TABLE)`);
-  }
   if (kind === 'postgres' && major < 12) throw new StorageUnavailableError(`PostgreSQL ${version} is too old: the job storage needs 12 or later`);
   if (kind === 'sqlite' && !(major > 3 || (major === 3 && minor >= 42))) {
     throw new StorageUnavailableError(`SQLite ${version} is too old: the job storage needs 3.42 or later (update better-sqlite3)`);
@@ -128,7 +118,8 @@ export function versionQuery(kind: DialectKind): string {
     case 'postgres':
       return `SELECT current_setting('server_version') AS v`;
     case 'mysql':
-      return 'SELECT VERSION() AS v';
+      // The increment of this connection's session (from the server's global value): see `mysqlPathFor`.
+      return 'SELECT VERSION() AS v, @@auto_increment_increment AS inc';
     case 'sqlite':
       return 'SELECT sqlite_version() AS v';
   }

@@ -7,25 +7,30 @@ import { commonFlows } from './common-flows.js';
 import { mysqlFold } from './fold-statements.js';
 import { mysqlRecount } from './recount-statements.js';
 import { mysqlGuardedWrites } from './mysql-guarded-writes.js';
-import { applyDeltas, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc } from './mysql.statements.js';
+import { mysqlNoReturning } from './mysql-no-returning.js';
+import type { MysqlPath } from './mysql-path.js';
+import { applyDeltas, INSERTED_COLUMNS, JOB_COLUMNS, marks, mysqlStatements, NOW, plusMs, utc } from './mysql.statements.js';
 
 /**
- * MariaDB has no UPDATE … RETURNING: every guarded write is a short transaction that first
+ * MariaDB and MySQL 8 (see `mysql-path.ts` for which path a server takes). Neither has
+ * UPDATE … RETURNING: every guarded write is a short transaction that first
  * locks the rows it may change (`SELECT … FOR UPDATE`: the ids that are still held), then
  * updates exactly those. Batches of per-row values travel as one JSON parameter through
- * JSON_TABLE (MariaDB 10.6+, MySQL 8).
- * Here: enqueue, the hand-off, claim and rescue; the guarded writes (complete, fail, release,
+ * JSON_TABLE (MariaDB 10.6+, MySQL 8.0.4+).
+ * Here: enqueue, the hand-off, claim and rescue (the `no-returning` path's enqueue, hand-off
+ * and prune flows are in `mysql-no-returning.ts`); the guarded writes (complete, fail, release,
  * heartbeat) in `mysql-guarded-writes.ts`; the rest in `mysql.statements.ts` (see the table in
  * `dialect.ts`).
  */
-export function mysqlDialect(t: TableNames): Dialect {
+export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dialect {
   /**
    * Enqueue: one multi-row INSERT. `run_at` is computed first so `state` can read it (a
-   * VALUES list may refer to columns set earlier in the same row). IGNORE skips rows whose
-   * unique key is held (the unique index on `unique_active`); the storage validates
-   * lengths first, so no other error can be downgraded to a warning. RETURNING (MariaDB
-   * 10.5+) gives the stored rows. A unique window's end (`unique_until`) is stamped from the
-   * database's clock like `created_at` (NULL without a window: NULL + an interval is NULL).
+   * VALUES list may refer to columns set earlier in the same row, on MariaDB and MySQL alike).
+   * IGNORE skips rows whose unique key is held (the unique index on `unique_active`); the
+   * storage validates lengths first, so no other error can be downgraded to a warning.
+   * `returning` path: RETURNING (MariaDB 10.5+) gives the stored rows; the other path reads
+   * them back (see `mysql-no-returning.ts`). A unique window's end (`unique_until`) is stamped
+   * from the database's clock like `created_at` (NULL without a window: NULL + an interval is NULL).
    */
   const insertJobs = (rows: InsertRow[]) => {
     const tuple = `(?, ?, ?, ?, ?, COALESCE(?, ${plusMs(NOW, '?')}),
@@ -33,8 +38,8 @@ export function mysqlDialect(t: TableNames): Dialect {
     return sql(
       `INSERT IGNORE INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, state, created_at,
                                      unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
-       VALUES ${rows.map(() => tuple).join(', ')}
-       RETURNING id, unique_key, queue, CAST(run_at AS CHAR) AS run_at`,
+       VALUES ${rows.map(() => tuple).join(', ')}${path === 'returning' ? `
+       RETURNING ${INSERTED_COLUMNS}` : ''}`,
       rows.flatMap((r) => [
         r.queue, r.name, r.payload, r.priority, r.maxAttempts, utc(r.runAt), r.delayMs,
         r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs,
@@ -54,8 +59,8 @@ export function mysqlDialect(t: TableNames): Dialect {
        VALUES (?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
                CASE WHEN EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = ?) THEN 'available' ELSE 'running' END,
                CASE WHEN state = 'running' THEN 1 ELSE 0 END, CASE WHEN state = 'running' THEN ${NOW} END,
-               CASE WHEN state = 'running' THEN ? END, CASE WHEN state = 'running' THEN ${plusMs(NOW, '?')} END)
-       RETURNING ${JOB_COLUMNS}`,
+               CASE WHEN state = 'running' THEN ? END, CASE WHEN state = 'running' THEN ${plusMs(NOW, '?')} END)${path === 'returning' ? `
+       RETURNING ${JOB_COLUMNS}` : ''}`,
       [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, r.queue, workerId, leaseMs],
     );
 
@@ -138,7 +143,7 @@ export function mysqlDialect(t: TableNames): Dialect {
 
   const runAtOf = (r: Row) => asDate(r.run_at).getTime();
 
-  return {
+  const flows: Dialect = {
     kind: 'mysql',
     tables: t,
     maxRowsPerStatement: 1000,
@@ -179,4 +184,5 @@ export function mysqlDialect(t: TableNames): Dialect {
       return rows.length;
     }),
   };
+  return path === 'returning' ? flows : { ...flows, ...mysqlNoReturning(t, insertJobs, insertClaimedJob) };
 }

@@ -5,7 +5,9 @@ import type { TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
 
 /**
- * MariaDB (10.6+) SQL, MySQL 8 syntax where it has an equivalent. Times are DATETIME(3)
+ * MariaDB (10.6+) and MySQL (8.0.4+) SQL: the same text on both, except the RETURNING of
+ * `prune` here and of the enqueue in `mysql.dialect.ts`, which only the `returning` path
+ * (MariaDB) runs (see `mysql-path.ts`). Times are DATETIME(3)
  * holding UTC, compared with `UTC_TIMESTAMP(3)`, so neither the session's `time_zone` nor
  * Node's matters. They are bound as UTC text and read back as text (`CAST … AS CHAR`),
  * because the driver would otherwise convert them through its own time-zone setting.
@@ -39,6 +41,9 @@ export const JOB_COLUMNS = [
   'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested', 'interruptions',
   'prefetched', 'rescued_unstarted',
 ].join(', ');
+
+/** What an enqueue reads of the rows it stored: ids for the results, queue and run_at for the pending counts. */
+export const INSERTED_COLUMNS = 'id, unique_key, queue, CAST(run_at AS CHAR) AS run_at';
 
 /** Epoch ms of a DATETIME expression. */
 const msOf = (expr: string) => `(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', ${expr}) DIV 1000)`;

@@ -3,8 +3,12 @@ import { driveAsync, type Row, type Sql, type SqlResult, type Step } from '../fl
 import type { Executor, ManagerLike, QueryRunnerLike } from './executor.js';
 import { pgPoolOf, queryPrepared, runOnPool, type PgClientLike } from './pg-pool.js';
 
-/** Deadlocks (MariaDB 1213, PostgreSQL 40P01) are retried this many times: the database chose a victim. */
-const DEADLOCK_RETRIES = 3;
+/**
+ * A step that lost a lock conflict is run again, this many times: deadlocks (MariaDB / MySQL
+ * 1213, PostgreSQL 40P01: the database chose a victim) and MariaDB / MySQL lock wait timeouts
+ * (1205: by default they undo only the statement; the step's transaction is rolled back whole).
+ */
+const LOCK_CONFLICT_RETRIES = 3;
 
 /**
  * PostgreSQL and MariaDB: each step takes one pooled connection (a TypeORM QueryRunner) for
@@ -19,8 +23,8 @@ export class TypeOrmExecutor implements Executor {
       try {
         return await this.runOnce(step);
       } catch (err) {
-        // The database rolled the victim back whole (our own statement or transaction): run it again.
-        if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+        // The step's statement or transaction is undone whole (see `inTransaction`): run it again.
+        if (attempt >= LOCK_CONFLICT_RETRIES || !isLockConflict(err)) throw err;
       }
     }
   }
@@ -89,8 +93,8 @@ export async function exec(qr: QueryRunnerLike, q: Sql): Promise<SqlResult> {
   return { rows, affected: typeof res.affected === 'number' ? res.affected : rows.length };
 }
 
-function isDeadlock(err: unknown): boolean {
+export function isLockConflict(err: unknown): boolean {
   const driverError = (err as { driverError?: { code?: unknown; errno?: unknown } } | null)?.driverError ?? err;
   const { code, errno } = (driverError ?? {}) as { code?: unknown; errno?: unknown };
-  return errno === 1213 || code === 'ER_LOCK_DEADLOCK' || code === '40P01';
+  return errno === 1213 || code === 'ER_LOCK_DEADLOCK' || errno === 1205 || code === 'ER_LOCK_WAIT_TIMEOUT' || code === '40P01';
 }

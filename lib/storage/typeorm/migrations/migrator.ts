@@ -3,7 +3,8 @@ import { sql, step, type Flow, type Sql, type Step } from '../flow.js';
 import { asNumber } from '../job-row.js';
 import type { DialectKind, TableNames } from '../table-names.js';
 import type { Migration } from './migration.js';
-import { mysqlMigrations } from './mysql.migrations.js';
+import type { MysqlPath } from '../dialects/mysql-path.js';
+import { mysql8Migrations, mysqlMigrations } from './mysql.migrations.js';
 import { postgresMigrations } from './postgres.migrations.js';
 import { sqliteMigrations } from './sqlite.migrations.js';
 
@@ -21,14 +22,15 @@ const LOCK_WAIT_S = 60;
  * takes a lock first, so one migrates and the others then find nothing left to do.
  * - PostgreSQL: `pg_advisory_xact_lock` inside one transaction (DDL is transactional there),
  *   released by the commit.
- * - MariaDB: `GET_LOCK` on the step's connection (DDL commits implicitly, so each migration
+ * - MariaDB / MySQL: `GET_LOCK` on the step's connection (DDL commits implicitly, so each migration
  *   is recorded right after its statements; `IF NOT EXISTS` makes a half-applied one
  *   resumable), released at the end.
  * - SQLite: the whole step inside `BEGIN IMMEDIATE` (the database's write lock).
  * Returns the versions it applied.
  */
-export function migrationStep(kind: DialectKind, t: TableNames): Step<number[]> {
-  const pending = (applied: Set<number>) => MIGRATIONS[kind].filter((m) => !applied.has(m.version));
+export function migrationStep(kind: DialectKind, t: TableNames, mysqlPath: MysqlPath = 'returning'): Step<number[]> {
+  const all = kind === 'mysql' && mysqlPath === 'no-returning' ? mysql8Migrations : MIGRATIONS[kind];
+  const pending = (applied: Set<number>) => all.filter((m) => !applied.has(m.version));
   switch (kind) {
     case 'postgres':
       return step('tx', function* () {

@@ -1,3 +1,4 @@
+import type { TableNames } from '../table-names.js';
 import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
 
 /** utf8mb4 for any text; binary collation so queue names and unique keys compare exactly. */
@@ -118,3 +119,45 @@ export const mysqlMigrations: Migration[] = [
     ],
   },
 ];
+
+/**
+ * The same columns as `ADD COLUMN IF NOT EXISTS`, which MySQL lacks: the ALTER runs only when
+ * information_schema does not list the column yet (resumable as well), through a prepared
+ * statement on the migration's one connection. Valid on MariaDB and MySQL alike.
+ */
+function addColumnIfMissing(t: TableNames, column: string, definition: string): string[] {
+  const alter = `ALTER TABLE ${t.jobs} ADD COLUMN ${column} ${definition}`;
+  return [
+    `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${alter.replace(/'/g, "''")}', 'DO 0') FROM information_schema.COLUMNS
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND COLUMN_NAME = '${column}')`,
+    'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
+    'EXECUTE jobs_migration_ddl',
+    'DEALLOCATE PREPARE jobs_migration_ddl',
+  ];
+}
+
+/**
+ * The migrations of the `no-returning` path (MySQL 8, see `dialects/mysql-path.ts`): the same
+ * versions with the same effect, with the MariaDB-only `ADD COLUMN IF NOT EXISTS` of 4, 5 and 6
+ * replaced by `addColumnIfMissing`. (1 and 2 are valid MySQL 8 as they are: generated
+ * columns, CHECK (enforced from 8.0.16), LONGTEXT rather than JSON, no index IF NOT EXISTS.)
+ * Either list may migrate a database the other one started.
+ */
+export const mysql8Migrations: Migration[] = mysqlMigrations.map((m): Migration => {
+  switch (m.version) {
+    case 4:
+      return {
+        ...m,
+        up: (t) => [
+          ...addColumnIfMissing(t, 'prefetched', 'TINYINT(1) NOT NULL DEFAULT 0'),
+          ...addColumnIfMissing(t, 'rescued_unstarted', 'TINYINT(1) NOT NULL DEFAULT 0'),
+        ],
+      };
+    case 5:
+      return { ...m, up: (t) => addColumnIfMissing(t, 'unique_until', 'DATETIME(3) NULL') };
+    case 6:
+      return { ...m, up: (t) => addColumnIfMissing(t, 'interruptions', 'INT NOT NULL DEFAULT 0') };
+    default:
+      return m;
+  }
+});
