@@ -10,6 +10,7 @@ import type { TestingJobs } from './testing-jobs.js';
  * `QueueService` of the inline mode: `enqueue` stores the job, then runs it to completion
  * (retries by its policy, on the fake clock) before it resolves; a job that ends dead or
  * cancelled rejects it with the job's final error. A duplicate (unique key held) does not run.
+ * `enqueueMany` runs every job in order, then rejects with the first such error.
  */
 @Injectable()
 export class InlineQueueService extends QueueService {
@@ -25,7 +26,10 @@ export class InlineQueueService extends QueueService {
 
   override async enqueueMany(jobs: BulkJob[], options?: { manager?: unknown }): Promise<EnqueueResult[]> {
     const results = await super.enqueueMany(jobs, options);
-    for (const result of results) await this.runToEnd(result);
+    // Every job runs, in order; the first that ended dead or cancelled then rejects the call.
+    const failures: unknown[] = [];
+    for (const result of results) await this.runToEnd(result).catch((err: unknown) => failures.push(err));
+    if (failures.length) throw failures[0];
     return results;
   }
 

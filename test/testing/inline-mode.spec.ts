@@ -72,6 +72,14 @@ describe('JobsTestingModule, inline mode, on memory storage', () => {
     ]);
     expect(outbox.greeted).toEqual(['a']);
     expect(outbox.children).toEqual([7]);
+    // A job that ends dead rejects the call, after the jobs behind it have run.
+    await expect(
+      queue.enqueueMany([
+        { name: Doomed, payload: { why: 'first dies' } },
+        { name: Greet, payload: { name: 'b' } },
+      ]),
+    ).rejects.toThrow('first dies');
+    expect(outbox.greeted).toEqual(['a', 'b']);
     // A dead job holds its key with `until-complete`: the second enqueue is a duplicate and does not run.
     await expect(queue.enqueue(Doomed, { why: 'x' }, { uniqueKey: 'k', unique: { while: 'until-complete' } })).rejects.toThrow('x');
     const again = await queue.enqueue(Doomed, { why: 'x' }, { uniqueKey: 'k', unique: { while: 'until-complete' } });
