@@ -1,6 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidPayloadError, QueueService, UnknownJobError, type StorageConfig } from '../../lib/index.js';
+import { FakeClock, InvalidPayloadError, QueueService, UnknownJobError, type StorageConfig } from '../../lib/index.js';
 import { JobsAssertionError, JobsTester, JobsTestingModule } from '../../lib/testing/index.js';
 import { freshSqliteFile } from '../support/databases.js';
 import { Child, Doomed, Flaky, Greet, Outbox, Parent, PROVIDERS, Report, SmtpError } from './fixtures.js';
@@ -174,4 +174,25 @@ describe.each(kinds)('JobsTestingModule, manual mode, on $kind storage', ({ kind
       await expect(tester.drain({ scheduled: true })).rejects.toThrow(/storage's clock, which the test's FakeClock does not move/);
     });
   }
+});
+
+describe('JobsTestingModule.forRoot options', () => {
+  it('refuses bad options where the test names them', () => {
+    expect(() => JobsTestingModule.forRoot({ mode: 'auto' } as never)).toThrow(/'mode'.*expected 'manual' or 'inline', got "auto"/);
+    expect(() => JobsTestingModule.forRoot({ mdoe: 'inline' } as never)).toThrow(/did you mean 'mode'/);
+    expect(() => JobsTestingModule.forRoot({ clock: { now: () => 0 } } as never)).toThrow(/'clock'.*FakeClock/);
+  });
+
+  it('runs on the FakeClock it is given', async () => {
+    const clock = new FakeClock(new Date('2030-01-01T00:00:00Z'));
+    const app = await Test.createTestingModule({ imports: [JobsTestingModule.forRoot({ clock })], providers: PROVIDERS }).compile();
+    await app.init();
+    try {
+      expect(app.get(JobsTester).clock).toBe(clock);
+      const { id } = await app.get(QueueService).enqueue(Greet, { name: 'ada' });
+      expect((await app.get(QueueService).getJob(id))?.createdAt.toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    } finally {
+      await app.close();
+    }
+  });
 });
