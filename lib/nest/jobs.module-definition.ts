@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Module } from '@nestjs/common';
 import type { JobsModuleOptions } from './interfaces/jobs-module-options.interface.js';
 
 export const {
@@ -10,3 +10,10 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createJobsOptions')
   .build();
+
+/**
+ * What `JobsModule.forRoot()` / `forRootAsync()` return: a module that only provides the
+ * options (a new one per call), importing the static `JobsModule` that does the work.
+ */
+@Module({})
+export class JobsOptionsModule extends ConfigurableJobsModule {}
