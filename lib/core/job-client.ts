@@ -96,6 +96,8 @@ export class JobClient {
    * by `snooze.workerId`, back to wait until `snooze.until`: both in one transaction where the
    * storage has `snoozeWith` (every storage of this package), so a crash leaves both done or
    * neither. `held` false: the lease was lost, and (with `snoozeWith`) nothing was stored.
+   * `result` null while `held`: the running job's cancellation was requested (an `unschedule()`
+   * during a tick), so it ended cancelled and the job was not stored.
    * A storage without it gets the two writes one after the other, the job first.
    */
   async enqueueWithSnooze(
@@ -110,6 +112,7 @@ export class JobClient {
     if (this.storage.snoozeWith) {
       const results = await this.storage.snoozeWith(snooze.id, snooze.workerId, snooze.until, [job]);
       if (!results) return { held: false, result: null };
+      if (!results.length) return { held: true, result: null };
       this.after([job], results, true);
       return { held: true, result: results[0]! };
     }

@@ -94,7 +94,12 @@ export class Scheduler {
     return { key };
   }
 
-  /** Stops a schedule. True when there was one. */
+  /**
+   * Stops a schedule. True when there was one. Once it resolves no tick of the schedule is
+   * stored any more: a waiting row is cancelled; a row firing a tick right now is asked to
+   * cancel, and its snooze (`Storage.snoozeWith`) then ends it and stores nothing. Tick jobs
+   * stored before still run.
+   */
   async unschedule(key: string): Promise<boolean> {
     const row = await this.storage.findByUniqueKey(rowKey(assertName('schedule key', key)));
     if (!row) return false;
@@ -146,12 +151,13 @@ export class Scheduler {
     // The tick's job and the row's snooze commit together: a crash in between would leave the
     // row running with the job stored, and the rescued row would fire the tick again.
     if (record.lockedBy === null) throw new Error(`schedule row ${record.id} is not held by a worker`);
-    const { held } = await this.client.enqueueWithSnooze(
+    const { held, result } = await this.client.enqueueWithSnooze(
       row.job,
       row.payload,
       { queue: row.queue, uniqueKey: `${row.key}:${tick}` },
       { id: record.id, workerId: record.lockedBy, until: next },
     );
+    if (held && !result) this.logger.log(`Schedule '${row.key}' was unscheduled while its tick ${new Date(tick).toISOString()} fired; it stops without it.`);
     return new Snoozed(held);
   }
 }

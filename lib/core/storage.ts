@@ -70,9 +70,12 @@ export interface Storage {
   /**
    * Optional: hands the running job `id` back to wait until `runAt` (as `release` with a
    * `runAt`) and stores `jobs` (as `enqueue`), atomically: both or neither. Null, with nothing
-   * stored, when `workerId` no longer holds `id`. A recurring schedule's row fires its tick
-   * with it, so no crash can leave the tick's job stored and the row still waiting to fire
-   * that tick again. Without it, the scheduler enqueues and then releases (not crash-safe).
+   * stored, when `workerId` no longer holds `id`. When its cancellation was requested while it
+   * ran, `id` ends `cancelled` (as `release` does) and none of `jobs` is stored: the result is
+   * empty. A recurring schedule's row fires its tick with it, so no crash can leave the tick's
+   * job stored and the row still waiting to fire that tick again, and an `unschedule()` that
+   * came while the tick ran (a cancel of the row) stops it before it stores that tick's job.
+   * Without it, the scheduler enqueues and then releases (not crash-safe).
    */
   snoozeWith?(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null>;
 

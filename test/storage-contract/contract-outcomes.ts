@@ -165,6 +165,23 @@ export function outcomeCases(): void {
     expect((await s.list({ name: 'tick' })).jobs).toHaveLength(1);
   });
 
+  it('snoozeWith() on a job cancelled while it ran (an unschedule() during its tick) ends it cancelled and stores none of the jobs', async () => {
+    const [row] = await s.enqueue([newJob({ name: 'jobs:schedule', uniqueKey: 'sched:k' })]);
+    // The tick is in flight: its row is claimed, its handler has not written yet.
+    await s.claim('q', 'w1', 1, 30_000);
+    expect(await s.cancel(row!.id)).toMatchObject({ state: 'running', cancelRequested: true });
+    const at = new Date((await s.now()) + T);
+    expect(await s.snoozeWith!(row!.id, 'w1', at, [newJob({ name: 'tick', uniqueKey: 'k:1' })])).toEqual([]);
+    expect((await s.list({ name: 'tick' })).jobs).toEqual([]);
+    expect(await s.get(row!.id)).toMatchObject({ state: 'cancelled', lockedBy: null, cancelRequested: false });
+    expect(await s.findByUniqueKey('sched:k')).toBeNull();
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st).toMatchObject({ running: 0, available: 0, scheduled: 0 });
+    // Past the time it was to wake at, it stays cancelled.
+    await h.advance(T * 2);
+    expect(await s.claim('q', 'w1', 10, 30_000)).toEqual([]);
+  });
+
   it('progress() stores percent and data for the holder only', async () => {
     const [a] = await s.enqueue([newJob()]);
     await s.claim('q', 'w1', 1, 30_000);

@@ -167,8 +167,10 @@ export class MemoryStorage implements Storage {
 
   /** Both writes in one synchronous step, so nothing runs in between (see `Storage.snoozeWith`). */
   async snoozeWith(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null> {
-    if (!heldBy(this.jobs, id, workerId)) return null;
-    const results = this.insert(jobs);
+    const job = heldBy(this.jobs, id, workerId);
+    if (!job) return null;
+    // Cancelled while it ran (an unschedule() during a tick): it ends cancelled, and stores nothing.
+    const results = job.cancelRequested ? [] : this.insert(jobs);
     this.releaseNow([id], workerId, runAt, {});
     return results;
   }

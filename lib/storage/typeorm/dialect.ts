@@ -75,8 +75,11 @@ export interface Dialect {
   insertClaimed?(row: InsertRow, workerId: string, leaseMs: number): Step<Row>;
   complete(items: CompleteRow[]): Step<string[]>;
   fail(items: FailRow[]): Step<string[]>;
-  /** `interrupted`: a shutdown cut the runs short; each job's `interruptions` goes up by one. */
-  release(ids: string[], workerId: string, runAt: Date | null, interrupted: boolean): Step<string[]>;
+  /**
+   * `interrupted`: a shutdown cut the runs short; each job's `interruptions` goes up by one.
+   * `cancelled`: the held ones that ended cancelled instead (cancellation requested while they ran).
+   */
+  release(ids: string[], workerId: string, runAt: Date | null, interrupted: boolean): Step<ReleasedRows>;
   /** `started`: ids among `ids` whose start to record (no longer `prefetched`). */
   heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[]): Step<HeartbeatRows>;
   rescue(limit: number, message: string): Step<number>;
@@ -152,6 +155,9 @@ export interface HeartbeatRows {
   held: string[];
   cancelled: string[];
 }
+
+/** The ids a release found held, and those among them that ended cancelled rather than waiting again. */
+export type ReleasedRows = HeartbeatRows;
 
 /** Events counted by period (grains m / h / a). */
 export type CounterEvent = 'completed' | 'died';

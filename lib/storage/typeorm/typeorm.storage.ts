@@ -17,7 +17,9 @@ import type {
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
+import type { ReleasedRows } from './dialect.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
+import { step, type Step } from './flow.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import type { ListenerEvent } from './pg-listener.js';
 import { buildStats, counterWindow } from './stats.js';
@@ -82,20 +84,25 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
 
   /**
    * See `Storage.snoozeWith`: the guarded release, then the INSERT, in one transaction. When
-   * the lease is gone the release changes nothing and nothing is inserted; when the INSERT
-   * fails (or stores fewer jobs than given) the release rolls back with it.
+   * the lease is gone the release changes nothing and nothing is inserted; when the release
+   * ends the job cancelled (an `unschedule()` came while it ran: the release reads the request
+   * under the row's write lock, so a cancel either committed before it or finds the job
+   * waiting again) nothing is inserted either; when the INSERT fails (or stores fewer jobs
+   * than given) the release rolls back with it.
    */
   async snoozeWith(id: string, workerId: string, runAt: Date, jobs: NewJob[]): Promise<EnqueueResult[] | null> {
     if (!isJobId(id)) return null;
     const plan = new EnqueuePlan(jobs.map(toInsertRow));
     const results = await this.exec().transaction(async (_manager, run) => {
-      if (!(await run(this.dialect.release([id], workerId, runAt, false))).length) return null;
+      const released = await run(this.dialect.release([id], workerId, runAt, false));
+      if (!released.held.length) return null;
+      if (released.cancelled.length) return [];
       await insertPlanned(plan, this.dialect, run);
       return plan.finish();
     });
     if (!results) return null;
     this.wrote();
-    this.wakeDue(plan, results);
+    if (results.length) this.wakeDue(plan, results);
     return results;
   }
 
@@ -142,7 +149,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
 
   async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
     const valid = ids.filter(isJobId);
-    return this.batched(valid, (chunk) => this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true));
+    return this.batched(valid, (chunk) => heldOf(this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true)));
   }
 
   async heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[] = []): Promise<HeartbeatResult> {
@@ -297,4 +304,11 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
       throw err;
     }
   }
+}
+
+/** The ids a release found held (what `Storage.release` returns). */
+function heldOf(released: Step<ReleasedRows>): Step<string[]> {
+  return step(released.mode, function* () {
+    return (yield* released.make()).held;
+  });
 }

@@ -133,12 +133,12 @@ export function mysqlGuardedWrites(t: TableNames): Pick<Dialect, 'complete' | 'f
     }),
     release: (ids, workerId, runAt, interrupted) => step('tx', function* () {
       const held = yield* lockHeld(ids, () => workerId, 'queue, cancel_requested');
-      if (!held.length) return [];
+      if (!held.length) return { held: [], cancelled: [] };
       const heldIds = held.map((r) => asString(r.id));
       yield releaseHeld(heldIds, runAt, interrupted);
       const back = held.filter((r) => !asBool(r.cancel_requested));
       yield applyDeltas(t, [...deltasOf(held, 'running', -1), ...deltasOf(back, 'pending', 1, runAt ? () => runAt.getTime() : undefined)]);
-      return heldIds;
+      return { held: heldIds, cancelled: held.filter((r) => asBool(r.cancel_requested)).map((r) => asString(r.id)) };
     }),
     heartbeat: (ids, workerId, leaseMs, started) => step('tx', function* () {
       const held = yield* lockHeld(ids, () => workerId, 'cancel_requested, prefetched');

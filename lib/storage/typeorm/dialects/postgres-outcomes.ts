@@ -104,7 +104,7 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
          deltaPart('released', 'running', -1),
          deltaPart('released', 'pending', 1, bucketOf('run_at'), `state <> 'cancelled'`),
        ])})
-       SELECT id FROM released WHERE ${notifyQueues('released', '$4', `state = 'available'`)}`,
+       SELECT id, state FROM released WHERE ${notifyQueues('released', '$4', `state = 'available'`)}`,
       [ids, workerId, runAt, t.channel, interrupted ? 1 : 0],
     );
 
@@ -116,7 +116,8 @@ export function postgresOutcomes(t: TableNames): Pick<Dialect, 'complete' | 'fai
       return (yield failJobs(items)).rows.map((r) => asString(r.id));
     }),
     release: (ids, workerId, runAt, interrupted) => step('write', function* () {
-      return (yield releaseJobs(ids, workerId, runAt, interrupted)).rows.map((r) => asString(r.id));
+      const { rows } = yield releaseJobs(ids, workerId, runAt, interrupted);
+      return { held: rows.map((r) => asString(r.id)), cancelled: rows.filter((r) => r.state === 'cancelled').map((r) => asString(r.id)) };
     }),
   };
 }

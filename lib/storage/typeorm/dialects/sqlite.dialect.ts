@@ -243,7 +243,7 @@ export function sqliteDialect(t: TableNames): Dialect {
     release: (ids, workerId, runAt, interrupted) => step('tx', function* () {
       const { rows } = yield releaseJobs(ids, workerId, runAt, interrupted);
       if (rows.length) yield applyDeltas(t, leftRunning(rows));
-      return rows.map((r) => asString(r.id));
+      return { held: rows.map((r) => asString(r.id)), cancelled: rows.filter((r) => r.state === 'cancelled').map((r) => asString(r.id)) };
     }),
     heartbeat: (ids, workerId, leaseMs, started) => step('write', function* () {
       const { rows } = yield heartbeatJobs(ids, workerId, leaseMs, started);
