@@ -61,7 +61,7 @@ export class SqliteChangeWatch {
     this.wakeups = new Observable<Wakeup>((subscriber) => {
       let timer: ReturnType<typeof setTimeout> | null = null;
       let active = true;
-      const next = () => {
+      const next = (first = false) => {
         if (!active || this.closed) return;
         timer = setTimeout(() => {
           timer = null;
@@ -69,14 +69,15 @@ export class SqliteChangeWatch {
             this.looking = null;
             next();
           });
-        }, this.nextWait());
+        }, first ? 0 : this.nextWait());
         timer.unref();
       };
-      // The first look only takes the marks: what was there before is the poll's to find.
+      // The first look, at once, only takes the marks: what was there before is the workers'
+      // first claim's to find.
       this.marks = null;
       this.lastSeen = performance.now();
       this.waitMs = this.options.everyMs;
-      next();
+      next(true);
       const stop = this.closed$.subscribe(() => subscriber.complete());
       return () => {
         active = false;
