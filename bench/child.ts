@@ -4,10 +4,11 @@
  */
 import { SYSTEMS } from './systems/index.js';
 import { bareClaim, bareInsert, pgbench } from './workloads/ceiling.js';
+import { crossProcess } from './workloads/cross-process.js';
 import * as w from './workloads/workloads.js';
 
 export interface Task {
-  task: 'enqueue-one' | 'enqueue-bulk' | 'seed' | 'process' | 'latency' | 'seed-backlog' | 'backlog' | 'cleanup'
+  task: 'enqueue-one' | 'enqueue-bulk' | 'seed' | 'process' | 'latency' | 'cross-process' | 'seed-backlog' | 'backlog' | 'cleanup'
     | 'ceiling-insert' | 'ceiling-claim' | 'pgbench';
   system: string;
   params: w.Params;
@@ -33,6 +34,8 @@ async function runTask(t: Task): Promise<w.Result> {
       return w.processJobs(a, t.params);
     case 'latency':
       return w.latency(a, t.params);
+    case 'cross-process':
+      return crossProcess(a, t.params);
     case 'seed-backlog':
       return w.seedBacklog(a, t.params);
     case 'backlog':

@@ -1,6 +1,6 @@
 import type { Task } from './child.js';
 
-export type WorkloadId = 'enqueue-one' | 'enqueue-bulk' | 'process' | 'latency' | 'backlog' | 'ceiling';
+export type WorkloadId = 'enqueue-one' | 'enqueue-bulk' | 'process' | 'latency' | 'cross-process' | 'backlog' | 'ceiling';
 
 export interface Sizes {
   quick: boolean;
@@ -9,12 +9,14 @@ export interface Sizes {
   enqueueJobs: number;
   reps: number;
   latencyJobs: number;
+  /** Workload 7: ms of the idle worker's CPU measurement. */
+  idleMs: number;
   backlogs: [number, number];
   pgbenchSeconds: number;
 }
 
-export const FULL: Sizes = { quick: false, jobs: 20_000, enqueueJobs: 20_000, reps: 3, latencyJobs: 500, backlogs: [10_000, 1_000_000], pgbenchSeconds: 5 };
-export const QUICK: Sizes = { quick: true, jobs: 2_000, enqueueJobs: 1_000, reps: 1, latencyJobs: 100, backlogs: [10_000, 50_000], pgbenchSeconds: 1 };
+export const FULL: Sizes = { quick: false, jobs: 20_000, enqueueJobs: 20_000, reps: 3, latencyJobs: 500, idleMs: 5_000, backlogs: [10_000, 1_000_000], pgbenchSeconds: 5 };
+export const QUICK: Sizes = { quick: true, jobs: 2_000, enqueueJobs: 1_000, reps: 1, latencyJobs: 100, idleMs: 2_000, backlogs: [10_000, 50_000], pgbenchSeconds: 1 };
 
 /** One line of a result table: a system (or the bare database) under one workload variant. */
 export interface Row {
@@ -100,6 +102,12 @@ export function buildPlan(systems: string[], s: Sizes, workloads: Set<WorkloadId
         steps: [task('latency', sys, { jobs: s.latencyJobs, sameRuntime: ours }, t.latency)],
       });
     }
+  }
+  if (has('cross-process') && systems.includes('ours-sqlite')) {
+    rows.push({
+      workload: 'cross-process', variant: '', label: 'ours-sqlite (producer in another process)', system: 'ours-sqlite',
+      steps: [task('cross-process', 'ours-sqlite', { jobs: s.latencyJobs, idleMs: s.idleMs }, t.latency + s.idleMs)],
+    });
   }
   if (has('backlog')) {
     for (const b of s.backlogs) {

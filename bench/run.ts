@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--systems=a,b] [--workloads=process,latency] [--reps=N] [--jobs=N] [--ours=ours-pg] [--profile]`
+ * `npm run bench [-- --quick] [--systems=a,b] [--workloads=process,latency,cross-process] [--reps=N] [--jobs=N] [--ours=ours-pg] [--profile]`
  *
  * Runs every workload for every system, each step in its own child process, one at a time,
  * the systems in a rotated order in each repetition; prints a table per workload, the
@@ -16,7 +16,7 @@ import { SYSTEM_IDS } from './systems/index.js';
 import { waitForQuiet } from './quiet.js';
 import { describeSettings } from './settings.js';
 
-const ALL_WORKLOADS: WorkloadId[] = ['enqueue-one', 'enqueue-bulk', 'process', 'latency', 'backlog', 'ceiling'];
+const ALL_WORKLOADS: WorkloadId[] = ['enqueue-one', 'enqueue-bulk', 'process', 'latency', 'cross-process', 'backlog', 'ceiling'];
 const QUICK_SYSTEMS = ['ours-pg', 'ours-sqlite', 'graphile-worker', 'pg-boss', 'bullmq-redis'];
 
 function arg(name: string): string | undefined {
@@ -156,7 +156,7 @@ async function checkpoint(): Promise<void> {
 }
 
 function summary(r: Record<string, unknown>): string {
-  const keys = ['perSec', 'p50', 'p99', 'ms', 'rssMb', 'updateTps', 'insertTps'];
+  const keys = ['perSec', 'p50', 'p99', 'idleCpuPct', 'ms', 'rssMb', 'updateTps', 'insertTps'];
   return keys.filter((k) => typeof r[k] === 'number').map((k) => `${k}=${(r[k] as number).toFixed(k === 'perSec' ? 0 : 2)}`).join(' ');
 }
 

@@ -38,13 +38,13 @@ function storageConfig(backend: OursBackend): StorageConfig {
   }
 }
 
-function moduleOptions(backend: OursBackend, concurrency: number, workers: boolean): JobsModuleOptions {
+function moduleOptions(backend: OursBackend, concurrency: number, workers: boolean, pollIntervalMs?: number): JobsModuleOptions {
   return {
     workers,
     queues: workers ? { [QUEUE]: { concurrency, prefetch: OURS_PREFETCH } } : {},
     logger,
     // PostgreSQL wakes workers by LISTEN/NOTIFY; the other databases poll (local enqueues wake at once).
-    pollIntervalMs: backend === 'postgres' ? 1000 : 100,
+    pollIntervalMs: pollIntervalMs ?? (backend === 'postgres' ? 1000 : 100),
     // On by default; BENCH_LOCAL_HANDOFF=0 measures the same runtime without it (an A/B of the hand-off).
     localHandoff: process.env.BENCH_LOCAL_HANDOFF !== '0',
   };
@@ -154,7 +154,7 @@ export class OursAdapter implements SystemAdapter {
 
   async worker(options: WorkerOptions): Promise<WorkerHandle & { localProducer: Producer }> {
     const storage = traced(await this.openStorage());
-    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, options.concurrency, true)), logger, systemClock);
+    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, options.concurrency, true, options.pollIntervalMs)), logger, systemClock);
     const handler = options.handler;
     runtime.registry.register({
       name: JOB_NAME,

@@ -24,6 +24,8 @@ export interface WorkerHandle {
 export interface WorkerOptions {
   concurrency: number;
   handler: Handler;
+  /** The worker's poll, where the system has one and the workload needs its default (ours). */
+  pollIntervalMs?: number;
 }
 
 export interface SystemAdapter {

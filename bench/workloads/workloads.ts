@@ -9,6 +9,8 @@ export interface Params {
   concurrency?: number;
   backlog?: number;
   sameRuntime?: boolean;
+  /** Workload 7: ms over which the idle worker's CPU use is measured. */
+  idleMs?: number;
   timeoutMs: number;
 }
 

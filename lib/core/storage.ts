@@ -128,7 +128,8 @@ export interface Storage {
   now(): Promise<number>;
 
   /**
-   * Optional push of "new work may be due in this queue" (PostgreSQL LISTEN/NOTIFY): a queue
+   * Optional push of "new work may be due in this queue" (PostgreSQL LISTEN/NOTIFY; SQLite
+   * looks at the file for other processes' commits every few ms): a queue
    * name (due now), or `{ queue, inMs }` (a job stored there falls due that long from now; see
    * `Wakeup`). Without it, workers poll.
    */

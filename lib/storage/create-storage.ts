@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { assertKnownKeys } from '../core/known-keys.js';
-import { assertMs, TIMER_LIMIT } from '../core/option-rules.js';
+import { assertMs, msOutOfRange, TIMER_LIMIT } from '../core/option-rules.js';
 import type { Storage } from '../core/storage.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { DEFAULT_SQLITE_FILE, STORAGE_OPTION_KEYS, unknownStorageType, type StorageConfig } from './storage-options.js';
@@ -60,7 +60,11 @@ function assertToken(token: unknown): string | symbol | Function {
 }
 
 /** The storage's own waits are single Node timers (or SQLite's 32-bit busy timeout): at most 2^31 − 1 ms. */
-function checkTimers(cfg: { busyTimeoutMs?: unknown; listenHealthCheckMs?: unknown }): void {
+function checkTimers(cfg: { busyTimeoutMs?: unknown; listenHealthCheckMs?: unknown; changePollMs?: unknown }): void {
   if (cfg.busyTimeoutMs !== undefined) assertMs('storage.busyTimeoutMs', cfg.busyTimeoutMs, TIMER_LIMIT);
   if (cfg.listenHealthCheckMs !== undefined) assertMs('storage.listenHealthCheckMs', cfg.listenHealthCheckMs, TIMER_LIMIT, 1);
+  const poll = cfg.changePollMs;
+  if (poll !== undefined && poll !== false && (typeof poll !== 'number' || !Number.isSafeInteger(poll) || poll < 0 || poll > TIMER_LIMIT.max)) {
+    throw new InvalidOptionsError('storage.changePollMs', `expected false (off) or ${msOutOfRange(0, TIMER_LIMIT, poll).replace(/^expected /, '')}`);
+  }
 }

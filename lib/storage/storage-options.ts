@@ -20,6 +20,13 @@ export interface SqliteStorageConfig {
   database?: string;
   /** ms to wait for another process's write lock; default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * ms between looks for jobs that another process (a second app instance, a CLI, a cron
+   * script) stored in the file, so idle workers here claim them within a few ms instead of at
+   * their next poll; default 5. Each look is one `PRAGMA data_version` read (a few µs); this
+   * process's own writes never trigger it. `false` or 0: off (workers find such jobs by polling).
+   */
+  changePollMs?: number | false;
   /** Prefix of the table names (`<prefix>job`, …): 0 to 32 of A-Z a-z 0-9 _; default `jobs_`. */
   tablePrefix?: string;
   /** false: the app runs the migrations itself. */
@@ -63,6 +70,8 @@ export interface DataSourceStorageConfig {
   schema?: string;
   /** SQLite: ms a write waits while the shared connection is inside an app transaction; default 5000. */
   busyTimeoutMs?: number;
+  /** SQLite: ms between looks for jobs stored by other processes (see `SqliteStorageConfig`); default 5; `false` or 0: off. */
+  changePollMs?: number | false;
   /** PostgreSQL: LISTEN for new jobs on an extra connection; default true. */
   listen?: boolean;
   /** PostgreSQL: ms between health probes of the LISTEN connection; default 30 000. */
@@ -83,14 +92,16 @@ export type StorageConfig =
 /** The keys each kind of storage options may have (a misspelt one is refused, not ignored). */
 export const STORAGE_OPTION_KEYS = {
   memory: knownKeys<MemoryStorageConfig>({ type: true, clock: true }),
-  sqlite: knownKeys<SqliteStorageConfig>({ type: true, database: true, busyTimeoutMs: true, tablePrefix: true, migrations: true }),
+  sqlite: knownKeys<SqliteStorageConfig>({
+    type: true, database: true, busyTimeoutMs: true, changePollMs: true, tablePrefix: true, migrations: true,
+  }),
   server: knownKeys<ServerStorageConfig>({
     type: true, applicationName: true, url: true, host: true, port: true, username: true, password: true, database: true,
     schema: true, tablePrefix: true, migrations: true, poolSize: true, listen: true, listenHealthCheckMs: true,
   }),
   dataSource: knownKeys<DataSourceStorageConfig>({
     dataSource: true, dataSourceToken: true, tablePrefix: true, migrations: true, schema: true, busyTimeoutMs: true,
-    listen: true, listenHealthCheckMs: true,
+    changePollMs: true, listen: true, listenHealthCheckMs: true,
   }),
   instance: knownKeys<CustomStorageConfig>({ instance: true }),
 };

@@ -5,7 +5,7 @@ import type { Dialect } from './dialect.js';
 import { dialectFor } from './dialects/dialect-for.js';
 import { jobEntitySchema } from './job.entity.js';
 import { assertSchema, assertTablePrefix, tableNames, type DialectKind } from './table-names.js';
-import { assertDataSource, dataSourceOptions, DEFAULT_BUSY_TIMEOUT_MS, dialectKindOf } from './typeorm-options.js';
+import { assertDataSource, dataSourceOptions, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_CHANGE_POLL_MS, dialectKindOf } from './typeorm-options.js';
 
 /** Everything a TypeOrmStorage is built from, validated. */
 export interface StorageSetup {
@@ -17,6 +17,8 @@ export interface StorageSetup {
   busyTimeoutMs: number;
   listen: boolean;
   listenHealthCheckMs?: number;
+  /** SQLite: ms between looks for other processes' commits; 0: off. */
+  changePollMs: number;
 }
 
 /** `storage: { type: 'sqlite' | 'postgres' | 'mysql' | 'mariadb', … }`: a DataSource of our own. */
@@ -33,6 +35,7 @@ export function setupFromConfig(cfg: SqliteStorageConfig | ServerStorageConfig):
     busyTimeoutMs: cfg.type === 'sqlite' ? (cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS) : DEFAULT_BUSY_TIMEOUT_MS,
     listen: server?.listen !== false,
     listenHealthCheckMs: server?.listenHealthCheckMs,
+    changePollMs: cfg.type === 'sqlite' ? changePollMsOf(cfg.changePollMs) : 0,
   };
 }
 
@@ -50,6 +53,7 @@ export function setupFromDataSource(value: unknown, cfg: DataSourceStorageConfig
     busyTimeoutMs: cfg.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     listen: cfg.listen !== false,
     listenHealthCheckMs: cfg.listenHealthCheckMs,
+    changePollMs: kind === 'sqlite' ? changePollMsOf(cfg.changePollMs) : 0,
   };
 }
 
@@ -65,4 +69,9 @@ function ownDataSource(type: keyof typeof DRIVER_PACKAGE, options: DataSourceOpt
     const pkg = DRIVER_PACKAGE[type];
     throw new InvalidOptionsError('storage.type', `storage type '${type}' needs the database driver '${pkg}', which is not installed: run npm install ${pkg}`);
   }
+}
+
+/** `changePollMs` (validated by `createStorage`): unset → the default; `false` or 0 → off. */
+function changePollMsOf(value: number | false | undefined): number {
+  return value === undefined ? DEFAULT_CHANGE_POLL_MS : value === false ? 0 : value;
 }

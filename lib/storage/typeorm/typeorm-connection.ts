@@ -38,6 +38,8 @@ export abstract class TypeOrmConnection {
       channel: setup.dialect.tables.channel,
       listen: setup.listen,
       listenHealthCheckMs: setup.listenHealthCheckMs,
+      // The watch's own looks go straight to the executor: they must not count as this process's use.
+      changes: setup.changePollMs > 0 ? { tables: setup.dialect.tables, everyMs: setup.changePollMs, run: (step) => this.executorOf().run(step) } : null,
     });
   }
 
@@ -98,7 +100,14 @@ export abstract class TypeOrmConnection {
     return this.exec().run(step);
   }
 
+  /** The executor, for every operation of the storage (which the SQLite change watch must know of). */
   protected exec(): Executor {
+    const executor = this.executorOf();
+    this.signals.touched();
+    return executor;
+  }
+
+  private executorOf(): Executor {
     if (this.executor) return this.executor;
     throw new StorageUnavailableError(this.closed ? 'the storage was closed' : 'the storage is not initialized; call init() first');
   }

@@ -7,6 +7,8 @@ import type { PgClientLike } from './pg-listener.js';
 import type { DialectKind } from './table-names.js';
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** SQLite: ms between looks for commits of other processes (see `sqlite-change-watch.ts`). */
+export const DEFAULT_CHANGE_POLL_MS = 5;
 const APPLICATION_NAME = 'nestjs-background-jobs';
 
 /** DataSource options for a storage that owns its connection (`storage: { type, … }`). */
