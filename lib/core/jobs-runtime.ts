@@ -9,8 +9,8 @@ import { NO_LOCAL_WORKERS } from './local-workers.js';
 import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
-import { Scheduler, type EveryOptions } from './scheduler.js';
-import { LIST_FILTER_KEYS, type ListFilter, type ListPage, type QueueStats, type Storage } from './storage.js';
+import { Scheduler, type EveryOptions, type ScheduleInfo } from './scheduler.js';
+import { LIST_FILTER_KEYS, type ListFilter, type ListPage, type QueueStats, type Storage, type ThroughputMinute } from './storage.js';
 import { assertKnownKeys, knownKeys } from './known-keys.js';
 import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
@@ -132,6 +132,10 @@ export class JobsRuntime {
     return this.storage.stats();
   }
 
+  throughput(): Promise<ThroughputMinute[]> {
+    return this.storage.throughput();
+  }
+
   /** Repairs the stored state counts from the jobs (see `Storage.recount`); 0 when the storage keeps none. */
   async recount(): Promise<number> {
     return this.storage.recount ? this.storage.recount() : 0;
@@ -201,6 +205,10 @@ export class JobsRuntime {
 
   async every(name: string, payload: unknown, options: EveryOptions): Promise<{ key: string }> {
     return this.scheduler.every(assertName('job name', name), payload, options);
+  }
+
+  schedules(): Promise<ScheduleInfo[]> {
+    return this.scheduler.list();
   }
 
   unschedule(key: string): Promise<boolean> {

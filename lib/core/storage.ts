@@ -108,6 +108,12 @@ export interface Storage {
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;
   /**
+   * Completed and died jobs per queue and minute over the last hour, oldest first, from the
+   * same roll-up counters as `stats()` (so cluster-wide, and kept after the jobs are pruned).
+   * Minutes are buckets on the storage's clock; minutes with nothing are left out.
+   */
+  throughput(): Promise<ThroughputMinute[]>;
+  /**
    * Optional (storages that keep roll-up counters): recomputes the state counts (available,
    * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
    * beside concurrent writers; for counts skewed by writers that did not record their changes
@@ -227,6 +233,16 @@ export interface PeriodCounts {
   today: number;
   thisMonth: number;
   allTime: number;
+}
+
+/** One minute of one queue in `Storage.throughput()`. */
+export interface ThroughputMinute {
+  queue: string;
+  /** Start of the minute, epoch ms on the storage's clock. */
+  minute: number;
+  completed: number;
+  /** Jobs that became dead in that minute. */
+  died: number;
 }
 
 export interface QueueStats {

@@ -70,6 +70,26 @@ export function adminCases(): void {
     expect(stats.find((x) => x.queue === 'b')).toMatchObject({ available: 1, running: 0 });
   });
 
+  it('throughput() counts completed and died jobs per queue and minute, and keeps them after a prune', async () => {
+    expect(await s.throughput()).toEqual([]);
+    const [a, b, c] = await s.enqueue([newJob(), newJob({ maxAttempts: 1 }), newJob({ queue: 'b' })]);
+    await s.claim('q', 'w1', 2, 30_000);
+    await s.claim('b', 'w1', 1, 30_000);
+    await s.complete([{ id: a!.id, workerId: 'w1' }, { id: c!.id, workerId: 'w1' }]);
+    await s.fail([{ id: b!.id, workerId: 'w1', error: error(), retryDelayMs: null }]);
+    await s.prune({ olderThan: new Date((await s.now()) + 60_000), states: ['completed', 'dead'] });
+    const now = await s.now();
+    const rows = await s.throughput();
+    const sum = (queue: string, field: 'completed' | 'died') => rows.filter((r) => r.queue === queue).reduce((n, r) => n + r[field], 0);
+    expect([sum('q', 'completed'), sum('q', 'died'), sum('b', 'completed'), sum('b', 'died')]).toEqual([1, 1, 1, 0]);
+    for (const r of rows) {
+      expect(r.minute % 60_000).toBe(0);
+      expect(r.minute).toBeGreaterThan(now - 3_600_000 - 60_000);
+      expect(r.minute).toBeLessThanOrEqual(now);
+    }
+    expect([...rows].sort((x, y) => x.minute - y.minute)).toEqual(rows);
+  });
+
   it('prune() deletes finished jobs older than the cut-off and keeps the roll-up counts', async () => {
     const [a, b] = await s.enqueue([newJob(), newJob()]);
     await s.claim('q', 'w1', 2, 30_000);

@@ -10,6 +10,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ThroughputMinute,
   ReleaseOptions,
   Storage,
 } from '../../core/storage.js';
@@ -281,6 +282,10 @@ export class MemoryStorage implements Storage {
 
   async stats(): Promise<QueueStats[]> {
     return this.counts.read(this.jobs.values(), this.paused, this.clock.now());
+  }
+
+  async throughput(): Promise<ThroughputMinute[]> {
+    return this.counts.throughput(this.clock.now());
   }
 
   /** Nothing to repair: `stats()` counts the jobs themselves. */

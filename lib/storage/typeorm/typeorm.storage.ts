@@ -10,6 +10,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ThroughputMinute,
   ReleaseOptions,
   Storage,
   Wakeup,
@@ -20,7 +21,7 @@ import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig 
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import type { ListenerEvent } from './pg-listener.js';
-import { buildStats, counterWindow } from './stats.js';
+import { buildStats, buildThroughput, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource } from './storage-setup.js';
 import { TypeOrmConnection } from './typeorm-connection.js';
 import { assertManagerOf } from './typeorm-options.js';
@@ -233,6 +234,13 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     const window = counterWindow(at);
     const [rows, paused] = await Promise.all([this.run(this.dialect.statsRows(at, window)), this.run(this.dialect.pausedQueues())]);
     return buildStats(rows, paused, at, window);
+  }
+
+  /** The minute buckets `stats()` reads for "last hour", per minute instead of summed. */
+  async throughput(): Promise<ThroughputMinute[]> {
+    const at = await this.now();
+    const window = counterWindow(at);
+    return buildThroughput(await this.run(this.dialect.statsRows(at, window)), window);
   }
 
   async pause(queue: string): Promise<void> {
