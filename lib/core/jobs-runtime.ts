@@ -31,6 +31,8 @@ export interface WaitForOptions {
 export interface PruneRequest {
   olderThan: Date;
   states?: JobState[];
+  /** Only jobs of this queue (default: every queue). */
+  queue?: string;
 }
 
 export interface RetryAllFilter {
@@ -39,7 +41,7 @@ export interface RetryAllFilter {
 }
 
 const WAIT_FOR_KEYS = knownKeys<WaitForOptions>({ timeoutMs: true });
-const PRUNE_KEYS = knownKeys<PruneRequest>({ olderThan: true, states: true });
+const PRUNE_KEYS = knownKeys<PruneRequest>({ olderThan: true, states: true, queue: true });
 const RETRY_ALL_KEYS = knownKeys<RetryAllFilter>({ queue: true, state: true });
 
 /**
@@ -182,7 +184,8 @@ export class JobsRuntime {
         throw new InvalidOptionsError('states', `only finished jobs can be pruned (completed, dead, cancelled), not '${st}'`);
       }
     }
-    return this.storage.prune({ olderThan: options.olderThan, states });
+    const queue = options.queue === undefined ? {} : { queue: assertName('queue name', options.queue) };
+    return this.storage.prune({ olderThan: options.olderThan, states, ...queue });
   }
 
   /** Retries every job of `queue` (or of all queues) in `state` (default `dead`). Returns how many. */

@@ -224,6 +224,8 @@ export interface PruneOptions {
   /** Jobs finished before this instant are deleted. */
   olderThan: Date;
   states: JobState[];
+  /** Only jobs of this queue (default: every queue). */
+  queue?: string;
   /** Rows per batch (default 1000). */
   batchSize?: number;
 }

@@ -93,8 +93,8 @@ export class QueueService {
     return this.runtime.list(filter);
   }
 
-  /** Deletes finished jobs older than `olderThan` (default states: completed, dead, cancelled). Returns how many. */
-  prune(options: { olderThan: Date; states?: JobState[] }): Promise<number> {
+  /** Deletes finished jobs older than `olderThan` (default states: completed, dead, cancelled), of `queue` or all. Returns how many. */
+  prune(options: { olderThan: Date; states?: JobState[]; queue?: string }): Promise<number> {
     return this.runtime.prune(options);
   }
 

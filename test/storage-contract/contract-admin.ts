@@ -104,6 +104,17 @@ export function adminCases(): void {
     expect(st.completed.allTime).toBe(1);
   });
 
+  it('prune() with a queue deletes that queue\'s jobs only', async () => {
+    const [a, b] = await s.enqueue([newJob(), newJob({ queue: 'b' })]);
+    await s.claim('q', 'w1', 1, 30_000);
+    await s.claim('b', 'w1', 1, 30_000);
+    await s.complete([{ id: a!.id, workerId: 'w1' }, { id: b!.id, workerId: 'w1' }]);
+    await h.advance(T);
+    expect(await s.prune({ olderThan: new Date((await s.now()) + 1), states: ['completed'], queue: 'b' })).toBe(1);
+    expect(await s.get(b!.id)).toBeNull();
+    expect(await s.get(a!.id)).not.toBeNull();
+  });
+
   it('prune() removes only finished jobs in the given states, whatever else it is asked', async () => {
     const [a, b, c, d] = await s.enqueue([newJob(), newJob({ maxAttempts: 1 }), newJob(), newJob()]);
     await s.claim('q', 'w1', 3, 30_000);

@@ -69,6 +69,7 @@ export class MemoryAdmin {
     let removed = 0;
     for (const [id, job] of this.jobs) {
       if (!states.has(job.state) || !finished.has(job.state)) continue;
+      if (options.queue !== undefined && job.queue !== options.queue) continue;
       const at = (job.completedAt ?? job.failedAt ?? job.createdAt).getTime();
       if (at < before) {
         this.jobs.delete(id);

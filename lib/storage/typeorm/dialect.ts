@@ -98,7 +98,8 @@ export interface Dialect {
   resume(queue: string): Step<void>;
   pausedQueues(): Step<string[]>;
   /** Deletes up to `limit` jobs in the finished `state` that finished before `olderThan`. */
-  prune(olderThan: Date, state: JobState, limit: number): Step<number>;
+  /** `queue` null: every queue. */
+  prune(olderThan: Date, state: JobState, limit: number, queue: string | null): Step<number>;
   /** Drops counter buckets no period of `stats()` reads any more. */
   pruneCounters(window: CounterWindow): Step<number>;
 }

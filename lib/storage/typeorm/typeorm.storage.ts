@@ -263,7 +263,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     let removed = 0;
     for (const state of states) {
       for (;;) {
-        const n = await this.run(this.dialect.prune(options.olderThan, state, batch));
+        const n = await this.run(this.dialect.prune(options.olderThan, state, batch, options.queue ?? null));
         removed += n;
         if (n < batch) break;
       }

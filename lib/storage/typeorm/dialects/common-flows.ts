@@ -31,7 +31,7 @@ export interface CommonStatements {
   resume(queue: string): Sql;
   pausedQueues(): Sql;
   /** Deletes a bounded batch; RETURNING the deleted rows' `queue`. */
-  prune(olderThan: Date, state: JobState, limit: number): Sql;
+  prune(olderThan: Date, state: JobState, limit: number, queue: string | null): Sql;
   pruneCounters(window: CounterWindow): Sql;
 }
 
@@ -124,8 +124,8 @@ export function commonFlows(s: CommonStatements): CommonFlows {
       return (yield s.pausedQueues()).rows.map((r) => asString(r.queue));
     }),
     // Dead jobs leave the dead count; completed and cancelled ones are in no state count.
-    prune: (olderThan, state, limit) => step('tx', function* () {
-      const { rows } = yield s.prune(olderThan, state, limit);
+    prune: (olderThan, state, limit, queue) => step('tx', function* () {
+      const { rows } = yield s.prune(olderThan, state, limit, queue);
       if (state === 'dead' && rows.length) {
         yield s.applyDeltas(countByQueue(rows).map(({ q, n }) => ({ queue: q, event: 'dead', n: -n })));
       }

@@ -170,15 +170,16 @@ export function sqliteStatements(t: TableNames): CommonStatements {
     resume: (queue) => sql(`DELETE FROM ${t.paused} WHERE queue = ?`, [queue]),
     pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
 
-    prune: (olderThan, state, limit) =>
+    prune: (olderThan, state, limit, queue) =>
       sql(
         `DELETE FROM ${t.jobs} WHERE id IN (
            SELECT id FROM ${t.jobs} INDEXED BY ${t.index('finished_idx')}
            WHERE state IN ${FINISHED} AND state = ?
              AND COALESCE(completed_at, failed_at, created_at) < ?
+             AND (? IS NULL OR queue = ?)
            LIMIT ?)
          RETURNING queue`,
-        [state, olderThan.getTime(), limit],
+        [state, olderThan.getTime(), queue, queue, limit],
       ),
 
     pruneCounters: (w: CounterWindow) =>
