@@ -1,0 +1,47 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+
+export type DashboardActionType =
+  | 'retry'
+  | 'cancel'
+  | 'bulk-retry'
+  | 'bulk-cancel'
+  | 'pause'
+  | 'resume'
+  | 'retry-dead'
+  | 'prune';
+
+/** One action taken on the dashboard: who, what, on which job(s) or queue, and what came of it. */
+export interface DashboardActionEvent {
+  action: DashboardActionType;
+  /** The user a guard put on the request (`req.user.id`, `sub`, `username`, `name` or `email`), else 'anonymous'. */
+  user: string;
+  ip: string;
+  jobIds?: string[];
+  queue?: string;
+  /** Jobs changed (retried, cancelled, pruned…). */
+  affected: number;
+  /** Epoch ms. */
+  at: number;
+}
+
+/**
+ * The audit stream of the dashboard: every action, as it is logged. Inject it to keep an audit
+ * trail elsewhere (`events.actions$.subscribe(…)`); the dashboard's live updates use it too.
+ */
+@Injectable()
+export class JobsDashboardEvents implements OnModuleDestroy {
+  private readonly subject = new Subject<DashboardActionEvent>();
+
+  get actions$(): Observable<DashboardActionEvent> {
+    return this.subject.asObservable();
+  }
+
+  emit(event: DashboardActionEvent): void {
+    this.subject.next(event);
+  }
+
+  onModuleDestroy(): void {
+    this.subject.complete();
+  }
+}
