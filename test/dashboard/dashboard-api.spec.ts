@@ -184,7 +184,7 @@ describe.each(ADAPTERS)('dashboard JSON API on %s', (adapter) => {
     await d.queue.every('work', { tick: true }, { every: '1h', key: 'hourly' });
     const schedules = await get(d, '/api/schedules');
     expect(schedules.body.schedules).toEqual([expect.objectContaining({ key: 'hourly', job: 'work', queue: 'mail', spec: { every: 3_600_000 }, firing: false })]);
-    expect(Date.parse(schedules.body.schedules[0].nextRunAt)).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(Date.parse(schedules.body.schedules[0].nextRunAt)).toBeGreaterThan(Date.now());
     await d.queue.enqueue('work', {});
     await deadJob(d);
     await d.queue.onIdle();
