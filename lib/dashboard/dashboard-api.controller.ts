@@ -1,5 +1,5 @@
 import { Body, Get, HttpCode, Inject, Injectable, NotFoundException, Param, Post, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
-import { interval, map, merge, type Observable } from 'rxjs';
+import { interval, map, merge, takeUntil, type Observable } from 'rxjs';
 import { QueueService } from '../nest/queue.service.js';
 import { DashboardActions, type BulkOutcome } from './dashboard-actions.js';
 import { bulkBody, emptyBody, jobId, knownQuery, listQuery, pruneBody, queueName } from './dashboard-input.js';
@@ -132,6 +132,6 @@ export class DashboardApiController {
       map((a): MessageEvent => ({ type: 'action', data: { action: a.action, queue: a.queue ?? null, jobIds: a.jobIds ?? [], at: a.at } })),
     );
     const heartbeat = interval(HEARTBEAT_MS).pipe(map((): MessageEvent => ({ type: 'heartbeat', data: {} })));
-    return merge(jobs, actions, heartbeat);
+    return merge(jobs, actions, heartbeat).pipe(takeUntil(this.audit.closing$));
   }
 }

@@ -32,9 +32,15 @@ export interface DashboardActionEvent {
 @Injectable()
 export class JobsDashboardEvents implements OnModuleDestroy {
   private readonly subject = new Subject<DashboardActionEvent>();
+  private readonly closing = new Subject<void>();
 
   get actions$(): Observable<DashboardActionEvent> {
     return this.subject.asObservable();
+  }
+
+  /** Emits once when the app shuts down: open event streams end then, so the HTTP server can close. */
+  get closing$(): Observable<void> {
+    return this.closing.asObservable();
   }
 
   emit(event: DashboardActionEvent): void {
@@ -42,6 +48,8 @@ export class JobsDashboardEvents implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.closing.next();
+    this.closing.complete();
     this.subject.complete();
   }
 }
