@@ -123,6 +123,13 @@ export class JobsRuntime {
     return job;
   }
 
+  async runNow(id: string): Promise<JobRecord> {
+    const job = await this.storage.runNow(String(id));
+    if (!job) throw new JobNotFoundError(String(id));
+    if (job.state === 'available') this.engine?.wake(job.queue);
+    return job;
+  }
+
   async retry(id: string): Promise<JobRecord> {
     const job = await this.storage.retry(String(id));
     if (!job) throw new JobNotFoundError(String(id));

@@ -104,6 +104,12 @@ export interface Storage {
    * it at the next heartbeat or wake-up). Returns the job after the change, or null.
    */
   cancel(id: string): Promise<JobRecord | null>;
+  /**
+   * A job waiting for its `runAt` (scheduled, retryable, or available and due later) becomes
+   * due now: `available`, `runAt` = now; its attempts stay as they are. Any other job is
+   * returned unchanged. Null when there is no such job.
+   */
+  runNow(id: string): Promise<JobRecord | null>;
   /** A dead or cancelled job (or any not running) back to `available` with fresh attempts (and no interruptions). */
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;

@@ -19,6 +19,7 @@ export interface BulkOutcome {
 }
 
 const RETRYABLE = new Set(['dead', 'cancelled', 'completed']);
+const WAITING = new Set(['scheduled', 'retryable', 'available']);
 
 /**
  * The dashboard's actions: each is one `QueueService` call, then an audit line in the Nest
@@ -43,6 +44,15 @@ export class DashboardActions {
   async cancel(actor: Actor, id: string): Promise<JobRecord> {
     const job = await this.cancelOne(id);
     this.audit(actor, 'cancel', { jobIds: [id], queue: job.queue, affected: 1 });
+    return job;
+  }
+
+  /** A job waiting for its run time (scheduled, or a retry in its backoff) runs now. */
+  async runNow(actor: Actor, id: string): Promise<JobRecord> {
+    const before = await this.existing(id);
+    if (!WAITING.has(before.state)) throw new ConflictException(`Job ${id} is ${before.state}: only scheduled or retryable jobs can be run now.`);
+    const job = await this.notFoundAs404(() => this.queues.runNow(id));
+    this.audit(actor, 'run-now', { jobIds: [id], queue: job.queue, affected: 1 });
     return job;
   }
 

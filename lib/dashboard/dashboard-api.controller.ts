@@ -71,6 +71,13 @@ export class DashboardApiController {
     return jobView(await this.actions.cancel(whoIs(req), jobId(id)), this.options.redactPayloads);
   }
 
+  @Post('api/jobs/:id/run-now')
+  @HttpCode(200)
+  async runNow(@Req() req: DashboardRequest, @Param('id') id: string, @Body() body: unknown): Promise<JobView> {
+    emptyBody(body);
+    return jobView(await this.actions.runNow(whoIs(req), jobId(id)), this.options.redactPayloads);
+  }
+
   @Post('api/queues/:queue/pause')
   @HttpCode(200)
   async pause(@Req() req: DashboardRequest, @Param('queue') queue: string, @Body() body: unknown): Promise<{ queue: string; paused: boolean }> {

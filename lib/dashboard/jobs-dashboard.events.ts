@@ -4,6 +4,7 @@ import { Subject, type Observable } from 'rxjs';
 export type DashboardActionType =
   | 'retry'
   | 'cancel'
+  | 'run-now'
   | 'bulk-retry'
   | 'bulk-cancel'
   | 'pause'

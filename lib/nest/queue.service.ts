@@ -35,6 +35,14 @@ export class QueueService {
     return this.runtime.cancel(id);
   }
 
+  /**
+   * A job waiting for its run time (scheduled, or a retry waiting out its backoff) is due now;
+   * its attempts are unchanged. A job in any other state is returned as it is.
+   */
+  runNow(id: string): Promise<JobRecord> {
+    return this.runtime.runNow(id);
+  }
+
   /** A dead, cancelled or completed job goes back to `available` with fresh attempts. */
   retry(id: string): Promise<JobRecord> {
     return this.runtime.retry(id);

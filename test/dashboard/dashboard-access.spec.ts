@@ -78,7 +78,7 @@ describe.each(ADAPTERS)('dashboard access on %s', (adapter) => {
     const { id } = await d.queue.enqueue('work', {}, { delay: 60_000 });
     const get = await fetch(`${d.url}/api/config`, { headers: { 'x-dashboard-token': TOKEN } });
     expect(await get.json()).toEqual({ readOnly: true, redactPayloads: false });
-    for (const path of [`/api/jobs/${id}/cancel`, `/api/jobs/${id}/retry`, '/api/jobs/bulk', '/api/queues/mail/pause', '/api/queues/mail/resume', '/api/queues/mail/retry-dead', '/api/queues/mail/prune']) {
+    for (const path of [`/api/jobs/${id}/cancel`, `/api/jobs/${id}/retry`, `/api/jobs/${id}/run-now`, '/api/jobs/bulk', '/api/queues/mail/pause', '/api/queues/mail/resume', '/api/queues/mail/retry-dead', '/api/queues/mail/prune']) {
       const res = await post(`${d.url}${path}`);
       expect(res.status, path).toBe(403);
       expect(((await res.json()) as { message: string }).message, path).toContain('read-only');

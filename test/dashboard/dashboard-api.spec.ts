@@ -78,6 +78,17 @@ describe.each(ADAPTERS)('dashboard JSON API on %s', (adapter) => {
     expect(refused.body.message).toContain('completed');
   });
 
+  it('run-now: a scheduled job runs at once; a completed one is a 409', async () => {
+    const d = await start(adapter);
+    const { id } = await d.queue.enqueue('work', { later: true }, { delay: 3_600_000 });
+    const res = await post(d, `/api/jobs/${id}/run-now`);
+    expect(res).toMatchObject({ status: 200, body: { id } });
+    await until(async () => (await d.queue.getJob(id))?.state === 'completed', 'the job to run now');
+    const refused = await post(d, `/api/jobs/${id}/run-now`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toContain('completed');
+  });
+
   it('pause and resume a queue', async () => {
     const d = await start(adapter);
     expect(await post(d, '/api/queues/mail/pause')).toMatchObject({ status: 200, body: { queue: 'mail', paused: true } });

@@ -25,6 +25,20 @@ export function adminCases(): void {
     expect(await s.retry('987654321')).toBeNull();
   });
 
+  it('runNow(): a job waiting for its runAt is due at once and claimed; others are unchanged', async () => {
+    const [a, b] = await s.enqueue([newJob({ delayMs: 3_600_000 }), newJob()]);
+    expect(await s.claim('q', 'w1', 5, 30_000)).toHaveLength(1);
+    expect((await s.stats()).find((x) => x.queue === 'q')).toMatchObject({ available: 0, scheduled: 1, running: 1 });
+    const due = await s.runNow(a!.id);
+    expect(due).toMatchObject({ id: a!.id, state: 'available', attempt: 0 });
+    expect(due!.runAt.getTime()).toBeLessThanOrEqual((await s.now()) + 1);
+    expect((await s.stats()).find((x) => x.queue === 'q')).toMatchObject({ available: 1, scheduled: 0, running: 1 });
+    expect((await s.runNow(b!.id))!.state).toBe('running');
+    const [claimed] = await s.claim('q', 'w1', 5, 30_000);
+    expect(claimed!.id).toBe(a!.id);
+    expect(await s.runNow('987654321')).toBeNull();
+  });
+
   it('pause() stops claims from that queue only; resume() restores them', async () => {
     await s.enqueue([newJob(), newJob({ queue: 'other' })]);
     await s.pause('q');

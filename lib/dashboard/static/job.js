@@ -3,6 +3,7 @@ import { button, fill, h, json, link, toast, when } from './dom.js';
 import { RETRYABLE } from './queue.js';
 
 const CANCELLABLE = new Set(['scheduled', 'available', 'retryable', 'running']);
+const WAITING = new Set(['scheduled', 'retryable']);
 
 function field(label, value) {
   return [h('dt', {}, label), h('dd', {}, value)];
@@ -30,6 +31,7 @@ export async function jobPage(main, ctx, id) {
         'div',
         { class: 'toolbar' },
         RETRYABLE.has(job.state) ? button('Retry', act('retry'), { 'data-action': 'retry' }) : null,
+        WAITING.has(job.state) ? button('Run now', act('run-now'), { 'data-action': 'run-now' }) : null,
         CANCELLABLE.has(job.state) && !job.cancelRequested ? button('Cancel', act('cancel'), { 'data-action': 'cancel' }) : null,
       );
   const error = job.lastError;

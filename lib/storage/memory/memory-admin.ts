@@ -46,6 +46,17 @@ export class MemoryAdmin {
     return structuredClone(job);
   }
 
+  runNow(id: string): JobRecord | null {
+    const job = this.jobs.get(String(id));
+    if (!job) return null;
+    if (pending.has(job.state)) {
+      job.state = 'available';
+      job.runAt = new Date(Math.min(job.runAt.getTime(), this.clock.now()));
+      this.wake$.next(job.queue);
+    }
+    return structuredClone(job);
+  }
+
   retry(id: string): JobRecord | null {
     const job = this.jobs.get(String(id));
     if (!job) return null;

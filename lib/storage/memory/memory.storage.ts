@@ -276,6 +276,10 @@ export class MemoryStorage implements Storage {
     return this.admin.cancel(id);
   }
 
+  async runNow(id: string): Promise<JobRecord | null> {
+    return this.admin.runNow(id);
+  }
+
   async retry(id: string): Promise<JobRecord | null> {
     return this.admin.retry(id);
   }

@@ -216,6 +216,15 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     return job;
   }
 
+  async runNow(id: string): Promise<JobRecord | null> {
+    const key = String(id);
+    if (!isJobId(key)) return null;
+    const row = await this.run(this.dialect.runNow(key));
+    const job = row ? toJobRecord(row) : null;
+    if (job?.state === 'available') this.signals.wake(job.queue);
+    return job;
+  }
+
   async retry(id: string): Promise<JobRecord | null> {
     const key = String(id);
     if (!isJobId(key)) return null;

@@ -22,6 +22,8 @@ export interface CommonStatements {
   cancel(id: string): Sql;
   /** A finished job back to available (run_at now); `reacquire`: take its unique key back. */
   retry(id: string, reacquire: boolean): Sql;
+  /** A pending job: available, run_at now. */
+  runNow(id: string): Sql;
   /** `id, queue, state, run_at, unique_key` of one job, locked for the rest of the transaction. */
   lockJob(id: string): Sql;
   /** Records changes of the roll-up counts (see `CountDelta`). */
@@ -37,7 +39,7 @@ export interface CommonStatements {
 
 type CommonFlows = Pick<
   Dialect,
-  | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'releaseExpired' | 'list' | 'progress' | 'cancel' | 'retry'
+  | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'releaseExpired' | 'list' | 'progress' | 'cancel' | 'retry' | 'runNow'
   | 'statsRows' | 'pause' | 'resume' | 'pausedQueues' | 'prune' | 'pruneCounters'
 >;
 
@@ -103,6 +105,17 @@ export function commonFlows(s: CommonStatements): CommonFlows {
       const deltas: CountDelta[] = [{ queue, event: 'pending', n: 1 }];
       if (asString(job.state) === 'dead') deltas.push({ queue, event: 'dead', n: -1 });
       yield s.applyDeltas(deltas);
+      return yield* first(s.get(id));
+    }),
+    // Locked first, so the pending count leaves the bucket of the run_at it had, for "due".
+    runNow: (id) => step('tx', function* () {
+      const before = yield* first(s.lockJob(id));
+      if (!before) return null;
+      if (PENDING.has(asString(before.state))) {
+        yield s.runNow(id);
+        const queue = asString(before.queue);
+        yield s.applyDeltas([{ queue, event: 'pending', n: -1, runAt: before.run_at }, { queue, event: 'pending', n: 1 }]);
+      }
       return yield* first(s.get(id));
     }),
     // One statement, so counters, deltas and the boundary count come from one snapshot.

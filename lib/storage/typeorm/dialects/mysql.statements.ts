@@ -130,6 +130,9 @@ export function mysqlStatements(t: TableNames): CommonStatements {
         [reacquire ? 1 : 0, id],
       ),
 
+    // Never later than it was: a job already due keeps its run_at (and its place in the claim order).
+    runNow: (id) => sql(`UPDATE ${t.jobs} SET state = 'available', run_at = LEAST(run_at, ${NOW}) WHERE id = ? AND state IN ${PENDING}`, [id]),
+
     lockJob: (id) => sql(`SELECT id, queue, state, CAST(run_at AS CHAR) AS run_at, unique_key FROM ${t.jobs} WHERE id = ? FOR UPDATE`, [id]),
     applyDeltas: (deltas) => applyDeltas(t, deltas),
 

@@ -233,6 +233,9 @@ export function postgresStatements(t: TableNames): CommonStatements {
         [id, reacquire, t.channel],
       ),
 
+    // Never later than it was: a job already due keeps its run_at (and its place in the claim order).
+    runNow: (id) => sql(`UPDATE ${t.jobs} SET state = 'available', run_at = LEAST(run_at, ${NOW}) WHERE id = $1 AND state IN ${PENDING}`, [id]),
+
     lockJob: (id) => sql(`SELECT id, queue, state, run_at, unique_key FROM ${t.jobs} WHERE id = $1 FOR UPDATE`, [id]),
 
     applyDeltas: (deltas: CountDelta[]) =>

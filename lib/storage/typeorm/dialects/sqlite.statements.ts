@@ -146,6 +146,9 @@ export function sqliteStatements(t: TableNames): CommonStatements {
         [reacquire ? 1 : 0, Number(id)],
       ),
 
+    // Never later than it was: a job already due keeps its run_at (and its place in the claim order).
+    runNow: (id) => sql(`UPDATE ${t.jobs} SET state = 'available', run_at = MIN(run_at, ${NOW}) WHERE id = ? AND state IN ${PENDING}`, [Number(id)]),
+
     lockJob: (id) => sql(`SELECT id, queue, state, run_at, unique_key FROM ${t.jobs} WHERE id = ?`, [Number(id)]),
     applyDeltas: (deltas) => applyDeltas(t, deltas),
 
