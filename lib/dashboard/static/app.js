@@ -93,6 +93,7 @@ function startLive() {
 }
 
 function stopLive() {
+  again = false;
   source?.close();
   source = null;
   clearInterval(pollTimer);
