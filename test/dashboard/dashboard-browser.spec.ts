@@ -126,4 +126,17 @@ describe.skipIf(!available)('dashboard in headless Chromium', () => {
     await expect.poll(() => available.textContent(), { timeout: 10_000 }).toBe('3');
     expect(errors).toEqual([]);
   });
+
+  it('without the event stream the page still updates, by polling', async () => {
+    const { d, page } = await open({ workers: false });
+    let refused = 0;
+    await page.route('**/api/events', (route) => (refused++, route.abort()));
+    await d.queue.enqueue('work', {});
+    await page.goto(d.url);
+    const available = count(page, 'mail', 'available');
+    await expect.poll(() => available.textContent(), { timeout: 10_000 }).toBe('1');
+    await d.queue.enqueue('work', {});
+    await expect.poll(() => available.textContent(), { timeout: 10_000 }).toBe('2');
+    expect(refused).toBeGreaterThan(0);
+  });
 });
