@@ -26,10 +26,11 @@ export type {
   ReleaseOptions,
   HeartbeatResult,
   Wakeup,
+  ThroughputMinute,
 } from './core/storage.js';
 export type { Clock } from './core/clock.js';
-export type { EveryOptions } from './core/scheduler.js';
-export type { ScheduleInput } from './core/schedule-spec.js';
+export type { EveryOptions, ScheduleInfo } from './core/scheduler.js';
+export type { ScheduleInput, ScheduleSpec } from './core/schedule-spec.js';
 export type { MissedTicks } from './core/handler-registry.js';
 export type { UniqueWhile } from './core/job-record.js';
 export { FakeClock } from './core/fake-clock.js';

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +52,7 @@ describe('sample/01-quick-start', () => {
   beforeAll(async () => {
     // The same build as `npm start`.
     await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.sample.json'], { cwd: root });
+    cpSync(join(root, 'lib/dashboard/static'), join(root, 'dist/lib/dashboard/static'), { recursive: true });
     cwd = mkdtempSync(join(tmpdir(), 'jobs-sample-'));
   }, 60_000);
 
@@ -77,6 +78,26 @@ describe('sample/01-quick-start', () => {
     expect(log).toMatch(/Workers drained; shut down cleanly/);
   });
 
+  it('serves the jobs dashboard at /jobs to whoever has JOBS_DASHBOARD_TOKEN', async () => {
+    const sample = new SampleProcess(cwd, { JOBS_DASHBOARD_TOKEN: 's3cret' });
+    started.push(sample);
+    const [, url] = await sample.waitForLog(/Listening on (http:\/\/\S+?)\./);
+    await sample.waitForLog(/Jobs dashboard: \S+\/jobs/);
+    const denied = await fetch(`${url}/jobs`, { headers: { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` } });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const basic = { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` };
+    const page = await fetch(`${url}/jobs`, { headers: basic });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<base href="/jobs/">');
+    expect((await fetch(`${url}/jobs/static/app.js`, { headers: basic })).status).toBe(200);
+    const queues = await fetch(`${url}/jobs/api/queues`, { headers: { authorization: 'Bearer s3cret' } });
+    expect(queues.status).toBe(200);
+    expect(await queues.json()).toHaveProperty('queues');
+    sample.kill('SIGTERM');
+    await sample.exited;
+  });
+
   it('enqueues from POST /emails/welcome (validated), and shuts down cleanly on SIGTERM', async () => {
     const sample = new SampleProcess(cwd, {});
     started.push(sample);
@@ -94,6 +115,10 @@ describe('sample/01-quick-start', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ message: "No job has the id '999999999'." });
     expect((await fetch(`${url}/emails/jobs/not-an-id`)).status).toBe(404);
+
+    const dashboard = await fetch(`${url}/jobs/api/queues`);
+    expect(dashboard.status).toBe(401);
+    expect(await dashboard.json()).toMatchObject({ message: 'Set JOBS_DASHBOARD_TOKEN to open the jobs dashboard.' });
 
     sample.kill('SIGTERM');
     const { code, signal } = await sample.exited;

@@ -9,8 +9,8 @@ import { NO_LOCAL_WORKERS } from './local-workers.js';
 import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
-import { Scheduler, type EveryOptions } from './scheduler.js';
-import { LIST_FILTER_KEYS, type ListFilter, type ListPage, type QueueStats, type Storage } from './storage.js';
+import { Scheduler, type EveryOptions, type ScheduleInfo } from './scheduler.js';
+import { LIST_FILTER_KEYS, type ListFilter, type ListPage, type QueueStats, type Storage, type ThroughputMinute } from './storage.js';
 import { assertKnownKeys, knownKeys } from './known-keys.js';
 import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
@@ -31,6 +31,8 @@ export interface WaitForOptions {
 export interface PruneRequest {
   olderThan: Date;
   states?: JobState[];
+  /** Only jobs of this queue (default: every queue). */
+  queue?: string;
 }
 
 export interface RetryAllFilter {
@@ -39,7 +41,7 @@ export interface RetryAllFilter {
 }
 
 const WAIT_FOR_KEYS = knownKeys<WaitForOptions>({ timeoutMs: true });
-const PRUNE_KEYS = knownKeys<PruneRequest>({ olderThan: true, states: true });
+const PRUNE_KEYS = knownKeys<PruneRequest>({ olderThan: true, states: true, queue: true });
 const RETRY_ALL_KEYS = knownKeys<RetryAllFilter>({ queue: true, state: true });
 
 /**
@@ -121,6 +123,13 @@ export class JobsRuntime {
     return job;
   }
 
+  async runNow(id: string): Promise<JobRecord> {
+    const job = await this.storage.runNow(String(id));
+    if (!job) throw new JobNotFoundError(String(id));
+    if (job.state === 'available') this.engine?.wake(job.queue);
+    return job;
+  }
+
   async retry(id: string): Promise<JobRecord> {
     const job = await this.storage.retry(String(id));
     if (!job) throw new JobNotFoundError(String(id));
@@ -130,6 +139,10 @@ export class JobsRuntime {
 
   stats(): Promise<QueueStats[]> {
     return this.storage.stats();
+  }
+
+  throughput(): Promise<ThroughputMinute[]> {
+    return this.storage.throughput();
   }
 
   /** Repairs the stored state counts from the jobs (see `Storage.recount`); 0 when the storage keeps none. */
@@ -178,7 +191,8 @@ export class JobsRuntime {
         throw new InvalidOptionsError('states', `only finished jobs can be pruned (completed, dead, cancelled), not '${st}'`);
       }
     }
-    return this.storage.prune({ olderThan: options.olderThan, states });
+    const queue = options.queue === undefined ? {} : { queue: assertName('queue name', options.queue) };
+    return this.storage.prune({ olderThan: options.olderThan, states, ...queue });
   }
 
   /** Retries every job of `queue` (or of all queues) in `state` (default `dead`). Returns how many. */
@@ -201,6 +215,10 @@ export class JobsRuntime {
 
   async every(name: string, payload: unknown, options: EveryOptions): Promise<{ key: string }> {
     return this.scheduler.every(assertName('job name', name), payload, options);
+  }
+
+  schedules(): Promise<ScheduleInfo[]> {
+    return this.scheduler.list();
   }
 
   unschedule(key: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { EngineLogger } from './engine-options.js';
 import type { HandlerRegistry, MissedTicks } from './handler-registry.js';
 import type { JobClient } from './job-client.js';
-import type { JobRecord } from './job-record.js';
+import type { JobRecord, JobState } from './job-record.js';
 import { assertKnownKeys, knownKeys } from './known-keys.js';
 import { assertMissedTicks, DEFAULT_QUEUE } from './option-rules.js';
 import { MaxRetries, Backoff } from './retry-policy.js';
@@ -34,6 +34,23 @@ export interface EveryOptions extends ScheduleInput {
 }
 
 const EVERY_OPTION_KEYS = knownKeys<EveryOptions>({ every: true, cron: true, timezone: true, key: true, queue: true, missedTicks: true });
+
+/** A stored schedule as `QueueService.schedules()` lists it. */
+export interface ScheduleInfo {
+  key: string;
+  job: string;
+  queue: string;
+  spec: ScheduleSpec;
+  /** The next tick (the row's due time); while `firing`, the tick being fired. */
+  nextRunAt: Date;
+  /** An instance is firing a tick right now. */
+  firing: boolean;
+  /** Declared with `@Job({ cron | every })` rather than stored with `every()`. */
+  declarative: boolean;
+}
+
+/** States a schedule's row lives in; `cancelled` (unscheduled) is not one. */
+const LIVE_ROW_STATES: readonly JobState[] = ['scheduled', 'available', 'retryable', 'running'];
 
 const rowKey = (key: string) => `jobs:schedule:${key}`;
 
@@ -105,6 +122,23 @@ export class Scheduler {
     if (!row) return false;
     await this.storage.cancel(row.id);
     return true;
+  }
+
+  /** The stored schedules (rows waiting or firing), by key. */
+  async list(): Promise<ScheduleInfo[]> {
+    const out: ScheduleInfo[] = [];
+    for (const state of LIVE_ROW_STATES) {
+      let cursor: string | null = null;
+      do {
+        const page = await this.storage.list({ name: SCHEDULE_JOB, state, limit: 500, cursor });
+        for (const job of page.jobs) {
+          const row = job.payload as ScheduleRow;
+          out.push({ key: row.key, job: row.job, queue: row.queue, spec: row.spec, nextRunAt: job.runAt, firing: state === 'running', declarative: row.declarative });
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
   }
 
   private async store(row: ScheduleRow, replace: boolean): Promise<void> {

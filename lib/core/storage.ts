@@ -107,9 +107,21 @@ export interface Storage {
    * it at the next heartbeat or wake-up). Returns the job after the change, or null.
    */
   cancel(id: string): Promise<JobRecord | null>;
+  /**
+   * A job waiting for its `runAt` (scheduled, retryable, or available and due later) becomes
+   * due now: `available`, `runAt` = now; its attempts stay as they are. Any other job is
+   * returned unchanged. Null when there is no such job.
+   */
+  runNow(id: string): Promise<JobRecord | null>;
   /** A dead or cancelled job (or any not running) back to `available` with fresh attempts (and no interruptions). */
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;
+  /**
+   * Completed and died jobs per queue and minute over the last hour, oldest first, from the
+   * same roll-up counters as `stats()` (so cluster-wide, and kept after the jobs are pruned).
+   * Minutes are buckets on the storage's clock; minutes with nothing are left out.
+   */
+  throughput(): Promise<ThroughputMinute[]>;
   /**
    * Optional (storages that keep roll-up counters): recomputes the state counts (available,
    * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
@@ -222,6 +234,8 @@ export interface PruneOptions {
   /** Jobs finished before this instant are deleted. */
   olderThan: Date;
   states: JobState[];
+  /** Only jobs of this queue (default: every queue). */
+  queue?: string;
   /** Rows per batch (default 1000). */
   batchSize?: number;
 }
@@ -231,6 +245,16 @@ export interface PeriodCounts {
   today: number;
   thisMonth: number;
   allTime: number;
+}
+
+/** One minute of one queue in `Storage.throughput()`. */
+export interface ThroughputMinute {
+  queue: string;
+  /** Start of the minute, epoch ms on the storage's clock. */
+  minute: number;
+  completed: number;
+  /** Jobs that became dead in that minute. */
+  died: number;
 }
 
 export interface QueueStats {

@@ -5,8 +5,9 @@ import type { JobEvent } from '../core/job-events.js';
 import type { EnqueueResult, JobRecord, JobState } from '../core/job-record.js';
 import type { JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
-import type { ListFilter, ListPage, QueueStats } from '../core/storage.js';
-import type { EveryOptions } from '../core/scheduler.js';
+import type { ListFilter, ListPage, QueueStats, ThroughputMinute } from '../core/storage.js';
+import type { EveryOptions, ScheduleInfo } from '../core/scheduler.js';
+import { assertName } from '../core/validation.js';
 import { JOBS_RUNTIME } from './jobs.constants.js';
 
 /** Enqueue jobs and look after them. Inject it anywhere once `JobsModule.forRoot()` is imported. */
@@ -34,6 +35,14 @@ export class QueueService {
     return this.runtime.cancel(id);
   }
 
+  /**
+   * A job waiting for its run time (scheduled, or a retry waiting out its backoff) is due now;
+   * its attempts are unchanged. A job in any other state is returned as it is.
+   */
+  runNow(id: string): Promise<JobRecord> {
+    return this.runtime.runNow(id);
+  }
+
   /** A dead, cancelled or completed job goes back to `available` with fresh attempts. */
   retry(id: string): Promise<JobRecord> {
     return this.runtime.retry(id);
@@ -41,6 +50,16 @@ export class QueueService {
 
   stats(): Promise<QueueStats[]> {
     return this.runtime.stats();
+  }
+
+  /**
+   * Completed and died jobs per minute over the last hour, oldest first, per queue (or of
+   * `queue` only), from the stored roll-up counters: cluster-wide, and kept after pruning.
+   */
+  async throughput(queue?: string): Promise<ThroughputMinute[]> {
+    if (queue !== undefined) assertName('queue name', queue);
+    const rows = await this.runtime.throughput();
+    return queue === undefined ? rows : rows.filter((r) => r.queue === queue);
   }
 
   /**
@@ -82,8 +101,8 @@ export class QueueService {
     return this.runtime.list(filter);
   }
 
-  /** Deletes finished jobs older than `olderThan` (default states: completed, dead, cancelled). Returns how many. */
-  prune(options: { olderThan: Date; states?: JobState[] }): Promise<number> {
+  /** Deletes finished jobs older than `olderThan` (default states: completed, dead, cancelled), of `queue` or all. Returns how many. */
+  prune(options: { olderThan: Date; states?: JobState[]; queue?: string }): Promise<number> {
     return this.runtime.prune(options);
   }
 
@@ -99,6 +118,11 @@ export class QueueService {
    */
   every<T>(nameOrToken: string | JobToken<T>, payload: T, options: EveryOptions): Promise<{ key: string }> {
     return this.runtime.every(typeof nameOrToken === 'string' ? nameOrToken : nameOrToken.name, payload, options);
+  }
+
+  /** The stored recurring schedules, by key, with their next run. */
+  schedules(): Promise<ScheduleInfo[]> {
+    return this.runtime.schedules();
   }
 
   /** Stops the schedule `key`. True when there was one. */

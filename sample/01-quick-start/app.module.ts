@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { JobsDashboardModule } from '../../lib/dashboard/index.js';
 import { JobsModule } from '../../lib/index.js';
+import { DashboardTokenGuard } from './dashboard/dashboard-token.guard.js';
 import { DemoService } from './demo.service.js';
 import { EmailModule } from './email/email.module.js';
 import { JobEventsLogger } from './job-events.logger.js';
@@ -14,6 +16,8 @@ import { JobEventsLogger } from './job-events.logger.js';
       shutdownTimeoutMs: 5_000,
     }),
     EmailModule,
+    // The jobs dashboard at /jobs, for whoever knows JOBS_DASHBOARD_TOKEN (closed without it).
+    JobsDashboardModule.forRoot({ guards: [DashboardTokenGuard] }),
   ],
   providers: [JobEventsLogger, DemoService],
 })

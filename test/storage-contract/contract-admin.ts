@@ -25,6 +25,20 @@ export function adminCases(): void {
     expect(await s.retry('987654321')).toBeNull();
   });
 
+  it('runNow(): a job waiting for its runAt is due at once and claimed; others are unchanged', async () => {
+    const [a, b] = await s.enqueue([newJob({ delayMs: 3_600_000 }), newJob()]);
+    expect(await s.claim('q', 'w1', 5, 30_000)).toHaveLength(1);
+    expect((await s.stats()).find((x) => x.queue === 'q')).toMatchObject({ available: 0, scheduled: 1, running: 1 });
+    const due = await s.runNow(a!.id);
+    expect(due).toMatchObject({ id: a!.id, state: 'available', attempt: 0 });
+    expect(due!.runAt.getTime()).toBeLessThanOrEqual((await s.now()) + 1);
+    expect((await s.stats()).find((x) => x.queue === 'q')).toMatchObject({ available: 1, scheduled: 0, running: 1 });
+    expect((await s.runNow(b!.id))!.state).toBe('running');
+    const [claimed] = await s.claim('q', 'w1', 5, 30_000);
+    expect(claimed!.id).toBe(a!.id);
+    expect(await s.runNow('987654321')).toBeNull();
+  });
+
   it('pause() stops claims from that queue only; resume() restores them', async () => {
     await s.enqueue([newJob(), newJob({ queue: 'other' })]);
     await s.pause('q');
@@ -70,6 +84,26 @@ export function adminCases(): void {
     expect(stats.find((x) => x.queue === 'b')).toMatchObject({ available: 1, running: 0 });
   });
 
+  it('throughput() counts completed and died jobs per queue and minute, and keeps them after a prune', async () => {
+    expect(await s.throughput()).toEqual([]);
+    const [a, b, c] = await s.enqueue([newJob(), newJob({ maxAttempts: 1 }), newJob({ queue: 'b' })]);
+    await s.claim('q', 'w1', 2, 30_000);
+    await s.claim('b', 'w1', 1, 30_000);
+    await s.complete([{ id: a!.id, workerId: 'w1' }, { id: c!.id, workerId: 'w1' }]);
+    await s.fail([{ id: b!.id, workerId: 'w1', error: error(), retryDelayMs: null }]);
+    await s.prune({ olderThan: new Date((await s.now()) + 60_000), states: ['completed', 'dead'] });
+    const now = await s.now();
+    const rows = await s.throughput();
+    const sum = (queue: string, field: 'completed' | 'died') => rows.filter((r) => r.queue === queue).reduce((n, r) => n + r[field], 0);
+    expect([sum('q', 'completed'), sum('q', 'died'), sum('b', 'completed'), sum('b', 'died')]).toEqual([1, 1, 1, 0]);
+    for (const r of rows) {
+      expect(r.minute % 60_000).toBe(0);
+      expect(r.minute).toBeGreaterThan(now - 3_600_000 - 60_000);
+      expect(r.minute).toBeLessThanOrEqual(now);
+    }
+    expect([...rows].sort((x, y) => x.minute - y.minute)).toEqual(rows);
+  });
+
   it('prune() deletes finished jobs older than the cut-off and keeps the roll-up counts', async () => {
     const [a, b] = await s.enqueue([newJob(), newJob()]);
     await s.claim('q', 'w1', 2, 30_000);
@@ -82,6 +116,17 @@ export function adminCases(): void {
     expect(await s.get(b!.id)).not.toBeNull();
     const st = (await s.stats()).find((x) => x.queue === 'q')!;
     expect(st.completed.allTime).toBe(1);
+  });
+
+  it('prune() with a queue deletes that queue\'s jobs only', async () => {
+    const [a, b] = await s.enqueue([newJob(), newJob({ queue: 'b' })]);
+    await s.claim('q', 'w1', 1, 30_000);
+    await s.claim('b', 'w1', 1, 30_000);
+    await s.complete([{ id: a!.id, workerId: 'w1' }, { id: b!.id, workerId: 'w1' }]);
+    await h.advance(T);
+    expect(await s.prune({ olderThan: new Date((await s.now()) + 1), states: ['completed'], queue: 'b' })).toBe(1);
+    expect(await s.get(b!.id)).toBeNull();
+    expect(await s.get(a!.id)).not.toBeNull();
   });
 
   it('prune() removes only finished jobs in the given states, whatever else it is asked', async () => {

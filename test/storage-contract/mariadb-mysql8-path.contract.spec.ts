@@ -23,7 +23,7 @@ if (await databaseAvailable('mariadb')) {
       const job = { queue: 'q', name: 'a', payload: '{}', priority: 0, maxAttempts: 1 };
       const row = toInsertRow(job);
       const d = storage.dialect;
-      for (const flow of [d.insert([row]), d.insertClaimed!(row, 'w', 1000), d.prune(new Date(), 'dead', 10)]) {
+      for (const flow of [d.insert([row]), d.insertClaimed!(row, 'w', 1000), d.prune(new Date(), 'dead', 10, null)]) {
         expect(flow.make().next().value).toMatchObject({ text: expect.not.stringMatching(/RETURNING/) });
       }
       const [first, second] = await storage.enqueue([job, { ...job, uniqueKey: 'k' }]);

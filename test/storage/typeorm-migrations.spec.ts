@@ -123,7 +123,7 @@ if ((await availableKinds()).includes('mariadb')) {
       } finally {
         delete process.env[MYSQL_PATH_ENV];
       }
-      expect(s.dialect.prune(new Date(), 'dead', 1).make().next().value).toMatchObject({ text: expect.not.stringMatching(/RETURNING/) });
+      expect(s.dialect.prune(new Date(), 'dead', 1, null).make().next().value).toMatchObject({ text: expect.not.stringMatching(/RETURNING/) });
     };
     const createTable = async (s: TypeOrmStorage) => {
       const [row] = (await s.dataSource.query(`SHOW CREATE TABLE ${s.dialect.tables.jobs}`)) as Array<Record<string, string>>;

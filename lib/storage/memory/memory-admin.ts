@@ -46,6 +46,17 @@ export class MemoryAdmin {
     return structuredClone(job);
   }
 
+  runNow(id: string): JobRecord | null {
+    const job = this.jobs.get(String(id));
+    if (!job) return null;
+    if (pending.has(job.state)) {
+      job.state = 'available';
+      job.runAt = new Date(Math.min(job.runAt.getTime(), this.clock.now()));
+      this.wake$.next(job.queue);
+    }
+    return structuredClone(job);
+  }
+
   retry(id: string): JobRecord | null {
     const job = this.jobs.get(String(id));
     if (!job) return null;
@@ -69,6 +80,7 @@ export class MemoryAdmin {
     let removed = 0;
     for (const [id, job] of this.jobs) {
       if (!states.has(job.state) || !finished.has(job.state)) continue;
+      if (options.queue !== undefined && job.queue !== options.queue) continue;
       const at = (job.completedAt ?? job.failedAt ?? job.createdAt).getTime();
       if (at < before) {
         this.jobs.delete(id);

@@ -1,7 +1,8 @@
 import type { JobRecord, JobState } from '../../core/job-record.js';
 import { PENDING_STATES } from '../../core/job-record.js';
-import type { QueueStats } from '../../core/storage.js';
+import type { QueueStats, ThroughputMinute } from '../../core/storage.js';
 import { emptyStats, PeriodCounter } from './period-counter.js';
+import { sortThroughput } from '../../core/throughput.js';
 
 const pending = new Set<JobState>(PENDING_STATES);
 
@@ -35,6 +36,23 @@ export class MemoryStats {
     for (const [queue, c] of this.diedCounts) get(queue).died = c.read(now);
     for (const queue of paused) get(queue);
     return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+  }
+
+  throughput(now: number): ThroughputMinute[] {
+    const byKey = new Map<string, ThroughputMinute>();
+    const add = (map: Map<string, PeriodCounter>, field: 'completed' | 'died') => {
+      for (const [queue, c] of map) {
+        for (const [minute, n] of c.lastHourByMinute(now)) {
+          const key = `${queue}\u0000${minute}`;
+          let t = byKey.get(key);
+          if (!t) byKey.set(key, (t = { queue, minute, completed: 0, died: 0 }));
+          t[field] += n;
+        }
+      }
+    };
+    add(this.completedCounts, 'completed');
+    add(this.diedCounts, 'died');
+    return sortThroughput([...byKey.values()]);
   }
 
   private counter(map: Map<string, PeriodCounter>, queue: string): PeriodCounter {

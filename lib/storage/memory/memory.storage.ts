@@ -10,6 +10,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ThroughputMinute,
   ReleaseOptions,
   Storage,
 } from '../../core/storage.js';
@@ -277,12 +278,20 @@ export class MemoryStorage implements Storage {
     return this.admin.cancel(id);
   }
 
+  async runNow(id: string): Promise<JobRecord | null> {
+    return this.admin.runNow(id);
+  }
+
   async retry(id: string): Promise<JobRecord | null> {
     return this.admin.retry(id);
   }
 
   async stats(): Promise<QueueStats[]> {
     return this.counts.read(this.jobs.values(), this.paused, this.clock.now());
+  }
+
+  async throughput(): Promise<ThroughputMinute[]> {
+    return this.counts.throughput(this.clock.now());
   }
 
   /** Nothing to repair: `stats()` counts the jobs themselves. */

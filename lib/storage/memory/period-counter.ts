@@ -14,6 +14,13 @@ export class PeriodCounter {
     this.total++;
   }
 
+  /** Counts per minute (start, epoch ms) of the minutes that started within the hour before `now`. */
+  lastHourByMinute(now: number): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [bucket, n] of this.minutes) if (bucket * MINUTE > now - HOUR) out.set(bucket * MINUTE, n);
+    return out;
+  }
+
   read(now: number): PeriodCounts {
     const d = new Date(now);
     const dayStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());

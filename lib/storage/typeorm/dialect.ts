@@ -34,6 +34,7 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | list            | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | cancel          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | retry           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | runNow          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | statsRows       | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | foldCounters    | fold-statements.ts     | fold-statements.ts          | fold-statements.ts      | beside the SQL  |
  * | recount         | recount-statements.ts  | recount-statements.ts       | recount-statements.ts   | beside the SQL  |
@@ -90,6 +91,8 @@ export interface Dialect {
   list(where: ListWhere, limit: number, before: string | null): Step<Row[]>;
   cancel(id: string): Step<Row | null>;
   retry(id: string): Step<Row | null>;
+  /** A pending job due now (its pending count moves from its minute to "due"). */
+  runNow(id: string): Step<Row | null>;
   /** Rows for `stats()` as of `at` (epoch ms on the database clock). */
   statsRows(at: number, window: CounterWindow): Step<StatsRow[]>;
   /**
@@ -106,7 +109,8 @@ export interface Dialect {
   resume(queue: string): Step<void>;
   pausedQueues(): Step<string[]>;
   /** Deletes up to `limit` jobs in the finished `state` that finished before `olderThan`. */
-  prune(olderThan: Date, state: JobState, limit: number): Step<number>;
+  /** `queue` null: every queue. */
+  prune(olderThan: Date, state: JobState, limit: number, queue: string | null): Step<number>;
   /** Drops counter buckets no period of `stats()` reads any more. */
   pruneCounters(window: CounterWindow): Step<number>;
 }

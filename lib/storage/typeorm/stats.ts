@@ -1,4 +1,5 @@
-import type { PeriodCounts, QueueStats } from '../../core/storage.js';
+import type { PeriodCounts, QueueStats, ThroughputMinute } from '../../core/storage.js';
+import { sortThroughput } from '../../core/throughput.js';
 import type { CounterWindow, StatsRow } from './dialect.js';
 
 const HOUR = 3_600_000;
@@ -71,4 +72,22 @@ export function buildStats(rows: StatsRow[], paused: string[], at: number, windo
   return [...byQueue.values()]
     .map(({ pending, ...s }) => ({ ...s, available: pending - s.scheduled }))
     .sort((a, b) => a.queue.localeCompare(b.queue));
+}
+
+/**
+ * `throughput()` from the rows of `Dialect.statsRows`: the completed and died minute buckets
+ * of the last hour (folded `m` counters and deltas not folded yet), per queue and minute.
+ */
+export function buildThroughput(rows: StatsRow[], window: CounterWindow): ThroughputMinute[] {
+  const byKey = new Map<string, ThroughputMinute>();
+  for (const r of rows) {
+    if (r.event !== 'completed' && r.event !== 'died') continue;
+    if (!(r.src === 'delta' || (r.src === 'counter' && r.grain === 'm')) || r.bucket <= window.hourAgo) continue;
+    const minute = Number(r.bucket);
+    const key = `${r.queue}\u0000${minute}`;
+    let t = byKey.get(key);
+    if (!t) byKey.set(key, (t = { queue: r.queue, minute, completed: 0, died: 0 }));
+    t[r.event] += Number(r.n);
+  }
+  return sortThroughput([...byKey.values()]);
 }

@@ -10,6 +10,7 @@ import type {
   ListPage,
   PruneOptions,
   QueueStats,
+  ThroughputMinute,
   ReleaseOptions,
   Storage,
   Wakeup,
@@ -22,7 +23,7 @@ import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import type { ListenerEvent } from './pg-listener.js';
-import { buildStats, counterWindow } from './stats.js';
+import { buildStats, buildThroughput, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource } from './storage-setup.js';
 import { TypeOrmConnection } from './typeorm-connection.js';
 import { assertManagerOf } from './typeorm-options.js';
@@ -222,6 +223,15 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     return job;
   }
 
+  async runNow(id: string): Promise<JobRecord | null> {
+    const key = String(id);
+    if (!isJobId(key)) return null;
+    const row = await this.run(this.dialect.runNow(key));
+    const job = row ? toJobRecord(row) : null;
+    if (job?.state === 'available') this.signals.wake(job.queue);
+    return job;
+  }
+
   async retry(id: string): Promise<JobRecord | null> {
     const key = String(id);
     if (!isJobId(key)) return null;
@@ -240,6 +250,13 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     const window = counterWindow(at);
     const [rows, paused] = await Promise.all([this.run(this.dialect.statsRows(at, window)), this.run(this.dialect.pausedQueues())]);
     return buildStats(rows, paused, at, window);
+  }
+
+  /** The minute buckets `stats()` reads for "last hour", per minute instead of summed. */
+  async throughput(): Promise<ThroughputMinute[]> {
+    const at = await this.now();
+    const window = counterWindow(at);
+    return buildThroughput(await this.run(this.dialect.statsRows(at, window)), window);
   }
 
   async pause(queue: string): Promise<void> {
@@ -262,7 +279,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     let removed = 0;
     for (const state of states) {
       for (;;) {
-        const n = await this.run(this.dialect.prune(options.olderThan, state, batch));
+        const n = await this.run(this.dialect.prune(options.olderThan, state, batch, options.queue ?? null));
         removed += n;
         if (n < batch) break;
       }

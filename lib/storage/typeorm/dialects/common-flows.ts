@@ -22,6 +22,8 @@ export interface CommonStatements {
   cancel(id: string): Sql;
   /** A finished job back to available (run_at now); `reacquire`: take its unique key back. */
   retry(id: string, reacquire: boolean): Sql;
+  /** A pending job: available, run_at now. */
+  runNow(id: string): Sql;
   /** `id, queue, state, run_at, unique_key` of one job, locked for the rest of the transaction. */
   lockJob(id: string): Sql;
   /** Records changes of the roll-up counts (see `CountDelta`). */
@@ -31,13 +33,13 @@ export interface CommonStatements {
   resume(queue: string): Sql;
   pausedQueues(): Sql;
   /** Deletes a bounded batch; RETURNING the deleted rows' `queue`. */
-  prune(olderThan: Date, state: JobState, limit: number): Sql;
+  prune(olderThan: Date, state: JobState, limit: number, queue: string | null): Sql;
   pruneCounters(window: CounterWindow): Sql;
 }
 
 type CommonFlows = Pick<
   Dialect,
-  | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'releaseExpired' | 'list' | 'progress' | 'cancel' | 'retry'
+  | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'releaseExpired' | 'list' | 'progress' | 'cancel' | 'retry' | 'runNow'
   | 'statsRows' | 'pause' | 'resume' | 'pausedQueues' | 'prune' | 'pruneCounters'
 >;
 
@@ -105,6 +107,17 @@ export function commonFlows(s: CommonStatements): CommonFlows {
       yield s.applyDeltas(deltas);
       return yield* first(s.get(id));
     }),
+    // Locked first, so the pending count leaves the bucket of the run_at it had, for "due".
+    runNow: (id) => step('tx', function* () {
+      const before = yield* first(s.lockJob(id));
+      if (!before) return null;
+      if (PENDING.has(asString(before.state))) {
+        yield s.runNow(id);
+        const queue = asString(before.queue);
+        yield s.applyDeltas([{ queue, event: 'pending', n: -1, runAt: before.run_at }, { queue, event: 'pending', n: 1 }]);
+      }
+      return yield* first(s.get(id));
+    }),
     // One statement, so counters, deltas and the boundary count come from one snapshot.
     statsRows: (at, window) => step('read', function* () {
       const { rows } = yield s.statsRows(at, window);
@@ -124,8 +137,8 @@ export function commonFlows(s: CommonStatements): CommonFlows {
       return (yield s.pausedQueues()).rows.map((r) => asString(r.queue));
     }),
     // Dead jobs leave the dead count; completed and cancelled ones are in no state count.
-    prune: (olderThan, state, limit) => step('tx', function* () {
-      const { rows } = yield s.prune(olderThan, state, limit);
+    prune: (olderThan, state, limit, queue) => step('tx', function* () {
+      const { rows } = yield s.prune(olderThan, state, limit, queue);
       if (state === 'dead' && rows.length) {
         yield s.applyDeltas(countByQueue(rows).map(({ q, n }) => ({ queue: q, event: 'dead', n: -n })));
       }

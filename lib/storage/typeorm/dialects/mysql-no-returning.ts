@@ -34,10 +34,10 @@ export function mysqlNoReturning(
    * order through the (state, finished_at) index, locked; jobs another transaction holds (a
    * `retry()`) are left for the next prune.
    */
-  const pickFinished = (olderThan: Date, state: string, limit: number) =>
+  const pickFinished = (olderThan: Date, state: string, limit: number, queue: string | null) =>
     sql(
-      `SELECT id, queue FROM ${t.jobs} WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
-      [state, utc(olderThan), limit],
+      `SELECT id, queue FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [state, utc(olderThan), queue, queue, limit],
     );
 
   return {
@@ -60,8 +60,8 @@ export function mysqlNoReturning(
       return stored;
     }),
     // Dead jobs leave the dead count; completed and cancelled ones are in no state count.
-    prune: (olderThan, state, limit) => step('tx-read-committed', function* () {
-      const { rows } = yield pickFinished(olderThan, state, limit);
+    prune: (olderThan, state, limit, queue) => step('tx-read-committed', function* () {
+      const { rows } = yield pickFinished(olderThan, state, limit, queue);
       if (!rows.length) return 0;
       yield sql(`DELETE FROM ${t.jobs} WHERE id IN (${marks(rows.length)})`, rows.map((r) => asString(r.id)));
       if (state === 'dead') yield applyDeltas(t, countByQueue(rows).map(({ q, n }) => ({ queue: q, event: 'dead', n: -n })));

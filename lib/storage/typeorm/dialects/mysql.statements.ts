@@ -135,6 +135,9 @@ export function mysqlStatements(t: TableNames): CommonStatements {
         [reacquire ? 1 : 0, id],
       ),
 
+    // Never later than it was: a job already due keeps its run_at (and its place in the claim order).
+    runNow: (id) => sql(`UPDATE ${t.jobs} SET state = 'available', run_at = LEAST(run_at, ${NOW}) WHERE id = ? AND state IN ${PENDING}`, [id]),
+
     lockJob: (id) => sql(`SELECT id, queue, state, CAST(run_at AS CHAR) AS run_at, unique_key FROM ${t.jobs} WHERE id = ? FOR UPDATE`, [id]),
     applyDeltas: (deltas) => applyDeltas(t, deltas),
 
@@ -166,8 +169,14 @@ export function mysqlStatements(t: TableNames): CommonStatements {
     // `finished_at` is a stored generated column (finished rows only), indexed with state:
     // MariaDB has no partial or expression indexes. One state per statement and ORDER BY
     // finished_at, so the (state, finished_at) index is the one that answers in order.
-    prune: (olderThan, state, limit) =>
-      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ? RETURNING queue`, [state, utc(olderThan), limit]),
+    prune: (olderThan, state, limit, queue) =>
+      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) ORDER BY finished_at LIMIT ? RETURNING queue`, [
+        state,
+        utc(olderThan),
+        queue,
+        queue,
+        limit,
+      ]),
 
     pruneCounters: (w: CounterWindow) =>
       sql(`DELETE FROM ${t.counters} WHERE (grain = 'm' AND bucket <= ?) OR (grain = 'h' AND bucket < ?)`, [

@@ -233,6 +233,9 @@ export function postgresStatements(t: TableNames): CommonStatements {
         [id, reacquire, t.channel],
       ),
 
+    // Never later than it was: a job already due keeps its run_at (and its place in the claim order).
+    runNow: (id) => sql(`UPDATE ${t.jobs} SET state = 'available', run_at = LEAST(run_at, ${NOW}) WHERE id = $1 AND state IN ${PENDING}`, [id]),
+
     lockJob: (id) => sql(`SELECT id, queue, state, run_at, unique_key FROM ${t.jobs} WHERE id = $1 FOR UPDATE`, [id]),
 
     applyDeltas: (deltas: CountDelta[]) =>
@@ -284,15 +287,16 @@ export function postgresStatements(t: TableNames): CommonStatements {
     // A bounded batch through the partial "finished" index; SKIP LOCKED so two pruners (or
     // a pruner and a retry) never wait on each other. `id = ANY(ARRAY(…))` keeps the DELETE
     // on primary-key lookups (a join with the CTE may be planned as a scan of the table).
-    prune: (olderThan, state, limit) =>
+    prune: (olderThan, state, limit, queue) =>
       sql(
         `WITH doomed AS (
            SELECT id FROM ${t.jobs}
            WHERE state IN ${FINISHED} AND state = $1
              AND COALESCE(completed_at, failed_at, created_at) < $2
+             AND ($4::text IS NULL OR queue = $4)
            LIMIT $3 FOR UPDATE SKIP LOCKED)
          DELETE FROM ${t.jobs} WHERE id = ANY (ARRAY(SELECT id FROM doomed)) RETURNING queue`,
-        [state, olderThan, limit],
+        [state, olderThan, limit, queue],
       ),
 
     // Minute rows older than an hour and hour rows before this month are never read again.

@@ -146,6 +146,9 @@ export function sqliteStatements(t: TableNames): CommonStatements {
         [reacquire ? 1 : 0, Number(id)],
       ),
 
+    // Never later than it was: a job already due keeps its run_at (and its place in the claim order).
+    runNow: (id) => sql(`UPDATE ${t.jobs} SET state = 'available', run_at = MIN(run_at, ${NOW}) WHERE id = ? AND state IN ${PENDING}`, [Number(id)]),
+
     lockJob: (id) => sql(`SELECT id, queue, state, run_at, unique_key FROM ${t.jobs} WHERE id = ?`, [Number(id)]),
     applyDeltas: (deltas) => applyDeltas(t, deltas),
 
@@ -170,15 +173,16 @@ export function sqliteStatements(t: TableNames): CommonStatements {
     resume: (queue) => sql(`DELETE FROM ${t.paused} WHERE queue = ?`, [queue]),
     pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
 
-    prune: (olderThan, state, limit) =>
+    prune: (olderThan, state, limit, queue) =>
       sql(
         `DELETE FROM ${t.jobs} WHERE id IN (
            SELECT id FROM ${t.jobs} INDEXED BY ${t.index('finished_idx')}
            WHERE state IN ${FINISHED} AND state = ?
              AND COALESCE(completed_at, failed_at, created_at) < ?
+             AND (? IS NULL OR queue = ?)
            LIMIT ?)
          RETURNING queue`,
-        [state, olderThan.getTime(), limit],
+        [state, olderThan.getTime(), queue, queue, limit],
       ),
 
     pruneCounters: (w: CounterWindow) =>
