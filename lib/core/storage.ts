@@ -108,6 +108,14 @@ export interface Storage {
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;
   /**
+   * For each of `queues` that has a due waiting job (`available`, or `scheduled`/`retryable`
+   * with its `runAt` passed, on the storage's clock), how long the oldest of them has been due:
+   * the storage's `now()` minus that job's `runAt`. Queues without one are left out. Served by
+   * the claim index in a few probes per queue (one per distinct priority waiting there), so it
+   * stays cheap however long the backlog.
+   */
+  oldestAvailable(queues: string[]): Promise<OldestAvailable[]>;
+  /**
    * Optional (storages that keep roll-up counters): recomputes the state counts (available,
    * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
    * beside concurrent writers; for counts skewed by writers that did not record their changes
@@ -227,6 +235,15 @@ export interface PeriodCounts {
   today: number;
   thisMonth: number;
   allTime: number;
+}
+
+/** See `Storage.oldestAvailable`. */
+export interface OldestAvailable {
+  queue: string;
+  /** When the oldest due waiting job of `queue` fell due. */
+  runAt: Date;
+  /** How long ago that was, on the storage's clock (never negative). */
+  ageMs: number;
 }
 
 export interface QueueStats {

@@ -1,6 +1,6 @@
 import type { JobRecord, JobState } from '../../core/job-record.js';
 import { PENDING_STATES } from '../../core/job-record.js';
-import type { QueueStats } from '../../core/storage.js';
+import type { OldestAvailable, QueueStats } from '../../core/storage.js';
 import { emptyStats, PeriodCounter } from './period-counter.js';
 
 const pending = new Set<JobState>(PENDING_STATES);
@@ -35,6 +35,22 @@ export class MemoryStats {
     for (const [queue, c] of this.diedCounts) get(queue).died = c.read(now);
     for (const queue of paused) get(queue);
     return [...byQueue.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+  }
+
+  /** The oldest due waiting job of each of `queues` (a scan: the memory storage holds few jobs). */
+  oldestAvailable(jobs: Iterable<JobRecord>, queues: string[], now: number): OldestAvailable[] {
+    const wanted = new Set(queues);
+    const oldest = new Map<string, number>();
+    for (const job of jobs) {
+      const runAt = job.runAt.getTime();
+      if (!wanted.has(job.queue) || !pending.has(job.state) || runAt > now) continue;
+      const seen = oldest.get(job.queue);
+      if (seen === undefined || runAt < seen) oldest.set(job.queue, runAt);
+    }
+    return queues.flatMap((queue) => {
+      const runAt = oldest.get(queue);
+      return runAt === undefined ? [] : [{ queue, runAt: new Date(runAt), ageMs: now - runAt }];
+    });
   }
 
   private counter(map: Map<string, PeriodCounter>, queue: string): PeriodCounter {

@@ -8,6 +8,7 @@ import type {
   HeartbeatResult,
   ListFilter,
   ListPage,
+  OldestAvailable,
   PruneOptions,
   QueueStats,
   ReleaseOptions,
@@ -281,6 +282,10 @@ export class MemoryStorage implements Storage {
 
   async stats(): Promise<QueueStats[]> {
     return this.counts.read(this.jobs.values(), this.paused, this.clock.now());
+  }
+
+  async oldestAvailable(queues: string[]): Promise<OldestAvailable[]> {
+    return this.counts.oldestAvailable(this.jobs.values(), [...new Set(queues)], this.clock.now());
   }
 
   /** Nothing to repair: `stats()` counts the jobs themselves. */

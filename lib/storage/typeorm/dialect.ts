@@ -35,6 +35,7 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | cancel          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | retry           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | statsRows       | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | oldestAvailable | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | foldCounters    | fold-statements.ts     | fold-statements.ts          | fold-statements.ts      | beside the SQL  |
  * | recount         | recount-statements.ts  | recount-statements.ts       | recount-statements.ts   | beside the SQL  |
  * | pause           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
@@ -84,6 +85,8 @@ export interface Dialect {
   retry(id: string): Step<Row | null>;
   /** Rows for `stats()` as of `at` (epoch ms on the database clock). */
   statsRows(at: number, window: CounterWindow): Step<StatsRow[]>;
+  /** The `run_at` of the oldest due pending job of each of `queues` that has one, and the database's clock. */
+  oldestAvailable(queues: string[]): Step<{ now: number; oldest: Map<string, Date> }>;
   /**
    * Folds up to `limit` deltas into the counters and moves pending buckets whose minute has
    * come into bucket 0. Safe to run anywhere, concurrently. Returns how many deltas it folded.

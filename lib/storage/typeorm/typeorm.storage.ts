@@ -8,6 +8,7 @@ import type {
   HeartbeatResult,
   ListFilter,
   ListPage,
+  OldestAvailable,
   PruneOptions,
   QueueStats,
   ReleaseOptions,
@@ -233,6 +234,17 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     const window = counterWindow(at);
     const [rows, paused] = await Promise.all([this.run(this.dialect.statsRows(at, window)), this.run(this.dialect.pausedQueues())]);
     return buildStats(rows, paused, at, window);
+  }
+
+  /** A few claim-index probes per queue with due work (see `Dialect.oldestAvailable`). */
+  async oldestAvailable(queues: string[]): Promise<OldestAvailable[]> {
+    const wanted = [...new Set(queues)];
+    if (!wanted.length) return [];
+    const { now, oldest } = await this.run(this.dialect.oldestAvailable(wanted));
+    return wanted.flatMap((queue) => {
+      const runAt = oldest.get(queue);
+      return runAt ? [{ queue, runAt, ageMs: Math.max(0, now - runAt.getTime()) }] : [];
+    });
   }
 
   async pause(queue: string): Promise<void> {
