@@ -17,6 +17,7 @@ export type { QueueOptions, EngineLogger } from './core/engine-options.js';
 export type {
   Storage,
   QueueStats,
+  OldestAvailable,
   PeriodCounts,
   ListFilter,
   ListPage,
@@ -27,6 +28,7 @@ export type {
   HeartbeatResult,
   Wakeup,
 } from './core/storage.js';
+export type { WorkerStatus } from './core/worker-status.js';
 export type { Clock } from './core/clock.js';
 export type { EveryOptions } from './core/scheduler.js';
 export type { ScheduleInput } from './core/schedule-spec.js';

@@ -129,4 +129,12 @@ export interface RunningJob {
    * it); until then the next heartbeat reports it (see `Storage.heartbeat`).
    */
   startRecorded: boolean;
+  /** When the handler was called, and when it settled (0 until then), on this instance's clock. */
+  startedAt: number;
+  endedAt: number;
+}
+
+/** How long the handler ran: until it settled, or until now while it still runs (an abandoned handler). */
+export function handlerMs(run: RunningJob, now: number): number {
+  return Math.max(0, (run.endedAt || now) - run.startedAt);
 }

@@ -314,7 +314,7 @@ export class QueueRunner implements ExecutorHost {
   private startJob(record: JobRecord, startRecorded = !record.prefetched): void {
     const run: RunningJob = {
       record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, writing: false, settled: SETTLED,
-      timer: null, grace: null, resolve: null, startRecorded,
+      timer: null, grace: null, resolve: null, startRecorded, startedAt: 0, endedAt: 0,
     };
     this.running.set(record.id, run);
     run.settled = this.executor.execute(run);

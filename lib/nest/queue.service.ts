@@ -5,7 +5,8 @@ import type { JobEvent } from '../core/job-events.js';
 import type { EnqueueResult, JobRecord, JobState } from '../core/job-record.js';
 import type { JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
-import type { ListFilter, ListPage, QueueStats } from '../core/storage.js';
+import type { ListFilter, ListPage, OldestAvailable, QueueStats } from '../core/storage.js';
+import type { WorkerStatus } from '../core/worker-status.js';
 import type { EveryOptions } from '../core/scheduler.js';
 import { JOBS_RUNTIME } from './jobs.constants.js';
 
@@ -39,8 +40,23 @@ export class QueueService {
     return this.runtime.retry(id);
   }
 
+  /** Per queue: jobs waiting (available, scheduled), running and dead, cluster-wide, and completions and deaths by period. */
   stats(): Promise<QueueStats[]> {
     return this.runtime.stats();
+  }
+
+  /**
+   * For each queue (default: every queue `stats()` lists) that has a due job waiting, when the
+   * oldest of them fell due and how long it has waited (on the storage's clock). A few index
+   * probes per queue, whatever the backlog.
+   */
+  oldestAvailable(queues?: string[]): Promise<OldestAvailable[]> {
+    return this.runtime.oldestAvailable(queues);
+  }
+
+  /** This instance's workers: running or stopped, lease renewals, handlers running per queue. Reads memory only. */
+  workerStatus(): WorkerStatus {
+    return this.runtime.workerStatus();
   }
 
   /**
