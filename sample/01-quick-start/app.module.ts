@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { JobsModule } from '../../lib/index.js';
 import { DemoService } from './demo.service.js';
 import { EmailModule } from './email/email.module.js';
+import { HealthModule } from './health/health.module.js';
 import { JobEventsLogger } from './job-events.logger.js';
 
 @Module({
@@ -14,6 +15,8 @@ import { JobEventsLogger } from './job-events.logger.js';
       shutdownTimeoutMs: 5_000,
     }),
     EmailModule,
+    // GET /health: a Terminus health check of the jobs (nestjs-background-jobs/health).
+    HealthModule,
   ],
   providers: [JobEventsLogger, DemoService],
 })

@@ -12,7 +12,7 @@ async function bootstrap(): Promise<void> {
 
   const logger = new Logger('Main');
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
-  logger.log(`Listening on ${url}. Try: curl -X POST ${url}/emails/welcome -H 'content-type: application/json' -d '{"userId":"ada"}'`);
+  logger.log(`Listening on ${url}. Try: curl -X POST ${url}/emails/welcome -H 'content-type: application/json' -d '{"userId":"ada"}' (health: ${url}/health)`);
 
   if (process.env.DEMO_EXIT_AFTER_IDLE === '1') {
     await app.get(DemoService).finished();
