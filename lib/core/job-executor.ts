@@ -326,12 +326,13 @@ export class JobExecutor {
     }
     if (!this.deps.events.observed) return;
     const at = this.deps.clock.now();
+    const event: JobEvent = { type, jobId: record.id, name: record.name, queue: record.queue, attempt: record.attempt, at, ...extra };
     if (type === 'started') {
       // The due time is on the storage's clock, `at` on this instance's: a skew between them
       // shifts the wait by as much (a wait never comes out negative).
-      const dueAt = record.runAt.getTime();
-      extra = { ...extra, dueAt, waitMs: Math.max(0, at - dueAt) };
+      event.dueAt = record.runAt.getTime();
+      event.waitMs = Math.max(0, at - event.dueAt);
     }
-    this.deps.events.next({ type, jobId: record.id, name: record.name, queue: record.queue, attempt: record.attempt, at, ...extra });
+    this.deps.events.next(event);
   }
 }

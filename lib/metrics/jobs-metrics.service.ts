@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { JobEvent } from '../core/job-events.js';
 import { QueueService } from '../nest/queue.service.js';
+import { LocalCounter, LocalHistogram } from './local-metrics.js';
 import { JOBS_METRICS_OPTIONS, type ResolvedMetricsOptions } from './metrics-options.js';
 import { CachedQueueSnapshot } from './queue-snapshot.js';
 
@@ -52,22 +53,21 @@ export class JobsMetrics implements OnModuleInit, OnModuleDestroy {
       `${p}queue_jobs`, `${p}queue_oldest_age_seconds`, `${p}active`,
     ]);
     const registers = [this.registry];
-    const enqueued = new Counter({ name: `${p}enqueued_total`, help: 'Jobs stored by this instance (duplicates of a waiting unique job not counted).', labelNames: ['queue', 'name'], registers });
-    const finished = new Counter({ name: `${p}finished_total`, help: 'Attempts run on this instance, by outcome: completed, retried, dead, cancelled.', labelNames: ['queue', 'name', 'outcome'], registers });
-    const duration = new Histogram({ name: `${p}duration_seconds`, help: 'Handler time of attempts run on this instance, by outcome.', labelNames: ['queue', 'name', 'outcome'], buckets: DURATION_BUCKETS, registers });
-    const wait = new Histogram({ name: `${p}wait_seconds`, help: 'Time from when a job fell due to when its handler started on this instance.', labelNames: ['queue', 'name'], buckets: WAIT_BUCKETS, registers });
+    const enqueued = new LocalCounter(`${p}enqueued_total`, 'Jobs stored by this instance (duplicates of a waiting unique job not counted).').register(this.registry);
+    const finished = new LocalCounter(`${p}finished_total`, 'Attempts run on this instance, by outcome: completed, retried, dead, cancelled.').register(this.registry);
+    const duration = new LocalHistogram(`${p}duration_seconds`, 'Handler time of attempts run on this instance, by outcome.', DURATION_BUCKETS).register(this.registry);
+    const wait = new LocalHistogram(`${p}wait_seconds`, 'Time from when a job fell due to when its handler started on this instance.', WAIT_BUCKETS).register(this.registry);
     this.queueGauges(p, registers);
     this.subscription = this.queue.events$.subscribe((e) => {
       if (e.type === 'enqueued') {
-        if (!e.duplicate) enqueued.inc({ queue: e.queue, name: e.name });
+        if (!e.duplicate) enqueued.inc(e.queue, e.name);
       } else if (e.type === 'started') {
-        if (e.waitMs !== undefined) wait.observe({ queue: e.queue, name: e.name }, e.waitMs / 1000);
+        if (e.waitMs !== undefined) wait.observe(e.waitMs / 1000, e.queue, e.name);
       } else {
         const outcome = OUTCOMES[e.type];
         if (!outcome) return;
-        const labels = { queue: e.queue, name: e.name, outcome };
-        finished.inc(labels);
-        if (e.durationMs !== undefined) duration.observe(labels, e.durationMs / 1000);
+        finished.inc(e.queue, e.name, outcome);
+        if (e.durationMs !== undefined) duration.observe(e.durationMs / 1000, e.queue, e.name, outcome);
       }
     });
   }
