@@ -17,6 +17,7 @@ export type { QueueOptions, EngineLogger } from './core/engine-options.js';
 export type {
   Storage,
   QueueStats,
+  OldestAvailable,
   PeriodCounts,
   ListFilter,
   ListPage,
@@ -28,6 +29,7 @@ export type {
   Wakeup,
   ThroughputMinute,
 } from './core/storage.js';
+export type { WorkerStatus } from './core/worker-status.js';
 export type { Clock } from './core/clock.js';
 export type { EveryOptions, ScheduleInfo } from './core/scheduler.js';
 export type { ScheduleInput, ScheduleSpec } from './core/schedule-spec.js';

@@ -98,7 +98,7 @@ describe('sample/01-quick-start', () => {
     await sample.exited;
   });
 
-  it('enqueues from POST /emails/welcome (validated), and shuts down cleanly on SIGTERM', async () => {
+  it('enqueues from POST /emails/welcome (validated), reports the jobs up at GET /health, and shuts down cleanly on SIGTERM', async () => {
     const sample = new SampleProcess(cwd, {});
     started.push(sample);
     const [, url] = await sample.waitForLog(/Listening on (http:\/\/\S+?)\./);
@@ -115,6 +115,9 @@ describe('sample/01-quick-start', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ message: "No job has the id '999999999'." });
     expect((await fetch(`${url}/emails/jobs/not-an-id`)).status).toBe(404);
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', info: { jobs: { status: 'up', workers: { state: 'running' }, queues: { email: { dead: expect.any(Number) } } } } });
 
     const dashboard = await fetch(`${url}/jobs/api/queues`);
     expect(dashboard.status).toBe(401);

@@ -11,6 +11,7 @@ import type { NewJob } from './job-record.js';
 import type { HandoffReservation, LocalWorkers } from './local-workers.js';
 import { QueueRunner } from './queue-runner.js';
 import type { Storage } from './storage.js';
+import type { WorkerStatus } from './worker-status.js';
 
 export interface EngineDeps {
   storage: Storage;
@@ -41,6 +42,7 @@ export class Engine implements LocalWorkers {
   private started = false;
   private lastBeat = 0;
   private stopped = false;
+  private drained = false;
   /** Heartbeats, rescues and prunes in flight. */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -126,6 +128,20 @@ export class Engine implements LocalWorkers {
     return out;
   }
 
+  /** See `WorkerStatus`. */
+  status(): WorkerStatus {
+    const state = !this.started ? 'not-started' : this.drained ? 'stopped' : this.stopped ? 'stopping' : 'running';
+    const queues: WorkerStatus['queues'] = {};
+    for (const [q, r] of this.runners) queues[q] = { active: r.activeCount, buffered: r.bufferedCount };
+    return {
+      state,
+      workerId: this.workerId,
+      heartbeatAgeMs: state === 'running' ? Math.max(0, this.clock.now() - this.lastBeat) : null,
+      leaseMs: this.deps.settings.leaseMs,
+      queues,
+    };
+  }
+
   /** True when this instance holds nothing of `queue` (or of any queue): no buffered, running or unacknowledged job. */
   isLocallyIdle(queue?: string): boolean {
     const runners = queue === undefined ? [...this.runners.values()] : [this.runners.get(queue)].filter(Boolean);
@@ -158,6 +174,7 @@ export class Engine implements LocalWorkers {
     // A heartbeat, rescue or prune still in flight finishes before the storage closes under it
     // (for at most a lease: one that hangs on a dead connection must not keep close() waiting).
     if (this.inFlight.size) await this.within(Promise.all(this.inFlight), this.deps.settings.leaseMs);
+    this.drained = true;
   }
 
   /** Runs one piece of background upkeep, known to `stop()` until it settles (it never rejects). */

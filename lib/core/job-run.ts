@@ -129,4 +129,20 @@ export interface RunningJob {
    * it); until then the next heartbeat reports it (see `Storage.heartbeat`).
    */
   startRecorded: boolean;
+  /** When the handler was called, and when it settled (0 until then), on this instance's clock. */
+  startedAt: number;
+  endedAt: number;
+}
+
+/** A run of `record` not started yet; `startRecorded`: the storage knows the job started. */
+export function newRun(record: JobRecord, startRecorded: boolean): RunningJob {
+  return {
+    record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, writing: false, settled: SETTLED,
+    timer: null, grace: null, resolve: null, startRecorded, startedAt: 0, endedAt: 0,
+  };
+}
+
+/** How long the handler ran: until it settled, or until now while it still runs (an abandoned handler). */
+export function handlerMs(run: RunningJob, now: number): number {
+  return Math.max(0, (run.endedAt || now) - run.startedAt);
 }

@@ -10,7 +10,16 @@ import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
 import { Scheduler, type EveryOptions, type ScheduleInfo } from './scheduler.js';
-import { LIST_FILTER_KEYS, type ListFilter, type ListPage, type QueueStats, type Storage, type ThroughputMinute } from './storage.js';
+import {
+  LIST_FILTER_KEYS,
+  type ListFilter,
+  type ListPage,
+  type OldestAvailable,
+  type QueueStats,
+  type Storage,
+  type ThroughputMinute,
+} from './storage.js';
+import type { WorkerStatus } from './worker-status.js';
 import { assertKnownKeys, knownKeys } from './known-keys.js';
 import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
@@ -143,6 +152,17 @@ export class JobsRuntime {
 
   throughput(): Promise<ThroughputMinute[]> {
     return this.storage.throughput();
+  }
+
+  /** See `Storage.oldestAvailable`; `queues` default to those `stats()` lists. */
+  async oldestAvailable(queues?: string[]): Promise<OldestAvailable[]> {
+    if (queues !== undefined && !Array.isArray(queues)) throw new InvalidOptionsError('queues', 'expected an array of queue names');
+    const names = queues ? queues.map((q) => assertName('queue name', q)) : (await this.storage.stats()).map((s) => s.queue);
+    return this.storage.oldestAvailable(names);
+  }
+
+  workerStatus(): WorkerStatus {
+    return this.engine?.status() ?? { state: 'disabled', workerId: null, heartbeatAgeMs: null, leaseMs: this.settings.leaseMs, queues: {} };
   }
 
   /** Repairs the stored state counts from the jobs (see `Storage.recount`); 0 when the storage keeps none. */

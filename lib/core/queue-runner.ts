@@ -5,7 +5,7 @@ import { coerceError } from './coerce-error.js';
 import { DueTimes } from './due-times.js';
 import { JobExecutor, type ExecutorHost, type WorkerDeps } from './job-executor.js';
 import type { JobRecord } from './job-record.js';
-import { abortRun, SETTLED, type RunningJob } from './job-run.js';
+import { abortRun, newRun, SETTLED, type RunningJob } from './job-run.js';
 import type { HandoffSlot } from './local-workers.js';
 
 /**
@@ -312,10 +312,7 @@ export class QueueRunner implements ExecutorHost {
 
   /** `startRecorded`: the storage knows it started (else the next heartbeat reports it). */
   private startJob(record: JobRecord, startRecorded = !record.prefetched): void {
-    const run: RunningJob = {
-      record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, writing: false, settled: SETTLED,
-      timer: null, grace: null, resolve: null, startRecorded,
-    };
+    const run = newRun(record, startRecorded);
     this.running.set(record.id, run);
     run.settled = this.executor.execute(run);
   }

@@ -122,6 +122,15 @@ export interface Storage {
    * Minutes are buckets on the storage's clock; minutes with nothing are left out.
    */
   throughput(): Promise<ThroughputMinute[]>;
+
+  /**
+   * For each of `queues` that has a due waiting job (`available`, or `scheduled`/`retryable`
+   * with its `runAt` passed, on the storage's clock), how long the oldest of them has been due:
+   * the storage's `now()` minus that job's `runAt`. Queues without one are left out. Served by
+   * the claim index in a few probes per queue (one per distinct priority waiting there), so it
+   * stays cheap however long the backlog.
+   */
+  oldestAvailable(queues: string[]): Promise<OldestAvailable[]>;
   /**
    * Optional (storages that keep roll-up counters): recomputes the state counts (available,
    * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
@@ -255,6 +264,15 @@ export interface ThroughputMinute {
   completed: number;
   /** Jobs that became dead in that minute. */
   died: number;
+}
+
+/** See `Storage.oldestAvailable`. */
+export interface OldestAvailable {
+  queue: string;
+  /** When the oldest due waiting job of `queue` fell due. */
+  runAt: Date;
+  /** How long ago that was, on the storage's clock (never negative). */
+  ageMs: number;
 }
 
 export interface QueueStats {

@@ -5,7 +5,8 @@ import type { JobEvent } from '../core/job-events.js';
 import type { EnqueueResult, JobRecord, JobState } from '../core/job-record.js';
 import type { JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
-import type { ListFilter, ListPage, QueueStats, ThroughputMinute } from '../core/storage.js';
+import type { ListFilter, ListPage, OldestAvailable, QueueStats, ThroughputMinute } from '../core/storage.js';
+import type { WorkerStatus } from '../core/worker-status.js';
 import type { EveryOptions, ScheduleInfo } from '../core/scheduler.js';
 import { assertName } from '../core/validation.js';
 import { JOBS_RUNTIME } from './jobs.constants.js';
@@ -48,6 +49,7 @@ export class QueueService {
     return this.runtime.retry(id);
   }
 
+  /** Per queue: jobs waiting (available, scheduled), running and dead, cluster-wide, and completions and deaths by period. */
   stats(): Promise<QueueStats[]> {
     return this.runtime.stats();
   }
@@ -60,6 +62,20 @@ export class QueueService {
     if (queue !== undefined) assertName('queue name', queue);
     const rows = await this.runtime.throughput();
     return queue === undefined ? rows : rows.filter((r) => r.queue === queue);
+  }
+
+  /**
+   * For each queue (default: every queue `stats()` lists) that has a due job waiting, when the
+   * oldest of them fell due and how long it has waited (on the storage's clock). A few index
+   * probes per queue, whatever the backlog.
+   */
+  oldestAvailable(queues?: string[]): Promise<OldestAvailable[]> {
+    return this.runtime.oldestAvailable(queues);
+  }
+
+  /** This instance's workers: running or stopped, lease renewals, handlers running per queue. Reads memory only. */
+  workerStatus(): WorkerStatus {
+    return this.runtime.workerStatus();
   }
 
   /**

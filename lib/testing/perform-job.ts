@@ -1,5 +1,5 @@
 import type { FakeClock } from '../core/fake-clock.js';
-import { abortRun, RunContext, SETTLED, type ProgressSink, type RunningJob } from '../core/job-run.js';
+import { abortRun, newRun, RunContext, type ProgressSink } from '../core/job-run.js';
 import type { JobRecord } from '../core/job-record.js';
 import { jobNameOf, type JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
@@ -59,10 +59,7 @@ export async function performJob(
   const value = schema ? await validateWithSchema(schema, name, payload) : payload;
   const maxAttempts = (def.maxRetries ?? runtime.settings.maxRetries).maxAttempts;
   const record = recordOf(name, def.queue, JSON.parse(JSON.stringify(value ?? null)) as unknown, attempt, maxAttempts, clock.now());
-  const run: RunningJob = {
-    record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, writing: false, settled: SETTLED,
-    timer: null, grace: null, resolve: null, startRecorded: true,
-  };
+  const run = newRun(record, true);
   const timeoutMs = def.timeoutMs ?? runtime.settings.timeoutMs;
   if (timeoutMs) run.timer = clock.setTimeout(() => abortRun(run, new JobTimeoutError(name, timeoutMs)), timeoutMs);
   const ctx = new RunContext(run, noProgress);

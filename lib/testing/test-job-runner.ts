@@ -6,7 +6,7 @@ import type { FakeClock } from '../core/fake-clock.js';
 import { JobExecutor } from '../core/job-executor.js';
 import type { JobEvent } from '../core/job-events.js';
 import { PENDING_STATES, type JobRecord } from '../core/job-record.js';
-import { SETTLED, type RunningJob } from '../core/job-run.js';
+import { newRun, SETTLED } from '../core/job-run.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
 import { JobFailedError } from '../errors/job-failed.error.js';
 import { CapturingRegistry } from './capturing-registry.js';
@@ -167,10 +167,7 @@ export class TestJobRunner {
   private async execute(record: JobRecord): Promise<void> {
     const internal = this.isInternal(record);
     const outcome = internal ? SETTLED : new Promise<void>((resolve) => this.waiting.set(record.id, resolve));
-    const run: RunningJob = {
-      record, controller: null, reason: undefined, onAbort: null, handlerSettled: false, writing: false, settled: SETTLED,
-      timer: null, grace: null, resolve: null, startRecorded: true,
-    };
+    const run = newRun(record, true);
     const done = Promise.all([this.executor.execute(run), outcome]).then(() => undefined);
     this.inFlight.add(done);
     try {

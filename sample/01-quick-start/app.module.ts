@@ -4,6 +4,7 @@ import { JobsModule } from '../../lib/index.js';
 import { DashboardTokenGuard } from './dashboard/dashboard-token.guard.js';
 import { DemoService } from './demo.service.js';
 import { EmailModule } from './email/email.module.js';
+import { HealthModule } from './health/health.module.js';
 import { JobEventsLogger } from './job-events.logger.js';
 
 @Module({
@@ -18,6 +19,8 @@ import { JobEventsLogger } from './job-events.logger.js';
     EmailModule,
     // The jobs dashboard at /jobs, for whoever knows JOBS_DASHBOARD_TOKEN (closed without it).
     JobsDashboardModule.forRoot({ guards: [DashboardTokenGuard] }),
+    // GET /health: a Terminus health check of the jobs (nestjs-background-jobs/health).
+    HealthModule,
   ],
   providers: [JobEventsLogger, DemoService],
 })

@@ -12,7 +12,7 @@ async function bootstrap(): Promise<void> {
 
   const logger = new Logger('Main');
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
-  logger.log(`Listening on ${url}. Try: curl -X POST ${url}/emails/welcome -H 'content-type: application/json' -d '{"userId":"ada"}'`);
+  logger.log(`Listening on ${url}. Try: curl -X POST ${url}/emails/welcome -H 'content-type: application/json' -d '{"userId":"ada"}' (health: ${url}/health)`);
   logger.log(
     process.env.JOBS_DASHBOARD_TOKEN
       ? `Jobs dashboard: ${url}/jobs (any user name; the password is JOBS_DASHBOARD_TOKEN).`

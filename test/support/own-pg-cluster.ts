@@ -70,6 +70,11 @@ export class OwnPgCluster {
     await this.pg('pg_ctl', ['-D', this.data, '-m', 'smart', '-W', 'stop']);
   }
 
+  /** Stops the server at once, as a crash would (no checkpoint, sessions cut), and waits until it is gone. */
+  async stop(): Promise<void> {
+    await this.pg('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
+  }
+
   /** Whether the server process is gone. */
   async stopped(): Promise<boolean> {
     return this.pg('pg_ctl', ['-D', this.data, 'status']).then(() => false, () => true);

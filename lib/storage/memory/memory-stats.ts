@@ -1,6 +1,6 @@
 import type { JobRecord, JobState } from '../../core/job-record.js';
 import { PENDING_STATES } from '../../core/job-record.js';
-import type { QueueStats, ThroughputMinute } from '../../core/storage.js';
+import type { OldestAvailable, QueueStats, ThroughputMinute } from '../../core/storage.js';
 import { emptyStats, PeriodCounter } from './period-counter.js';
 import { sortThroughput } from '../../core/throughput.js';
 
@@ -53,6 +53,22 @@ export class MemoryStats {
     add(this.completedCounts, 'completed');
     add(this.diedCounts, 'died');
     return sortThroughput([...byKey.values()]);
+  }
+
+  /** The oldest due waiting job of each of `queues` (a scan: the memory storage holds few jobs). */
+  oldestAvailable(jobs: Iterable<JobRecord>, queues: string[], now: number): OldestAvailable[] {
+    const wanted = new Set(queues);
+    const oldest = new Map<string, number>();
+    for (const job of jobs) {
+      const runAt = job.runAt.getTime();
+      if (!wanted.has(job.queue) || !pending.has(job.state) || runAt > now) continue;
+      const seen = oldest.get(job.queue);
+      if (seen === undefined || runAt < seen) oldest.set(job.queue, runAt);
+    }
+    return queues.flatMap((queue) => {
+      const runAt = oldest.get(queue);
+      return runAt === undefined ? [] : [{ queue, runAt: new Date(runAt), ageMs: now - runAt }];
+    });
   }
 
   private counter(map: Map<string, PeriodCounter>, queue: string): PeriodCounter {

@@ -8,6 +8,7 @@ import type {
   HeartbeatResult,
   ListFilter,
   ListPage,
+  OldestAvailable,
   PruneOptions,
   QueueStats,
   ThroughputMinute,
@@ -292,6 +293,10 @@ export class MemoryStorage implements Storage {
 
   async throughput(): Promise<ThroughputMinute[]> {
     return this.counts.throughput(this.clock.now());
+  }
+
+  async oldestAvailable(queues: string[]): Promise<OldestAvailable[]> {
+    return this.counts.oldestAvailable(this.jobs.values(), [...new Set(queues)], this.clock.now());
   }
 
   /** Nothing to repair: `stats()` counts the jobs themselves. */

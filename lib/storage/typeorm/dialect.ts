@@ -36,6 +36,7 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | retry           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | runNow          | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | statsRows       | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | oldestAvailable | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | foldCounters    | fold-statements.ts     | fold-statements.ts          | fold-statements.ts      | beside the SQL  |
  * | recount         | recount-statements.ts  | recount-statements.ts       | recount-statements.ts   | beside the SQL  |
  * | pause           | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
@@ -95,6 +96,8 @@ export interface Dialect {
   runNow(id: string): Step<Row | null>;
   /** Rows for `stats()` as of `at` (epoch ms on the database clock). */
   statsRows(at: number, window: CounterWindow): Step<StatsRow[]>;
+  /** The `run_at` of the oldest due pending job of each of `queues` that has one, and the database's clock. */
+  oldestAvailable(queues: string[]): Step<{ now: number; oldest: Map<string, Date> }>;
   /**
    * Folds up to `limit` deltas into the counters and moves pending buckets whose minute has
    * come into bucket 0. Safe to run anywhere, concurrently. Returns how many deltas it folded.

@@ -8,6 +8,7 @@ import type {
   HeartbeatResult,
   ListFilter,
   ListPage,
+  OldestAvailable,
   PruneOptions,
   QueueStats,
   ThroughputMinute,
@@ -257,6 +258,17 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     const at = await this.now();
     const window = counterWindow(at);
     return buildThroughput(await this.run(this.dialect.statsRows(at, window)), window);
+  }
+
+  /** A few claim-index probes per queue with due work (see `Dialect.oldestAvailable`). */
+  async oldestAvailable(queues: string[]): Promise<OldestAvailable[]> {
+    const wanted = [...new Set(queues)];
+    if (!wanted.length) return [];
+    const { now, oldest } = await this.run(this.dialect.oldestAvailable(wanted));
+    return wanted.flatMap((queue) => {
+      const runAt = oldest.get(queue);
+      return runAt ? [{ queue, runAt, ageMs: Math.max(0, now - runAt.getTime()) }] : [];
+    });
   }
 
   async pause(queue: string): Promise<void> {

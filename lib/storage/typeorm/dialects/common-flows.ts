@@ -1,7 +1,8 @@
 import type { JobState } from '../../../core/job-record.js';
 import type { CountDelta, CounterWindow, Dialect, ListWhere, StatsRow } from '../dialect.js';
 import { step, type Flow, type Row, type Sql } from '../flow.js';
-import { asNumber, asString } from '../job-row.js';
+import { PRIORITY_MIN } from '../../../core/option-rules.js';
+import { asDate, asNumber, asString } from '../job-row.js';
 import { countByQueue } from './batch-helpers.js';
 
 /**
@@ -29,6 +30,14 @@ export interface CommonStatements {
   /** Records changes of the roll-up counts (see `CountDelta`). */
   applyDeltas(deltas: CountDelta[]): Sql;
   statsRows(at: number, window: CounterWindow): Sql;
+  /**
+   * `priority, run_at` of the first pending job of `queue` in claim order among priorities
+   * above `afterPriority`: the lowest such priority's earliest `run_at`. One probe of the
+   * claim index (its columns are queue, priority, run_at, id).
+   */
+  firstPendingAfter(queue: string, afterPriority: number): Sql;
+  /** `run_at` (or NULL): the earliest due pending job of `queue` among priorities above `afterPriority`; an aggregate over the claim index. */
+  earliestDueAfter(queue: string, afterPriority: number): Sql;
   pause(queue: string): Sql;
   resume(queue: string): Sql;
   pausedQueues(): Sql;
@@ -40,12 +49,19 @@ export interface CommonStatements {
 type CommonFlows = Pick<
   Dialect,
   | 'now' | 'get' | 'findByUniqueKey' | 'holders' | 'releaseExpired' | 'list' | 'progress' | 'cancel' | 'retry' | 'runNow'
-  | 'statsRows' | 'pause' | 'resume' | 'pausedQueues' | 'prune' | 'pruneCounters'
+  | 'statsRows' | 'oldestAvailable' | 'pause' | 'resume' | 'pausedQueues' | 'prune' | 'pruneCounters'
 >;
 
 const FINISHED = new Set(['completed', 'dead', 'cancelled']);
 const PENDING = new Set(['scheduled', 'available', 'retryable']);
 const SOURCES = new Set(['counter', 'delta', 'boundary']);
+
+/**
+ * Distinct priorities probed per queue by `oldestAvailable` before the rest are read in one
+ * aggregate. Apps use a handful of priorities; past this many, the aggregate reads the
+ * remaining pending entries of the claim index, which is still bounded by the queue's backlog.
+ */
+const MAX_PRIORITY_PROBES = 16;
 
 export function commonFlows(s: CommonStatements): CommonFlows {
   const first = function* (q: Sql): Flow<Row | null> {
@@ -126,6 +142,33 @@ export function commonFlows(s: CommonStatements): CommonFlows {
         if (!SOURCES.has(src)) throw new Error(`unexpected stats row source '${src}'`);
         return { src: src as StatsRow['src'], grain: asString(r.grain), bucket: asNumber(r.bucket), queue: asString(r.queue), event: asString(r.event), n: asNumber(r.n) };
       });
+    }),
+    // A loose index scan: for each distinct priority waiting in the queue, the claim index's
+    // first entry is that priority's earliest run_at, so the oldest due job is the earliest of
+    // those that are due. One probe per priority instead of reading every pending row (an
+    // index on (queue, run_at) would serve it in one, but cost a write on every claim and finish).
+    oldestAvailable: (queues) => step('read', function* () {
+      const now = Math.floor(asNumber((yield s.now()).rows[0]?.now));
+      const oldest = new Map<string, Date>();
+      const keep = (queue: string, runAt: Date) => {
+        const seen = oldest.get(queue);
+        if (runAt.getTime() <= now && (!seen || runAt < seen)) oldest.set(queue, runAt);
+      };
+      for (const queue of queues) {
+        let after = PRIORITY_MIN - 1;
+        for (let probe = 0; ; probe++) {
+          if (probe === MAX_PRIORITY_PROBES) {
+            const rest = (yield s.earliestDueAfter(queue, after)).rows[0]?.run_at;
+            if (rest != null) keep(queue, asDate(rest));
+            break;
+          }
+          const row = (yield s.firstPendingAfter(queue, after)).rows[0];
+          if (!row) break;
+          keep(queue, asDate(row.run_at));
+          after = asNumber(row.priority);
+        }
+      }
+      return { now, oldest };
     }),
     pause: (queue) => step('write', function* () {
       yield s.pause(queue);

@@ -166,6 +166,23 @@ export function mysqlStatements(t: TableNames): CommonStatements {
     resume: (queue) => sql(`DELETE FROM ${t.paused} WHERE queue = ?`, [queue]),
     pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
 
+    // claim_idx is on the generated pending_queue (the queue while pending, else NULL),
+    // priority, run_at, id: read in order (see the claim in mysql.dialect.ts). `j.run_at`, not
+    // a bare name that could mean a select-list copy.
+    firstPendingAfter: (queue, afterPriority) =>
+      sql(
+        `SELECT j.priority, j.run_at FROM ${t.jobs} j FORCE INDEX (${t.index('claim_idx')})
+         WHERE j.pending_queue = ? AND j.priority > ?
+         ORDER BY j.priority, j.run_at, j.id LIMIT 1`,
+        [queue, afterPriority],
+      ),
+    earliestDueAfter: (queue, afterPriority) =>
+      sql(
+        `SELECT min(j.run_at) AS run_at FROM ${t.jobs} j FORCE INDEX (${t.index('claim_idx')})
+         WHERE j.pending_queue = ? AND j.priority > ? AND j.run_at <= ${NOW}`,
+        [queue, afterPriority],
+      ),
+
     // `finished_at` is a stored generated column (finished rows only), indexed with state:
     // MariaDB has no partial or expression indexes. One state per statement and ORDER BY
     // finished_at, so the (state, finished_at) index is the one that answers in order.

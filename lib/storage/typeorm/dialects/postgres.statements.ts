@@ -273,6 +273,21 @@ export function postgresStatements(t: TableNames): CommonStatements {
         [w.hourAgo, w.monthStart, new Date(at), new Date(nextMinute(at)), nextMinute(at) - 60_000, nextMinute(at)],
       ),
 
+    // The partial claim_idx (queue, priority, run_at, id) WHERE state IN PENDING, read in order.
+    firstPendingAfter: (queue, afterPriority) =>
+      sql(
+        `SELECT priority, run_at FROM ${t.jobs}
+         WHERE queue = $1 AND state IN ${PENDING} AND priority > $2
+         ORDER BY priority, run_at, id LIMIT 1`,
+        [queue, afterPriority],
+      ),
+    earliestDueAfter: (queue, afterPriority) =>
+      sql(
+        `SELECT min(run_at) AS run_at FROM ${t.jobs}
+         WHERE queue = $1 AND state IN ${PENDING} AND priority > $2 AND run_at <= ${CLOCK}`,
+        [queue, afterPriority],
+      ),
+
     pause: (queue) => sql(`INSERT INTO ${t.paused} (queue, paused_at) VALUES ($1, ${CLOCK}) ON CONFLICT DO NOTHING`, [queue]),
 
     resume: (queue) =>

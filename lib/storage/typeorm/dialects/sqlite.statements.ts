@@ -173,6 +173,22 @@ export function sqliteStatements(t: TableNames): CommonStatements {
     resume: (queue) => sql(`DELETE FROM ${t.paused} WHERE queue = ?`, [queue]),
     pausedQueues: () => sql(`SELECT queue FROM ${t.paused} ORDER BY queue`),
 
+    // The partial claim_idx (queue, priority, run_at, id) WHERE state IN PENDING, pinned as the
+    // claim pins it (SQLite plans without statistics unless the app runs ANALYZE).
+    firstPendingAfter: (queue, afterPriority) =>
+      sql(
+        `SELECT priority, run_at FROM ${t.jobs} INDEXED BY ${t.index('claim_idx')}
+         WHERE queue = ? AND state IN ${PENDING} AND priority > ?
+         ORDER BY priority, run_at, id LIMIT 1`,
+        [queue, afterPriority],
+      ),
+    earliestDueAfter: (queue, afterPriority) =>
+      sql(
+        `SELECT min(run_at) AS run_at FROM ${t.jobs} INDEXED BY ${t.index('claim_idx')}
+         WHERE queue = ? AND state IN ${PENDING} AND priority > ? AND run_at <= ${NOW}`,
+        [queue, afterPriority],
+      ),
+
     prune: (olderThan, state, limit, queue) =>
       sql(
         `DELETE FROM ${t.jobs} WHERE id IN (
