@@ -65,8 +65,7 @@ export class Engine implements LocalWorkers {
     for (const queue of this.queueNames()) {
       const options = settings.queues[queue] ?? {};
       const concurrency = options.concurrency ?? settings.defaultConcurrency;
-      const prefetch = options.prefetch ?? concurrency;
-      const runner = new QueueRunner(queue, concurrency, prefetch, {
+      const runner = new QueueRunner(queue, concurrency, options.prefetch, {
         storage: this.deps.storage,
         registry: this.deps.registry,
         clock: this.clock,

@@ -1,5 +1,6 @@
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import { LeaseLostAbort } from './abort-reasons.js';
+import { prefetchSizer, type PrefetchSizer } from './adaptive-prefetch.js';
 import type { TimerHandle } from './clock.js';
 import { coerceError } from './coerce-error.js';
 import { DueTimes } from './due-times.js';
@@ -11,6 +12,8 @@ import type { HandoffSlot } from './local-workers.js';
 /**
  * Runs one queue on this instance: a bounded buffer of claimed jobs (prefetch) feeds
  * `concurrency` slots; the buffer is refilled by one batched claim when it is half empty.
+ * Its size is the queue's `prefetch`, or, when that is not set, what the observed run and
+ * claim times call for (see `AdaptivePrefetch`), checked before each claim.
  * When a claim comes back short the queue is drained: the runner waits for a wake-up
  * (a local enqueue, a NOTIFY) or the poll interval. This is the producer half of a queue's
  * worker (what starts when); each job's run is its `JobExecutor`'s.
@@ -35,20 +38,38 @@ export class QueueRunner implements ExecutorHost {
   private claimFailures = 0;
   /** Slots held for local hand-offs whose write has not returned yet, and their ends. */
   private readonly reservations = new Set<Promise<void>>();
-  private readonly capacity: number;
-  private readonly lowWater: number;
+  private readonly prefetch: PrefetchSizer;
+  /** Jobs held at most (slots and buffer), and the level at or below which the buffer is refilled. */
+  private capacity = 0;
+  private lowWater = 0;
   private readonly executor: JobExecutor;
 
+  /** `prefetch`: the buffer's size; undefined sizes it from what the runner observes. */
   constructor(
     readonly queue: string,
     private readonly concurrency: number,
-    prefetch: number,
+    prefetch: number | undefined,
     private readonly deps: WorkerDeps,
   ) {
     this.executor = new JobExecutor(deps, this);
     this.dueTimes = new DueTimes(deps.clock, () => this.wake());
-    this.capacity = concurrency + prefetch;
-    this.lowWater = concurrency + Math.floor(prefetch / 2);
+    this.prefetch = prefetchSizer(concurrency, prefetch);
+    this.resize();
+  }
+
+  /** The prefetch buffer's size now. */
+  get prefetchSize(): number {
+    return this.capacity - this.concurrency;
+  }
+
+  private resize(): void {
+    const prefetch = this.prefetch.size(this.deps.clock.now(), this.runningSince());
+    this.capacity = this.concurrency + prefetch;
+    this.lowWater = this.concurrency + Math.floor(prefetch / 2);
+  }
+
+  private *runningSince(): Iterable<number> {
+    for (const run of this.running.values()) if (run.startedAt) yield run.startedAt;
   }
 
   start(): void {
@@ -260,17 +281,22 @@ export class QueueRunner implements ExecutorHost {
     if (this.stopping || this.claiming || this.drained) return;
     const held = this.buffer.length + this.busySlots();
     if (held > this.lowWater) return;
+    this.resize();
+    const limit = this.capacity - held;
+    // Every slot busy and no buffer wanted (prefetch 0): the next free slot claims.
+    if (held > this.lowWater || limit <= 0) return;
     this.claiming = true;
     this.wokenWhileClaiming = false;
-    const limit = this.capacity - held;
     // Slots are free only when nothing is buffered: the first claimed jobs fill them at once,
     // and the claim records their start; the rest are prefetched (see `Storage.claim`).
     const startNow = Math.max(0, Math.min(limit, this.concurrency - this.busySlots()));
-    const { storage, settings, workerId } = this.deps;
+    const { storage, settings, workerId, clock } = this.deps;
+    const claimedAt = clock.now();
     this.claimed = storage.claim(this.queue, workerId, limit, settings.leaseMs, startNow).then(
       (jobs) => {
         this.claiming = false;
         this.claimFailures = 0;
+        this.prefetch.claimed(clock.now() - claimedAt);
         // Shutdown began while the claim was in flight: hand its jobs back at once (no attempt
         // counted); `stopClaiming` waits for this, so the storage is still open for it.
         if (this.stopping) return this.handBackUnstarted(jobs);
@@ -320,6 +346,8 @@ export class QueueRunner implements ExecutorHost {
   /** The job's slot is free: the next buffered job may start. */
   free(run: RunningJob): void {
     this.running.delete(run.record.id);
+    // A run that never called its handler (an unknown job) says nothing of run times.
+    if (run.startedAt) this.prefetch.finished(this.deps.clock.now() - run.startedAt);
     this.kick();
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * How many jobs a queue's runner claims ahead of its free slots (its prefetch buffer). An
+ * explicit `prefetch` is used as it is (`FixedPrefetch`); without one the runner sizes the
+ * buffer from what it observes (`AdaptivePrefetch`).
+ */
+export interface PrefetchSizer {
+  /** The buffer size to claim up to, at `now`, given when each running handler started. */
+  size(now: number, runningSince: Iterable<number>): number;
+  /** A handler ran `ms` from its start to its slot being free. */
+  finished(ms: number): void;
+  /** A claim took `ms` from its call to its answer. */
+  claimed(ms: number): void;
+}
+
+export class FixedPrefetch implements PrefetchSizer {
+  constructor(private readonly prefetch: number) {}
+
+  size(): number {
+    return this.prefetch;
+  }
+
+  finished(): void {}
+
+  claimed(): void {}
+}
+
+/** The rule's constants, in one place. */
+export const ADAPTIVE_PREFETCH = {
+  /** The buffer holds this much of the slots' work: claims come in batches, yet few jobs wait in it. */
+  bufferMs: 100,
+  /** …and at least this many claim round trips' worth, so the buffer does not run dry while a slow claim is out. */
+  claimRoundTrips: 4,
+  /** The largest buffer (or the concurrency, when larger): past it a claim costs more than it saves. */
+  max: 500,
+  /** Weight of the newest sample in the moving averages of run and claim times. */
+  weight: 0.2,
+  /** A handler running this many times the average run time (and over `bufferMs`) is stalled: its slot frees no work. */
+  stallFactor: 4,
+  /** Run times are measured in whole ms: a run shorter than this counts as this long. */
+  minRunMs: 0.05,
+} as const;
+
+/**
+ * Sizes the buffer so that it holds about `bufferMs` of the slots' work: the slots run one job
+ * per average run time each, so the buffer is `slots × bufferMs / average run time`, between 0
+ * and `max`. Short jobs are claimed in large batches (a claim is one round trip however many
+ * rows it takes); long jobs are hardly buffered at all, so that no instance holds jobs that
+ * another one's free slots could run. When claims get slow, the buffer grows to cover
+ * `claimRoundTrips` of them, so the slots do not run dry while a claim is out.
+ *
+ * The estimate reacts before long jobs finish: a slot whose handler has run far longer than
+ * the average (`stallFactor`) counts for nothing, so a queue whose jobs turn slow stops
+ * buffering as soon as its slots are taken by them. Before any job has finished, the buffer
+ * is the concurrency.
+ */
+export class AdaptivePrefetch implements PrefetchSizer {
+  private avgRunMs: number | null = null;
+  private avgClaimMs = 0;
+  private readonly max: number;
+
+  constructor(private readonly concurrency: number) {
+    this.max = Math.max(ADAPTIVE_PREFETCH.max, concurrency);
+  }
+
+  finished(ms: number): void {
+    this.avgRunMs = this.avgRunMs === null ? ms : this.avgRunMs + ADAPTIVE_PREFETCH.weight * (ms - this.avgRunMs);
+  }
+
+  claimed(ms: number): void {
+    this.avgClaimMs += ADAPTIVE_PREFETCH.weight * (ms - this.avgClaimMs);
+  }
+
+  size(now: number, runningSince: Iterable<number>): number {
+    const { bufferMs: minBufferMs, claimRoundTrips, stallFactor, minRunMs } = ADAPTIVE_PREFETCH;
+    const bufferMs = Math.max(minBufferMs, claimRoundTrips * this.avgClaimMs);
+    const stallMs = this.avgRunMs === null ? bufferMs : Math.max(stallFactor * this.avgRunMs, bufferMs);
+    let slots = this.concurrency;
+    for (const since of runningSince) if (now - since > stallMs) slots--;
+    if (this.avgRunMs === null) return slots;
+    return Math.min(this.max, Math.round((slots * bufferMs) / Math.max(this.avgRunMs, minRunMs)));
+  }
+}
+
+/** The sizer for a queue: `prefetch` as given, or the adaptive one when it is not set. */
+export function prefetchSizer(concurrency: number, prefetch: number | undefined): PrefetchSizer {
+  return prefetch === undefined ? new AdaptivePrefetch(concurrency) : new FixedPrefetch(prefetch);
+}
