@@ -91,14 +91,15 @@ export function buildPlan(systems: string[], s: Sizes, workloads: Set<WorkloadId
   if (has('latency')) {
     for (const sys of systems) {
       const ours = sys.startsWith('ours-');
-      if (sys === 'ours-pg') {
+      const pg = sys === 'ours-pg' || sys === 'ours-pg-defaults';
+      if (pg) {
         rows.push({
-          workload: 'latency', variant: '', label: 'ours-pg (LISTEN/NOTIFY, producer in another runtime)', system: sys,
+          workload: 'latency', variant: '', label: `${sys} (LISTEN/NOTIFY, producer in another runtime)`, system: sys,
           steps: [task('latency', sys, { jobs: s.latencyJobs, sameRuntime: false }, t.latency)],
         });
       }
       rows.push({
-        workload: 'latency', variant: '', label: ours ? `${sys} (producer in the worker's runtime${sys === 'ours-pg' ? ': local hand-off' : ''})` : sys, system: sys,
+        workload: 'latency', variant: '', label: ours ? `${sys} (producer in the worker's runtime${pg ? ': local hand-off' : ''})` : sys, system: sys,
         steps: [task('latency', sys, { jobs: s.latencyJobs, sameRuntime: ours }, t.latency)],
       });
     }

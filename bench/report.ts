@@ -196,6 +196,7 @@ export function targets(samples: Sample[], ours: string, oursSqlite: string, bac
     limit('p99', 30, ' ms', 'p99');
     limit('idleCpuPct', 1, '%', 'idle worker CPU (of one core)');
   }
+  out.push(...defaultsTargets(samples, [ours, oursSqlite]));
   const [a, b] = backlogs;
   const x = m('backlog', a!, ours, 'ms');
   const y = m('backlog', b!, ours, 'ms');
@@ -214,6 +215,45 @@ export function targets(samples: Sample[], ours: string, oursSqlite: string, bac
     }
     const [low, lowRss] = peerRss.reduce((best, p) => (p[1] < best[1] ? p : best));
     out.push({ target: `worker RSS (${c}): ${ours} ≤ lowest peer`, measured: `${fmt(our, 1)} MB vs ${low} ${fmt(lowRss, 1)} MB`, met: our <= lowRss });
+  }
+  return out;
+}
+
+/**
+ * Ours with the module's defaults (`<row>-defaults`) against the same row tuned (prefetch 500):
+ * processing at ≥ 0.9× at both concurrencies, and latency not worse (within 10% + 0.25 ms,
+ * the noise of a sub-millisecond median).
+ */
+function defaultsTargets(samples: Sample[], tunedRows: string[]): Target[] {
+  const out: Target[] = [];
+  const m = (w: string, v: string, l: string, metric: string) => {
+    const c = cell(samples, w, v, l, metric);
+    return c && c.n ? c.median : undefined;
+  };
+  for (const tuned of tunedRows) {
+    const defaults = `${tuned}-defaults`;
+    if (!samples.some((s) => s.system === defaults)) continue;
+    for (const c of ['c10', 'c50']) {
+      const d = m('process', c, defaults, 'perSec');
+      const t = m('process', c, tuned, 'perSec');
+      out.push({
+        target: `processing ${c}: ${defaults} ≥ 0.9× ${tuned} (prefetch 500)`,
+        measured: d !== undefined && t !== undefined ? `${fmt(d / t, 2)}× (${fmt(d)} vs ${fmt(t)})` : 'not measured',
+        met: d !== undefined && t !== undefined ? d / t >= 0.9 : null,
+      });
+    }
+    for (const label of labels(samples, 'latency').filter((l) => l.startsWith(`${tuned} (`))) {
+      const twin = `${defaults}${label.slice(tuned.length)}`;
+      for (const metric of ['p50', 'p99']) {
+        const d = m('latency', '', twin, metric);
+        const t = m('latency', '', label, metric);
+        out.push({
+          target: `latency ${metric}: ${twin} not worse than tuned (≤ 1.1× + 0.25 ms)`,
+          measured: d !== undefined && t !== undefined ? `${fmt(d, 2)} ms vs ${fmt(t, 2)} ms` : 'not measured',
+          met: d !== undefined && t !== undefined ? d <= t * 1.1 + 0.25 : null,
+        });
+      }
+    }
   }
   return out;
 }

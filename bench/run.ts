@@ -17,7 +17,7 @@ import { waitForQuiet } from './quiet.js';
 import { describeSettings } from './settings.js';
 
 const ALL_WORKLOADS: WorkloadId[] = ['enqueue-one', 'enqueue-bulk', 'process', 'latency', 'cross-process', 'backlog', 'ceiling'];
-const QUICK_SYSTEMS = ['ours-pg', 'ours-sqlite', 'graphile-worker', 'pg-boss', 'bullmq-redis'];
+const QUICK_SYSTEMS = ['ours-pg', 'ours-pg-defaults', 'ours-sqlite', 'ours-sqlite-defaults', 'graphile-worker', 'pg-boss', 'bullmq-redis'];
 
 function arg(name: string): string | undefined {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));

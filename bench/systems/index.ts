@@ -11,6 +11,10 @@ export const SYSTEMS: Record<string, () => Promise<Adapter>> = {
   'ours-pg': async () => new (await import('./ours.js')).OursAdapter('postgres'),
   'ours-sqlite': async () => new (await import('./ours.js')).OursAdapter('sqlite'),
   'ours-mariadb': async () => new (await import('./ours.js')).OursAdapter('mariadb'),
+  // The same with the module's defaults (no prefetch, default poll), beside the tuned rows above.
+  'ours-pg-defaults': async () => new (await import('./ours.js')).OursAdapter('postgres', false),
+  'ours-sqlite-defaults': async () => new (await import('./ours.js')).OursAdapter('sqlite', false),
+  'ours-mariadb-defaults': async () => new (await import('./ours.js')).OursAdapter('mariadb', false),
   'graphile-worker': async () => new (await import('./graphile.js')).GraphileAdapter(),
   'pg-boss': async () => new (await import('./pgboss.js')).PgBossAdapter(),
   'bullmq-redis': async () => new (await import('./bullmq.js')).BullMqAdapter('redis'),

@@ -38,13 +38,19 @@ function storageConfig(backend: OursBackend): StorageConfig {
   }
 }
 
-function moduleOptions(backend: OursBackend, concurrency: number, workers: boolean, pollIntervalMs?: number): JobsModuleOptions {
+/**
+ * `tuned`: the documented settings for many short jobs (prefetch 500, a short poll where there
+ * is no NOTIFY). Otherwise the defaults: only the concurrency the workload asks for, as a user
+ * who writes `JobsModule.forRoot({ storage })` gets (the buffer sizes itself).
+ */
+function moduleOptions(backend: OursBackend, concurrency: number, workers: boolean, tuned: boolean, pollIntervalMs?: number): JobsModuleOptions {
+  const queue = tuned ? { concurrency, prefetch: OURS_PREFETCH } : { concurrency };
   return {
     workers,
-    queues: workers ? { [QUEUE]: { concurrency, prefetch: OURS_PREFETCH } } : {},
+    queues: workers ? { [QUEUE]: queue } : {},
     logger,
     // PostgreSQL wakes workers by LISTEN/NOTIFY; the other databases poll (local enqueues wake at once).
-    pollIntervalMs: pollIntervalMs ?? (backend === 'postgres' ? 1000 : 100),
+    ...(pollIntervalMs !== undefined ? { pollIntervalMs } : tuned ? { pollIntervalMs: backend === 'postgres' ? 1000 : 100 } : {}),
     // On by default; BENCH_LOCAL_HANDOFF=0 measures the same runtime without it (an A/B of the hand-off).
     localHandoff: process.env.BENCH_LOCAL_HANDOFF !== '0',
   };
@@ -87,14 +93,16 @@ export class OursAdapter implements SystemAdapter {
   /** Memory storage: producer and worker must share one instance. */
   private shared: Storage | null = null;
 
-  constructor(readonly backend: OursBackend) {
-    this.id = `ours-${backend === 'postgres' ? 'pg' : backend}`;
+  /** `tuned`: the documented settings for short jobs (`ours-pg`); otherwise the defaults (`ours-pg-defaults`). */
+  constructor(readonly backend: OursBackend, private readonly tuned = true) {
+    this.id = `ours-${backend === 'postgres' ? 'pg' : backend}${tuned ? '' : '-defaults'}`;
     this.inProcess = backend === 'memory';
   }
 
   describe(concurrency: number): Record<string, unknown> {
-    const o = moduleOptions(this.backend, concurrency, true);
-    return { storage: this.backend, concurrency, prefetch: OURS_PREFETCH, ackBatchSize: 500, pollIntervalMs: o.pollIntervalMs, poolSize: 10, localHandoff: o.localHandoff };
+    const o = moduleOptions(this.backend, concurrency, true, this.tuned);
+    const prefetch = this.tuned ? OURS_PREFETCH : 'adaptive (default)';
+    return { storage: this.backend, concurrency, prefetch, ackBatchSize: 500, pollIntervalMs: o.pollIntervalMs ?? 'default', poolSize: 10, localHandoff: o.localHandoff };
   }
 
   async reset(): Promise<void> {
@@ -134,7 +142,7 @@ export class OursAdapter implements SystemAdapter {
 
   async producer(): Promise<Producer> {
     const storage = await this.openStorage();
-    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, 1, false)), logger, systemClock);
+    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, 1, false, this.tuned)), logger, systemClock);
     return this.producerOf(runtime, this.backend !== 'memory');
   }
 
@@ -154,7 +162,7 @@ export class OursAdapter implements SystemAdapter {
 
   async worker(options: WorkerOptions): Promise<WorkerHandle & { localProducer: Producer }> {
     const storage = traced(await this.openStorage());
-    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, options.concurrency, true, options.pollIntervalMs)), logger, systemClock);
+    const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, options.concurrency, true, this.tuned, options.pollIntervalMs)), logger, systemClock);
     const handler = options.handler;
     runtime.registry.register({
       name: JOB_NAME,

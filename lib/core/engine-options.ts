@@ -7,7 +7,9 @@ export interface QueueOptions {
   /**
    * Jobs claimed ahead of free slots and kept in a local buffer (refilled when half empty).
    * Large for many short jobs (throughput), small or 0 for long jobs (a buffer hides work
-   * from other instances). Default: the concurrency.
+   * from other instances). Default: sized by the runner from observed run and claim times,
+   * about 100 ms of the slots' work, between 0 and 500 (see `AdaptivePrefetch`). A value
+   * set here, 0 included, is used as it is.
    */
   prefetch?: number;
 }
