@@ -96,6 +96,23 @@ describe('AdaptivePrefetch: the buffer size from observed run and claim times', 
     expect(slow.size(clock.now(), [clock.now() - 7_200_000])).toBe(0);
   });
 
+  it('hands back buffered jobs that would wait over a second for a slot, keeping what it would buffer now', async () => {
+    const clock = new FakeClock();
+    const sizer = new AdaptivePrefetch(10);
+    runs(sizer, 20, 0);
+    // Short jobs: 400 buffered are gone in moments.
+    expect(sizer.excess(clock.now(), [], 400)).toBe(0);
+    // Every slot taken by a job far longer than usual: the buffer waits on nothing.
+    const since = Array.from({ length: 10 }, () => clock.now());
+    await clock.advance(ADAPTIVE_PREFETCH.bufferMs + 1);
+    expect(sizer.excess(clock.now(), since, 300)).toBe(300);
+    // 1 s jobs on 10 slots: 50 buffered wait 5 s; 1 is what it would buffer now.
+    runs(sizer, 60, 1000);
+    expect(sizer.excess(clock.now(), [], 50)).toBe(49);
+    // 8 buffered wait 0.8 s: kept.
+    expect(sizer.excess(clock.now(), [], 8)).toBe(0);
+  });
+
   it('leaves an explicit prefetch (0 included) as it is, whatever it observes', () => {
     for (const n of [0, 7, 500]) {
       const sizer = prefetchSizer(10, n);
@@ -103,6 +120,7 @@ describe('AdaptivePrefetch: the buffer size from observed run and claim times', 
       sizer.finished(5000);
       sizer.claimed(5000);
       expect(sizer.size(0, [-1_000_000])).toBe(n);
+      expect(sizer.excess(0, [-1_000_000], 1000)).toBe(0);
     }
     expect(prefetchSizer(10, undefined)).toBeInstanceOf(AdaptivePrefetch);
   });
@@ -128,23 +146,32 @@ const quiet: EngineLogger = { log: () => undefined, warn: () => undefined, error
 
 describe('a queue runner without a prefetch option', () => {
   let runtime: JobsRuntime | null = null;
+  let clock: FakeClock | null = null;
   afterEach(async () => {
-    await runtime?.stop();
-    await runtime?.close();
+    if (!runtime) return;
+    // Shutdown waits for running handlers, which wait for the fake clock.
+    let stopped = false;
+    const stopping = runtime.stop().finally(() => (stopped = true));
+    while (!stopped) await clock!.advance(100);
+    await stopping;
+    await runtime.close();
     runtime = null;
   });
 
-  async function start(queue: QueueOptions, jobMs: number, jobs: number) {
-    const clock = new FakeClock();
+  /** `jobMs`: how long each job runs, by its index. */
+  async function start(queue: QueueOptions, jobMs: number | ((i: number) => number), jobs: number) {
+    clock = new FakeClock();
     const storage = new ClaimLog({ clock });
-    runtime = new JobsRuntime(storage, resolveSettings({ queues: { q: queue }, pollIntervalMs: 50 }), quiet, clock);
+    runtime = new JobsRuntime(storage, resolveSettings({ queues: { q: queue }, pollIntervalMs: 50, heartbeatIntervalMs: 500 }), quiet, clock);
     let done = 0;
+    const runMs = typeof jobMs === 'number' ? () => jobMs : jobMs;
     runtime.registry.register({
       name: 'j',
       queue: 'q',
       owner: 'Test.j',
-      handler: async () => {
-        if (jobMs) await new Promise<void>((resolve) => clock.setTimeout(resolve, jobMs));
+      handler: async (payload) => {
+        const ms = runMs((payload as { i: number }).i);
+        if (ms) await new Promise<void>((resolve) => clock!.setTimeout(resolve, ms));
         done++;
       },
     });
@@ -176,6 +203,22 @@ describe('a queue runner without a prefetch option', () => {
       mostHeld = Math.max(mostHeld, await storage.held());
     }
     expect(mostHeld).toBe(4);
+  });
+
+  it('hands back the jobs it buffered while jobs were short once they turn long, without counting their attempts', async () => {
+    // 30 short jobs, then 300 of 1 s: the buffer fills with long jobs while the short ones run.
+    const { clock, storage, done } = await start({ concurrency: 2 }, (i) => (i < 30 ? 0 : 1000), 330);
+    for (let i = 0; i < 20 && done() < 30; i++) await clock.advance(1);
+    expect(done()).toBe(30);
+    expect(await storage.held()).toBeGreaterThan(100);
+    // The slots stall on long jobs; the next heartbeat (every 500 ms) hands the buffer back.
+    await clock.advance(600);
+    expect(await storage.held()).toBe(2);
+    const waiting = await storage.list({ queue: 'q', state: 'available', limit: 500 });
+    expect(waiting.jobs.length).toBe(298);
+    expect(waiting.jobs.every((j) => j.attempt === 0)).toBe(true);
+    // And it runs them later all the same.
+    while (done() < 40) await clock.advance(250);
   });
 
   it('keeps an explicit prefetch as it is for slow jobs', async () => {

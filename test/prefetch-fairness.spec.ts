@@ -3,7 +3,7 @@ import { systemClock } from '../lib/core/clock.js';
 import type { EngineLogger } from '../lib/core/engine-options.js';
 import { JobsRuntime } from '../lib/core/jobs-runtime.js';
 import { resolveSettings } from '../lib/core/settings.js';
-import type { StorageConfig } from '../lib/storage/storage-options.js';
+import type { ServerStorageConfig, SqliteStorageConfig } from '../lib/storage/storage-options.js';
 import { TypeOrmStorage } from '../lib/storage/typeorm/typeorm.storage.js';
 import { availableKinds } from './support/available-kinds.js';
 import { freshMysqlDatabase, freshPostgresSchema, freshSqliteFile, PG_URL, sleep } from './support/databases.js';
@@ -18,7 +18,7 @@ const IDEAL_MS = (JOBS * JOB_MS) / (CONCURRENCY * INSTANCES);
 
 const quiet: EngineLogger = { log: () => undefined, warn: (m) => console.warn(m), error: (m) => console.error(m) };
 
-async function place(kind: DbKind): Promise<{ config: StorageConfig; drop(): Promise<void> }> {
+async function place(kind: DbKind): Promise<{ config: SqliteStorageConfig | ServerStorageConfig; drop(): Promise<void> }> {
   if (kind === 'postgres') {
     const { schema, drop } = await freshPostgresSchema();
     return { config: { type: 'postgres', url: PG_URL, schema, poolSize: 4 }, drop };

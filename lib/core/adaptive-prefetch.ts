@@ -10,6 +10,8 @@ export interface PrefetchSizer {
   finished(ms: number): void;
   /** A claim took `ms` from its call to its answer. */
   claimed(ms: number): void;
+  /** How many of `buffered` jobs to hand back, because they would wait too long for a slot here. */
+  excess(now: number, runningSince: Iterable<number>, buffered: number): number;
 }
 
 export class FixedPrefetch implements PrefetchSizer {
@@ -22,6 +24,10 @@ export class FixedPrefetch implements PrefetchSizer {
   finished(): void {}
 
   claimed(): void {}
+
+  excess(): number {
+    return 0;
+  }
 }
 
 /** The rule's constants, in one place. */
@@ -38,6 +44,11 @@ export const ADAPTIVE_PREFETCH = {
   stallFactor: 4,
   /** Run times are measured in whole ms: a run shorter than this counts as this long. */
   minRunMs: 0.05,
+  /**
+   * Buffered jobs that would wait longer than this for a slot, at the present pace, go back
+   * to the queue (checked at each heartbeat): they were claimed while jobs were short.
+   */
+  handBackAfterMs: 1000,
 } as const;
 
 /**
@@ -71,13 +82,37 @@ export class AdaptivePrefetch implements PrefetchSizer {
   }
 
   size(now: number, runningSince: Iterable<number>): number {
-    const { bufferMs: minBufferMs, claimRoundTrips, stallFactor, minRunMs } = ADAPTIVE_PREFETCH;
-    const bufferMs = Math.max(minBufferMs, claimRoundTrips * this.avgClaimMs);
-    const stallMs = this.avgRunMs === null ? bufferMs : Math.max(stallFactor * this.avgRunMs, bufferMs);
+    return this.sizeFor(this.bufferMs(), this.activeSlots(now, runningSince));
+  }
+
+  /**
+   * A buffer filled while jobs were short holds, once they turn long, jobs that wait here
+   * while other instances' slots may be free: past `handBackAfterMs` of waiting at the
+   * present pace, all but `size` go back to the queue (without counting an attempt).
+   */
+  excess(now: number, runningSince: Iterable<number>, buffered: number): number {
+    const slots = this.activeSlots(now, runningSince);
+    if (slots > 0 && this.avgRunMs === null) return 0;
+    const waitMs = slots > 0 ? (buffered * this.avgRunMs!) / slots : Infinity;
+    return waitMs > ADAPTIVE_PREFETCH.handBackAfterMs ? Math.max(0, buffered - this.sizeFor(this.bufferMs(), slots)) : 0;
+  }
+
+  private bufferMs(): number {
+    return Math.max(ADAPTIVE_PREFETCH.bufferMs, ADAPTIVE_PREFETCH.claimRoundTrips * this.avgClaimMs);
+  }
+
+  /** Slots that free work: the concurrency less the slots whose handlers stalled. */
+  private activeSlots(now: number, runningSince: Iterable<number>): number {
+    const bufferMs = this.bufferMs();
+    const stallMs = this.avgRunMs === null ? bufferMs : Math.max(ADAPTIVE_PREFETCH.stallFactor * this.avgRunMs, bufferMs);
     let slots = this.concurrency;
     for (const since of runningSince) if (now - since > stallMs) slots--;
+    return slots;
+  }
+
+  private sizeFor(bufferMs: number, slots: number): number {
     if (this.avgRunMs === null) return slots;
-    return Math.min(this.max, Math.round((slots * bufferMs) / Math.max(this.avgRunMs, minRunMs)));
+    return Math.min(this.max, Math.round((slots * bufferMs) / Math.max(this.avgRunMs, ADAPTIVE_PREFETCH.minRunMs)));
   }
 }
 

@@ -242,9 +242,11 @@ export class Engine implements LocalWorkers {
   /**
    * Renews every lease this instance holds, and records the start of jobs that started from a
    * prefetch buffer since the last beat (so that from now on a crash counts their attempt; a
-   * job that finishes first needs no record: its outcome supersedes it).
+   * job that finishes first needs no record: its outcome supersedes it). First, each runner
+   * hands back the buffered jobs its buffer no longer wants (see `QueueRunner.trimBuffer`).
    */
   private async heartbeat(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.trimBuffer()));
     const ids = [...this.acks.pendingIds()];
     const started: string[] = [];
     for (const r of this.runners.values()) {

@@ -194,6 +194,20 @@ export class QueueRunner implements ExecutorHost {
     await Promise.all([this.handBackUnstarted(this.buffer.splice(0)), this.claimed.catch(() => undefined)]);
   }
 
+  /**
+   * Hands back the buffered jobs the buffer's size no longer wants: an adaptive buffer filled
+   * while jobs were short, whose jobs turned long (see `AdaptivePrefetch.excess`). The last
+   * claimed go; the next ones to start stay.
+   */
+  async trimBuffer(): Promise<void> {
+    if (this.stopping || !this.buffer.length) return;
+    const excess = this.prefetch.excess(this.deps.clock.now(), this.runningSince(), this.buffer.length);
+    if (excess <= 0) return;
+    const back = this.buffer.splice(this.buffer.length - excess);
+    this.resize();
+    await this.handBackUnstarted(back);
+  }
+
   /** Hands claimed jobs that never started back to the queue, without counting an attempt. */
   private async handBackUnstarted(jobs: JobRecord[]): Promise<void> {
     if (!jobs.length) return;
