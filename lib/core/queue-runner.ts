@@ -57,11 +57,6 @@ export class QueueRunner implements ExecutorHost {
     this.resize();
   }
 
-  /** The prefetch buffer's size now. */
-  get prefetchSize(): number {
-    return this.capacity - this.concurrency;
-  }
-
   private resize(): void {
     const prefetch = this.prefetch.size(this.deps.clock.now(), this.runningSince());
     this.capacity = this.concurrency + prefetch;
