@@ -4,6 +4,8 @@
  * buffer from what it observes (`AdaptivePrefetch`).
  */
 export interface PrefetchSizer {
+  /** The size follows what the runner observes (else it never changes). */
+  readonly adaptive: boolean;
   /** The buffer size to claim up to, at `now`, given when each running handler started. */
   size(now: number, runningSince: Iterable<number>): number;
   /** A handler ran `ms` from its start to its slot being free. */
@@ -15,6 +17,8 @@ export interface PrefetchSizer {
 }
 
 export class FixedPrefetch implements PrefetchSizer {
+  readonly adaptive = false;
+
   constructor(private readonly prefetch: number) {}
 
   size(): number {
@@ -49,6 +53,8 @@ export const ADAPTIVE_PREFETCH = {
    * to the queue (checked at each heartbeat): they were claimed while jobs were short.
    */
   handBackAfterMs: 1000,
+  /** While the buffer is above its low water, the runner sizes it again at most this often. */
+  resizeEveryMs: 5,
 } as const;
 
 /**
@@ -65,6 +71,7 @@ export const ADAPTIVE_PREFETCH = {
  * is the concurrency.
  */
 export class AdaptivePrefetch implements PrefetchSizer {
+  readonly adaptive = true;
   private avgRunMs: number | null = null;
   private avgClaimMs = 0;
   private readonly max: number;

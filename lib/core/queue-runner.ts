@@ -1,6 +1,6 @@
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import { LeaseLostAbort } from './abort-reasons.js';
-import { prefetchSizer, type PrefetchSizer } from './adaptive-prefetch.js';
+import { ADAPTIVE_PREFETCH, prefetchSizer, type PrefetchSizer } from './adaptive-prefetch.js';
 import type { TimerHandle } from './clock.js';
 import { coerceError } from './coerce-error.js';
 import { DueTimes } from './due-times.js';
@@ -42,6 +42,7 @@ export class QueueRunner implements ExecutorHost {
   /** Jobs held at most (slots and buffer), and the level at or below which the buffer is refilled. */
   private capacity = 0;
   private lowWater = 0;
+  private resizedAt = 0;
   private readonly executor: JobExecutor;
 
   /** `prefetch`: the buffer's size; undefined sizes it from what the runner observes. */
@@ -57,10 +58,11 @@ export class QueueRunner implements ExecutorHost {
     this.resize();
   }
 
-  private resize(): void {
-    const prefetch = this.prefetch.size(this.deps.clock.now(), this.runningSince());
+  private resize(now = this.deps.clock.now()): void {
+    const prefetch = this.prefetch.size(now, this.runningSince());
     this.capacity = this.concurrency + prefetch;
     this.lowWater = this.concurrency + Math.floor(prefetch / 2);
+    this.resizedAt = now;
   }
 
   private *runningSince(): Iterable<number> {
@@ -289,8 +291,14 @@ export class QueueRunner implements ExecutorHost {
   private maybeClaim(): void {
     if (this.stopping || this.claiming || this.drained) return;
     const held = this.buffer.length + this.busySlots();
-    if (held > this.lowWater) return;
-    this.resize();
+    if (held > this.lowWater) {
+      // An adaptive buffer may have grown since it was sized (the first jobs' run times are
+      // in): look again now and then, so that the refill is not left to the old low water.
+      if (!this.prefetch.adaptive) return;
+      const now = this.deps.clock.now();
+      if (now - this.resizedAt < ADAPTIVE_PREFETCH.resizeEveryMs) return;
+      this.resize(now);
+    } else this.resize();
     const limit = this.capacity - held;
     // Every slot busy and no buffer wanted (prefetch 0): the next free slot claims.
     if (held > this.lowWater || limit <= 0) return;
