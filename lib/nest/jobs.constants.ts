@@ -5,3 +5,5 @@ export const JOB_METHODS_METADATA = 'nestjs-background-jobs:job-methods';
 
 /** Injection token of the `JobsRuntime` (storage, registry, engine, producer). */
 export const JOBS_RUNTIME = Symbol('JOBS_RUNTIME');
+/** On a class: `@GlobalJobMiddleware()`, a provider applied as middleware of every job. */
+export const GLOBAL_MIDDLEWARE_METADATA = 'nestjs-background-jobs:global-middleware';
