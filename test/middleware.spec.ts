@@ -250,6 +250,27 @@ describe('job middleware in the module', () => {
     expect(log.slice(1, 3)).toEqual(['addon:tenant-a:tenant-a', 'listed:process>']);
   });
 
+  it('forRootAsync takes middleware from its factory, objects and provider classes alike', async () => {
+    log.length = 0;
+    @Module({ providers: [TenantService, TenantMiddleware], exports: [TenantService, TenantMiddleware] })
+    class TenantModule {}
+    const app = await startApp({
+      imports: [
+        TenantModule,
+        JobsModule.forRootAsync({
+          imports: [TenantModule],
+          inject: [TenantService],
+          useFactory: (tenants: TenantService) => {
+            tenants.current = 'from-factory';
+            return { storage: { type: 'memory' }, logger: false, workers: false, middleware: [TenantMiddleware, tracer('async')] };
+          },
+        }),
+      ],
+    });
+    const { id } = await queueOf(app).enqueue('work', {});
+    expect((await queueOf(app).getJob(id))!.headers).toEqual({ 'x-tenant': 'from-factory', async: '1' });
+  });
+
   it('a listed class that no module provides is created by Nest; one whose dependencies cannot be resolved is a clear startup error', async () => {
     class Standalone implements JobMiddleware {
       async enqueue(job: EnqueueingJob, next: () => Promise<void>) {

@@ -8,6 +8,7 @@ import type { JobsModuleOptions } from '../../lib/nest/interfaces/jobs-module-op
 import type { StorageConfig } from '../../lib/storage/storage-options.js';
 import { resolveSettings } from '../../lib/core/settings.js';
 import { createStorage } from '../../lib/storage/create-storage.js';
+import { JobsTracingMiddleware } from '../../lib/otel/jobs-tracing.middleware.js';
 import { JOB_NAME, MARIADB, PG, QUEUE, SCHEMAS, TMP_DIR } from '../config.js';
 import { dropMariaDb, dropPgSchema, recreateMariaDb, recreatePgSchema, withPg } from '../db.js';
 import type { Payload, Producer, SystemAdapter, WorkerHandle, WorkerOptions } from './types.js';
@@ -24,6 +25,15 @@ const logger: EngineLogger = {
   warn: (m) => process.stderr.write(`[ours warn] ${m}\n`),
   error: (m) => process.stderr.write(`[ours error] ${m}\n`),
 };
+
+/**
+ * BENCH_TELEMETRY=1: the runtime carries the tracing middleware of `nestjs-background-jobs/otel`
+ * (the OpenTelemetry API with no SDK registered, as in an app that loads the module and exports
+ * nothing): an A/B of what the middleware seam and the no-op spans cost.
+ */
+function withTelemetry(runtime: JobsRuntime): void {
+  if (process.env.BENCH_TELEMETRY === '1') runtime.middleware.add([new JobsTracingMiddleware({})]);
+}
 
 function storageConfig(backend: OursBackend): StorageConfig {
   switch (backend) {
@@ -135,6 +145,7 @@ export class OursAdapter implements SystemAdapter {
   async producer(): Promise<Producer> {
     const storage = await this.openStorage();
     const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, 1, false)), logger, systemClock);
+    withTelemetry(runtime);
     return this.producerOf(runtime, this.backend !== 'memory');
   }
 
@@ -155,6 +166,7 @@ export class OursAdapter implements SystemAdapter {
   async worker(options: WorkerOptions): Promise<WorkerHandle & { localProducer: Producer }> {
     const storage = traced(await this.openStorage());
     const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, options.concurrency, true)), logger, systemClock);
+    withTelemetry(runtime);
     const handler = options.handler;
     runtime.registry.register({
       name: JOB_NAME,
