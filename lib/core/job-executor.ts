@@ -9,7 +9,7 @@ import type { Clock } from './clock.js';
 import { coerceError, errorInfo } from './coerce-error.js';
 import { ENGINE_DEFAULTS, type EngineLogger, type EngineSettings } from './engine-options.js';
 import type { HandlerRegistry } from './handler-registry.js';
-import { withMiddleware, type MiddlewareChain } from './middleware.js';
+import type { MiddlewareChain } from './middleware.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type RunningJob } from './job-run.js';
@@ -85,8 +85,7 @@ export class JobExecutor {
       run.timer = clock.setTimeout(() => abortRun(run, new JobTimeoutError(record.name, timeoutMs)), timeoutMs);
     }
     this.emit('started', record);
-    const chain = this.deps.middleware;
-    const handler = chain && chain.processHooks.length && !def.internal ? withMiddleware(def.handler, chain) : def.handler;
+    const handler = this.deps.middleware?.handlerOf(def) ?? def.handler;
     // `completeWithin` is the one place where a storage calls back into a handler: the handler
     // runs inside the storage's transaction, which also completes the job (see docs/ARCHITECTURE.md).
     const transactional = def.transactional && storage.completeWithin

@@ -1,7 +1,7 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { JobMiddlewareError } from '../errors/job-middleware.error.js';
 import type { EnqueueOptions } from './enqueue-options.js';
-import type { JobHandlerFn } from './handler-registry.js';
+import type { HandlerDefinition, JobHandlerFn } from './handler-registry.js';
 import type { JobContext } from './job-context.js';
 import type { JobRecord } from './job-record.js';
 
@@ -63,6 +63,8 @@ export class MiddlewareChain {
   private readonly list: JobMiddleware[] = [];
   enqueueHooks: Array<Hook<[EnqueueingJob]>> = [];
   processHooks: Array<Hook<[JobRecord, JobContext]>> = [];
+  /** Handlers wrapped by the current `processHooks`; emptied when they change. */
+  private wrapped = new WeakMap<HandlerDefinition, JobHandlerFn>();
 
   /** Appends middleware (inner to those already there); an instance given twice is used once. */
   add(items: readonly JobMiddleware[], option = 'middleware'): void {
@@ -81,12 +83,24 @@ export class MiddlewareChain {
     this.enqueueHooks = this.list.flatMap((mw, i) =>
       mw.enqueue ? [{ name: middlewareName(mw, i), call: (job: EnqueueingJob, next: () => Promise<unknown>) => mw.enqueue!(job, next as () => Promise<void>) }] : [],
     );
+    this.wrapped = new WeakMap();
     this.processHooks = this.list.flatMap((mw, i) => (mw.process ? [{ name: middlewareName(mw, i), call: mw.process.bind(mw) }] : []));
   }
 
   /** The middleware, in order. */
   all(): readonly JobMiddleware[] {
     return this.list;
+  }
+
+  /**
+   * A handler wrapped by the `process` hooks (made once per handler), or as it is when there
+   * are none; the module's own handlers (schedule rows) run unwrapped.
+   */
+  handlerOf(def: HandlerDefinition): JobHandlerFn {
+    if (!this.processHooks.length || def.internal) return def.handler;
+    let wrapped = this.wrapped.get(def);
+    if (!wrapped) this.wrapped.set(def, (wrapped = withMiddleware(def.handler, this)));
+    return wrapped;
   }
 }
 
