@@ -120,20 +120,20 @@ describe('runChain', () => {
         return 'ignored';
       },
     });
-    expect(await runChain(hooks(mw('a'), mw('b')), 'process', [job, ctx], () => 7)).toBe(7);
+    expect(await runChain(hooks(mw('a'), mw('b')), 'process', job, ctx, () => 7)).toBe(7);
     expect(order).toEqual(['a>', 'b>', '<b', '<a']);
   });
 
   it("passes the inner error through unchanged; a middleware's own error names it", async () => {
     const inner = new Error('inner');
     const pass: JobMiddleware = { name: 'Pass', process: (_j, _c, next) => next() };
-    await expect(runChain(hooks(pass), 'process', [job, ctx], () => Promise.reject(inner))).rejects.toBe(inner);
+    await expect(runChain(hooks(pass), 'process', job, ctx, () => Promise.reject(inner))).rejects.toBe(inner);
     class Boom implements JobMiddleware {
       process(): unknown {
         throw new TypeError('kaput');
       }
     }
-    const err = await runChain(hooks(pass, new Boom()), 'process', [job, ctx], () => 1).catch((e: unknown) => e);
+    const err = await runChain(hooks(pass, new Boom()), 'process', job, ctx, () => 1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobMiddlewareError);
     expect(err).toMatchObject({ middleware: 'Boom', hook: 'process', message: "Job middleware 'Boom' failed in process(): kaput" });
     expect((err as JobMiddlewareError).cause).toBeInstanceOf(TypeError);
@@ -141,16 +141,16 @@ describe('runChain', () => {
 
   it('a middleware that swallows the inner error does not turn the failure into a success', async () => {
     const swallow: JobMiddleware = { name: 'Swallow', process: (_j, _c, next) => next().catch(() => 'fine') };
-    await expect(runChain(hooks(swallow), 'process', [job, ctx], () => Promise.reject(new Error('real')))).rejects.toThrow('real');
+    await expect(runChain(hooks(swallow), 'process', job, ctx, () => Promise.reject(new Error('real')))).rejects.toThrow('real');
   });
 
   it('refuses a middleware that skips next() or calls it twice', async () => {
     const skip: JobMiddleware = { name: 'Skip', process: () => undefined };
-    await expect(runChain(hooks(skip), 'process', [job, ctx], () => 1)).rejects.toThrow(
+    await expect(runChain(hooks(skip), 'process', job, ctx, () => 1)).rejects.toThrow(
       "Job middleware 'Skip' failed in process(): returned without calling next(): the handler would not run",
     );
     const twice: JobMiddleware = { name: 'Twice', process: async (_j, _c, next) => { await next(); return next(); } };
-    await expect(runChain(hooks(twice), 'process', [job, ctx], () => 1)).rejects.toThrow("'Twice' failed in process(): called next() more than once");
+    await expect(runChain(hooks(twice), 'process', job, ctx, () => 1)).rejects.toThrow("'Twice' failed in process(): called next() more than once");
   });
 
   it('MiddlewareChain.add refuses what is not middleware, naming the entry', () => {

@@ -64,7 +64,7 @@ export async function enqueueThrough(
   });
   written.catch(() => undefined);
   const chains = pending.map((job) =>
-    runChain(chain.enqueueHooks, 'enqueue', [job], () => {
+    runChain(chain.enqueueHooks, 'enqueue', job, undefined, () => {
       if (++arrived === pending.length) allArrived();
       return written;
     }),

@@ -49,9 +49,10 @@ export function middlewareName(mw: JobMiddleware, index: number): string {
   return `middleware[${index}]`;
 }
 
-interface Hook<A extends unknown[]> {
+/** One middleware's hook, called with the hook's two arguments (enqueue: the job and nothing) and `next`. */
+interface Hook {
   name: string;
-  call: (...args: [...A, () => Promise<unknown>]) => unknown;
+  call: (a: unknown, b: unknown, next: () => Promise<unknown>) => unknown;
 }
 
 /**
@@ -61,8 +62,8 @@ interface Hook<A extends unknown[]> {
  */
 export class MiddlewareChain {
   private readonly list: JobMiddleware[] = [];
-  enqueueHooks: Array<Hook<[EnqueueingJob]>> = [];
-  processHooks: Array<Hook<[JobRecord, JobContext]>> = [];
+  enqueueHooks: Hook[] = [];
+  processHooks: Hook[] = [];
   /** Handlers wrapped by the current `processHooks`; emptied when they change. */
   private wrapped = new WeakMap<HandlerDefinition, JobHandlerFn>();
 
@@ -81,10 +82,12 @@ export class MiddlewareChain {
       if (!this.list.includes(mw)) this.list.push(mw);
     });
     this.enqueueHooks = this.list.flatMap((mw, i) =>
-      mw.enqueue ? [{ name: middlewareName(mw, i), call: (job: EnqueueingJob, next: () => Promise<unknown>) => mw.enqueue!(job, next as () => Promise<void>) }] : [],
+      mw.enqueue ? [{ name: middlewareName(mw, i), call: (job: unknown, _: unknown, next: () => Promise<unknown>) => mw.enqueue!(job as EnqueueingJob, next as () => Promise<void>) }] : [],
     );
     this.wrapped = new WeakMap();
-    this.processHooks = this.list.flatMap((mw, i) => (mw.process ? [{ name: middlewareName(mw, i), call: mw.process.bind(mw) }] : []));
+    this.processHooks = this.list.flatMap((mw, i) =>
+      mw.process ? [{ name: middlewareName(mw, i), call: (job: unknown, ctx: unknown, next: () => Promise<unknown>) => mw.process!(job as JobRecord, ctx as JobContext, next) }] : [],
+    );
   }
 
   /** The middleware, in order. */
@@ -104,65 +107,84 @@ export class MiddlewareChain {
   }
 }
 
+/** No error came from further in (yet). */
+const NONE = Symbol('none');
+
 /**
- * Runs `hooks` around `inner`, the first outermost. Each `next()` runs the rest synchronously
- * (so an AsyncLocalStorage or OpenTelemetry context a middleware enters around `next()` is the
- * inner one's). Resolves with `inner`'s value whatever the middleware return; an error that
- * `inner` raised passes through unchanged, one a middleware raised itself becomes a
- * `JobMiddlewareError` naming it.
+ * Runs `hooks` around `inner`, the first outermost, with the hook's arguments `a` and `b`. Each
+ * `next()` runs the rest synchronously (so an AsyncLocalStorage or OpenTelemetry context a
+ * middleware enters around `next()` is the inner one's). Resolves with `inner`'s value whatever
+ * the middleware return; an error from further in passes through unchanged, one a middleware
+ * raised itself becomes a `JobMiddlewareError` naming it. It runs for every job: no allocation
+ * beyond a closure and a promise or two per middleware.
  */
-export function runChain<A extends unknown[]>(
-  hooks: ReadonlyArray<Hook<A>>,
-  hookName: 'enqueue' | 'process',
-  args: A,
-  inner: () => unknown,
-): Promise<unknown> {
-  const passed = new Set<unknown>();
+export function runChain(hooks: readonly Hook[], hookName: 'enqueue' | 'process', a: unknown, b: unknown, inner: () => unknown): Promise<unknown> {
   const dispatch = (i: number): Promise<unknown> => {
     if (i === hooks.length) {
       try {
-        return Promise.resolve(inner()).catch((err: unknown) => {
-          passed.add(err);
-          throw err;
-        });
+        return Promise.resolve(inner());
       } catch (err) {
-        passed.add(err);
         return Promise.reject(err);
       }
     }
     const hook = hooks[i]!;
     let downstream: Promise<unknown> | null = null;
+    // How the rest of the chain settled: an error the middleware rethrows is not its own.
+    let below: unknown = NONE;
+    let value: unknown;
+    let settled = false;
     const next = (): Promise<unknown> => {
       if (downstream) return Promise.reject(new JobMiddlewareError(hook.name, hookName, 'called next() more than once'));
-      downstream = dispatch(i + 1);
-      // Observed here: a middleware that throws without awaiting next() leaves no unhandled rejection.
-      downstream.catch(() => undefined);
-      return downstream;
+      const rest = dispatch(i + 1);
+      downstream = rest;
+      // Registered before the middleware can await it, so it runs first; it also keeps a rejection
+      // the middleware never awaits from being unhandled.
+      rest.then(
+        (v) => {
+          value = v;
+          settled = true;
+        },
+        (err: unknown) => {
+          below = err;
+          settled = true;
+        },
+      );
+      return rest;
     };
     const own = (err: unknown): never => {
-      if (passed.has(err)) throw err;
-      const wrapped = err instanceof JobMiddlewareError ? err : new JobMiddlewareError(hook.name, hookName, messageOf(err), err);
-      passed.add(wrapped);
-      throw wrapped;
+      if (err === below || err instanceof JobMiddlewareError) throw err;
+      throw new JobMiddlewareError(hook.name, hookName, messageOf(err), err);
     };
     let out: unknown;
     try {
-      out = hook.call(...args, next);
+      out = hook.call(a, b, next);
     } catch (err) {
       return Promise.reject(err).catch(own);
     }
-    return Promise.resolve(out).then(() => {
-      if (!downstream) own(new JobMiddlewareError(hook.name, hookName, `returned without calling next(): the ${hookName === 'enqueue' ? 'job would not be stored' : 'handler would not run'}`));
-      return downstream;
-    }, own);
+    // The middleware returned what next() did: the chain's outcome, as it is.
+    if (downstream && out === downstream) return downstream;
+    const done = (): unknown => {
+      if (!downstream) {
+        own(new JobMiddlewareError(hook.name, hookName, `returned without calling next(): the ${hookName === 'enqueue' ? 'job would not be stored' : 'handler would not run'}`));
+      }
+      // Settled (the middleware awaited it): its value or error at once, without adopting the promise.
+      if (!settled) return downstream;
+      if (below !== NONE) throw below;
+      return value;
+    };
+    return isPromiseLike(out) ? Promise.resolve(out).then(done, own) : Promise.resolve().then(done);
   };
   return dispatch(0);
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /** `handler` wrapped by the chain's `process` hooks (read now: middleware added later wrap later runs). */
 export function withMiddleware(handler: JobHandlerFn, chain: MiddlewareChain): JobHandlerFn {
   const hooks = chain.processHooks;
-  return (payload, ctx, record) => runChain(hooks, 'process', [record, ctx], () => handler(payload, ctx, record));
+  return (payload, ctx, record) => runChain(hooks, 'process', record, ctx, () => handler(payload, ctx, record));
 }
 
 function messageOf(err: unknown): string {

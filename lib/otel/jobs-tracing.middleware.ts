@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { JobContext } from '../core/job-context.js';
 import type { JobRecord } from '../core/job-record.js';
 import type { EnqueueingJob, JobMiddleware } from '../core/middleware.js';
@@ -22,16 +22,17 @@ export const MESSAGING_SYSTEM = 'nestjs-background-jobs';
 export class JobsTracingMiddleware implements JobMiddleware {
   readonly name = 'JobsTracingMiddleware';
   private readonly tracer: Tracer;
+  private readonly byQueue = new Map<string, Attributes>();
 
   constructor(@Inject(JOBS_TELEMETRY_OPTIONS) options: JobsTelemetryOptions) {
     this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(options.tracerName ?? MESSAGING_SYSTEM);
   }
 
   async enqueue(job: EnqueueingJob, next: () => Promise<void>): Promise<void> {
-    const span = this.tracer.startSpan(`send ${job.queue}`, {
-      kind: SpanKind.PRODUCER,
-      attributes: { ...destination(job.queue, 'send'), 'job.name': job.name },
-    });
+    const span = this.tracer.startSpan(`send ${job.queue}`, { kind: SpanKind.PRODUCER, attributes: this.attributes(job.queue, 'send') });
+    // Neither recorded nor carrying a trace (no SDK, or nothing sampled and no parent): nothing to store.
+    if (inert(span)) return next();
+    if (span.isRecording()) span.setAttribute('job.name', job.name);
     const active = trace.setSpan(context.active(), span);
     propagation.inject(active, job.headers);
     try {
@@ -46,29 +47,42 @@ export class JobsTracingMiddleware implements JobMiddleware {
     }
   }
 
-  async process(job: JobRecord, _ctx: JobContext, next: () => Promise<unknown>): Promise<unknown> {
+  process(job: JobRecord, _ctx: JobContext, next: () => Promise<unknown>): Promise<unknown> {
     const parent = propagation.extract(context.active(), job.headers ?? {});
-    const span = this.tracer.startSpan(
-      `process ${job.queue}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: { ...destination(job.queue, 'process'), 'messaging.message.id': job.id, 'job.name': job.name, 'job.attempt': job.attempt },
+    const span = this.tracer.startSpan(`process ${job.queue}`, { kind: SpanKind.CONSUMER, attributes: this.attributes(job.queue, 'process') }, parent);
+    if (inert(span)) return next();
+    if (span.isRecording()) span.setAttributes({ 'messaging.message.id': job.id, 'job.name': job.name, 'job.attempt': job.attempt });
+    return context.with(trace.setSpan(parent, span), next).then(
+      (value) => {
+        span.end();
+        return value;
       },
-      parent,
+      (err: unknown) => {
+        failed(span, err);
+        span.end();
+        throw err;
+      },
     );
-    try {
-      return await context.with(trace.setSpan(parent, span), next);
-    } catch (err) {
-      failed(span, err);
-      throw err;
-    } finally {
-      span.end();
+  }
+
+  /**
+   * The attributes a span starts with (those a sampler may read), one object per queue and
+   * operation: spans copy them, and a job whose span is not recorded allocates none.
+   */
+  private attributes(queue: string, operation: 'send' | 'process'): Attributes {
+    const key = `${operation} ${queue}`;
+    let attrs = this.byQueue.get(key);
+    if (!attrs) {
+      attrs = Object.freeze({ 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': queue, 'messaging.operation.type': operation });
+      this.byQueue.set(key, attrs);
     }
+    return attrs;
   }
 }
 
-function destination(queue: string, operation: 'send' | 'process'): Attributes {
-  return { 'messaging.system': MESSAGING_SYSTEM, 'messaging.destination.name': queue, 'messaging.operation.type': operation };
+/** A span that records nothing and carries no valid context: activating it would change nothing. */
+function inert(span: Span): boolean {
+  return !span.isRecording() && !isSpanContextValid(span.spanContext());
 }
 
 function failed(span: Span, err: unknown): void {
