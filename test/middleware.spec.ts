@@ -158,6 +158,7 @@ describe('runChain', () => {
     expect(() => chain.add([{ name: 'x' } as JobMiddleware])).toThrow(InvalidOptionsError);
     expect(() => chain.add([tracer('ok'), 42 as unknown as JobMiddleware])).toThrow("Invalid option 'middleware[1]'");
     expect(() => chain.add([{ enqueue: 'no' } as unknown as JobMiddleware])).toThrow('enqueue(job, next)');
+    expect(chain.all()).toEqual([]);
   });
 });
 

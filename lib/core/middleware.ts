@@ -79,8 +79,9 @@ export class MiddlewareChain {
       if ((e !== undefined && typeof e !== 'function') || (p !== undefined && typeof p !== 'function') || (e === undefined && p === undefined)) {
         throw new InvalidOptionsError(`${option}[${i}]`, 'a job middleware has an enqueue(job, next) or a process(job, ctx, next) method, or both');
       }
-      if (!this.list.includes(mw)) this.list.push(mw);
     });
+    // Checked all first: a bad entry adds none.
+    for (const mw of items) if (!this.list.includes(mw)) this.list.push(mw);
     this.enqueueHooks = this.list.flatMap((mw, i) =>
       mw.enqueue ? [{ name: middlewareName(mw, i), call: (job: unknown, _: unknown, next: () => Promise<unknown>) => mw.enqueue!(job as EnqueueingJob, next as () => Promise<void>) }] : [],
     );
