@@ -136,34 +136,38 @@ export function runChain(hooks: readonly Hook[], hookName: 'enqueue' | 'process'
     let settled = false;
     const next = (): Promise<unknown> => {
       if (downstream) return Promise.reject(new JobMiddlewareError(hook.name, hookName, 'called next() more than once'));
-      const rest = dispatch(i + 1);
-      downstream = rest;
-      // Registered before the middleware can await it, so it runs first; it also keeps a rejection
-      // the middleware never awaits from being unhandled.
-      rest.then(
-        (v) => {
-          value = v;
-          settled = true;
-        },
-        (err: unknown) => {
-          below = err;
-          settled = true;
-        },
-      );
-      return rest;
+      downstream = dispatch(i + 1);
+      return downstream;
     };
     const own = (err: unknown): never => {
       if (err === below || err instanceof JobMiddlewareError) throw err;
       throw new JobMiddlewareError(hook.name, hookName, messageOf(err), err);
     };
     let out: unknown;
+    let threw = false;
     try {
       out = hook.call(a, b, next);
     } catch (err) {
-      return Promise.reject(err).catch(own);
+      threw = true;
+      out = err;
     }
+    // Set by next(), which TypeScript cannot see the call above make.
+    const rest = downstream as Promise<unknown> | null;
     // The middleware returned what next() did: the chain's outcome, as it is.
-    if (downstream && out === downstream) return downstream;
+    if (!threw && rest && out === rest) return rest;
+    // Registered before anything the middleware awaits can settle its own promise, so it runs
+    // first; it also keeps a rejection the middleware never awaits from being unhandled.
+    rest?.then(
+      (v) => {
+        value = v;
+        settled = true;
+      },
+      (err: unknown) => {
+        below = err;
+        settled = true;
+      },
+    );
+    if (threw) return Promise.reject(out).catch(own);
     const done = (): unknown => {
       if (!downstream) {
         own(new JobMiddlewareError(hook.name, hookName, `returned without calling next(): the ${hookName === 'enqueue' ? 'job would not be stored' : 'handler would not run'}`));
