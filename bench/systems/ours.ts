@@ -29,10 +29,16 @@ const logger: EngineLogger = {
 /**
  * BENCH_TELEMETRY=1: the runtime carries the tracing middleware of `nestjs-background-jobs/otel`
  * (the OpenTelemetry API with no SDK registered, as in an app that loads the module and exports
- * nothing): an A/B of what the middleware seam and the no-op spans cost.
+ * nothing): an A/B of what the middleware seam and the no-op spans cost. `process`: the
+ * process hook only, to tell the two sides' costs apart.
  */
 function withTelemetry(runtime: JobsRuntime): void {
   if (process.env.BENCH_TELEMETRY === '1') runtime.middleware.add([new JobsTracingMiddleware({})]);
+  // BENCH_TELEMETRY=process: its process hook only (the enqueue side runs no middleware).
+  if (process.env.BENCH_TELEMETRY === 'process') {
+    const tracing = new JobsTracingMiddleware({});
+    runtime.middleware.add([{ name: 'process-only', process: tracing.process.bind(tracing) }]);
+  }
 }
 
 function storageConfig(backend: OursBackend): StorageConfig {
