@@ -30,7 +30,8 @@ const logger: EngineLogger = {
  * BENCH_TELEMETRY=1: the runtime carries the tracing middleware of `nestjs-background-jobs/otel`
  * (the OpenTelemetry API with no SDK registered, as in an app that loads the module and exports
  * nothing): an A/B of what the middleware seam and the no-op spans cost. `process`: the
- * process hook only, to tell the two sides' costs apart.
+ * process hook only, to tell the two sides' costs apart; `pass`: a process hook that only
+ * calls `next()`.
  */
 function withTelemetry(runtime: JobsRuntime): void {
   if (process.env.BENCH_TELEMETRY === '1') runtime.middleware.add([new JobsTracingMiddleware({})]);
@@ -39,6 +40,8 @@ function withTelemetry(runtime: JobsRuntime): void {
     const tracing = new JobsTracingMiddleware({});
     runtime.middleware.add([{ name: 'process-only', process: tracing.process.bind(tracing) }]);
   }
+  // BENCH_TELEMETRY=pass: a process hook that only calls next() (the seam's own cost).
+  if (process.env.BENCH_TELEMETRY === 'pass') runtime.middleware.add([{ name: 'pass', process: (_job, _ctx, next) => next() }]);
 }
 
 function storageConfig(backend: OursBackend): StorageConfig {
