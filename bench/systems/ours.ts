@@ -8,6 +8,7 @@ import type { JobsModuleOptions } from '../../lib/nest/interfaces/jobs-module-op
 import type { StorageConfig } from '../../lib/storage/storage-options.js';
 import { resolveSettings } from '../../lib/core/settings.js';
 import { createStorage } from '../../lib/storage/create-storage.js';
+import { JobsTracingMiddleware } from '../../lib/otel/jobs-tracing.middleware.js';
 import { JOB_NAME, MARIADB, PG, QUEUE, SCHEMAS, TMP_DIR } from '../config.js';
 import { dropMariaDb, dropPgSchema, recreateMariaDb, recreatePgSchema, withPg } from '../db.js';
 import type { Payload, Producer, SystemAdapter, WorkerHandle, WorkerOptions } from './types.js';
@@ -24,6 +25,24 @@ const logger: EngineLogger = {
   warn: (m) => process.stderr.write(`[ours warn] ${m}\n`),
   error: (m) => process.stderr.write(`[ours error] ${m}\n`),
 };
+
+/**
+ * BENCH_TELEMETRY=1: the runtime carries the tracing middleware of `nestjs-background-jobs/otel`
+ * (the OpenTelemetry API with no SDK registered, as in an app that loads the module and exports
+ * nothing): an A/B of what the middleware seam and the no-op spans cost. `process`: the
+ * process hook only, to tell the two sides' costs apart; `pass`: a process hook that only
+ * calls `next()`.
+ */
+function withTelemetry(runtime: JobsRuntime): void {
+  if (process.env.BENCH_TELEMETRY === '1') runtime.middleware.add([new JobsTracingMiddleware({})]);
+  // BENCH_TELEMETRY=process: its process hook only (the enqueue side runs no middleware).
+  if (process.env.BENCH_TELEMETRY === 'process') {
+    const tracing = new JobsTracingMiddleware({});
+    runtime.middleware.add([{ name: 'process-only', process: tracing.process.bind(tracing) }]);
+  }
+  // BENCH_TELEMETRY=pass: a process hook that only calls next() (the seam's own cost).
+  if (process.env.BENCH_TELEMETRY === 'pass') runtime.middleware.add([{ name: 'pass', process: (_job, _ctx, next) => next() }]);
+}
 
 function storageConfig(backend: OursBackend): StorageConfig {
   switch (backend) {
@@ -143,6 +162,7 @@ export class OursAdapter implements SystemAdapter {
   async producer(): Promise<Producer> {
     const storage = await this.openStorage();
     const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, 1, false, this.tuned)), logger, systemClock);
+    withTelemetry(runtime);
     return this.producerOf(runtime, this.backend !== 'memory');
   }
 
@@ -163,6 +183,7 @@ export class OursAdapter implements SystemAdapter {
   async worker(options: WorkerOptions): Promise<WorkerHandle & { localProducer: Producer }> {
     const storage = traced(await this.openStorage());
     const runtime = new JobsRuntime(storage, resolveSettings(moduleOptions(this.backend, options.concurrency, true, this.tuned, options.pollIntervalMs)), logger, systemClock);
+    withTelemetry(runtime);
     const handler = options.handler;
     runtime.registry.register({
       name: JOB_NAME,

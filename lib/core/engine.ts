@@ -1,3 +1,4 @@
+import type { MiddlewareChain } from './middleware.js';
 import { randomUUID } from 'node:crypto';
 import { Subject, Subscription } from 'rxjs';
 import { ShutdownAbort } from './abort-reasons.js';
@@ -20,6 +21,8 @@ export interface EngineDeps {
   logger: EngineLogger;
   events?: Subject<JobEvent>;
   clock?: Clock;
+  /** Job middleware whose `process` hooks wrap each attempt. */
+  middleware?: MiddlewareChain;
   /** Defaults to a random id per process: never a host name (several processes share hosts). */
   workerId?: string;
 }
@@ -74,6 +77,7 @@ export class Engine implements LocalWorkers {
         logger: this.deps.logger,
         settings,
         workerId: this.workerId,
+        middleware: this.deps.middleware,
       });
       this.runners.set(queue, runner);
     }

@@ -25,6 +25,12 @@ export interface EnqueueOptions {
    * the next enqueue stores a new job, which holds the key for its own window).
    */
   unique?: { while?: UniqueWhile; ttlMs?: number };
+  /**
+   * A small string-to-string map stored with the job and given to its handler as
+   * `ctx.headers` (a tenant id, a request id, a trace context). At most 64 entries, names of
+   * 1 to 128 characters, 8 KiB of JSON in all. Job middleware may add to them.
+   */
+  headers?: Record<string, string>;
   /** A TypeORM `EntityManager`: the job is inserted inside the caller's transaction. */
   manager?: unknown;
 }
@@ -37,7 +43,7 @@ export interface BulkJob<TPayload = unknown> {
 
 export const ENQUEUE_OPTION_KEYS = knownKeys<EnqueueOptions>({
   queue: true, delay: true, runAt: true, priority: true, maxRetries: true, backoff: true, timeout: true, uniqueKey: true,
-  unique: true, manager: true,
+  unique: true, headers: true, manager: true,
 });
 
 export const UNIQUE_OPTION_KEYS = knownKeys<NonNullable<EnqueueOptions['unique']>>({ while: true, ttlMs: true });

@@ -9,11 +9,12 @@ import {
   ENQUEUE_MANY_KEYS,
   ENQUEUE_OPTION_KEYS,
   managerPerBatch,
-  UNIQUE_OPTION_KEYS,
   type BulkJob,
   type EnqueueOptions,
 } from './enqueue-options.js';
+import { enqueueThrough } from './enqueue-middleware.js';
 import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
+import { headersJson } from './headers.js';
 import type { JobEvent } from './job-events.js';
 import type { EngineLogger } from './engine-options.js';
 import type { EnqueueResult, NewJob } from './job-record.js';
@@ -22,9 +23,11 @@ import { assertKnownKeys } from './known-keys.js';
 import { toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
 import { validateWithSchema } from './schema.js';
 import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
+import { MiddlewareChain } from './middleware.js';
 import type { ClaimedEnqueue, Storage } from './storage.js';
-import { assertDelayMs, assertMs, assertPriority, assertRunAt, assertTimeoutMs, DEFAULT_QUEUE, DELAY_LIMIT } from './option-rules.js';
-import { assertName, assertUniqueKey, jsonIssues } from './validation.js';
+import { assertDelayMs, assertPriority, assertRunAt, assertTimeoutMs, DEFAULT_QUEUE } from './option-rules.js';
+import { uniquenessOf } from './unique-options.js';
+import { assertName, jsonIssues } from './validation.js';
 
 export interface JobClientSettings {
   /** When true, names with no handler here are refused (this instance runs the workers). */
@@ -45,6 +48,8 @@ export interface JobClientDeps {
   local?: LocalWorkers;
   /** Told once per job name that is routed without knowing its handler (see `routeBlind`). */
   logger?: Pick<EngineLogger, 'warn'>;
+  /** Job middleware whose `enqueue` hooks run before each job is stored. */
+  middleware?: MiddlewareChain;
 }
 
 /**
@@ -59,6 +64,7 @@ export class JobClient {
   private readonly clock: Clock;
   private readonly local: LocalWorkers;
   private readonly logger: Pick<EngineLogger, 'warn'> | undefined;
+  private readonly middleware: MiddlewareChain;
   /** Job names already warned about by `routeBlind`. */
   private readonly blindNames = new Set<string>();
 
@@ -70,6 +76,7 @@ export class JobClient {
     this.clock = deps.clock;
     this.local = deps.local ?? NO_LOCAL_WORKERS;
     this.logger = deps.logger;
+    this.middleware = deps.middleware ?? new MiddlewareChain();
   }
 
   /**
@@ -81,6 +88,13 @@ export class JobClient {
   async enqueue(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueueResult> {
     const built = this.build(nameOrToken, payload, options);
     const job = built instanceof Promise ? await built : built;
+    if (!this.hooked(job)) return this.store(job, options);
+    const results = await enqueueThrough(this.middleware, [job], () => options, async () => [await this.store(job, options)], this.lateError);
+    return results![0]!;
+  }
+
+  /** Stores one validated job (see `enqueue`). */
+  private async store(job: NewJob, options: EnqueueOptions): Promise<EnqueueResult> {
     const slot =
       options.manager === undefined && this.storage.enqueueClaimed && job.uniqueKey === null && job.runAt === null && !job.delayMs
         ? this.local.reserve(job)
@@ -109,6 +123,17 @@ export class JobClient {
     if (options.manager !== undefined) throw new InvalidOptionsError('manager', 'a snooze runs in its own transaction');
     const built = this.build(nameOrToken, payload, options);
     const job = built instanceof Promise ? await built : built;
+    if (!this.hooked(job)) return this.storeWithSnooze(job, snooze);
+    let out: { held: boolean; result: EnqueueResult | null } = { held: false, result: null };
+    const write = async () => {
+      out = await this.storeWithSnooze(job, snooze);
+      return out.result ? [out.result] : null;
+    };
+    await enqueueThrough(this.middleware, [job], () => options, write, this.lateError);
+    return out;
+  }
+
+  private async storeWithSnooze(job: NewJob, snooze: { id: string; workerId: string; until: Date }): Promise<{ held: boolean; result: EnqueueResult | null }> {
     if (this.storage.snoozeWith) {
       const results = await this.storage.snoozeWith(snooze.id, snooze.workerId, snooze.until, [job]);
       if (!results) return { held: false, result: null };
@@ -167,10 +192,23 @@ export class JobClient {
       throw err;
     }
     const jobs = pending ? await Promise.all(built) : (built as NewJob[]);
-    const results = await this.storage.enqueue(jobs, { manager: options.manager });
-    this.after(jobs, results, options.manager === undefined);
-    return results;
+    const write = async () => {
+      const results = await this.storage.enqueue(jobs, { manager: options.manager });
+      this.after(jobs, results, options.manager === undefined);
+      return results;
+    };
+    if (!jobs.some((job) => this.hooked(job))) return write();
+    return (await enqueueThrough(this.middleware, jobs, (i) => items[i]!.options ?? {}, write, this.lateError))!;
   }
+
+  /** Whether a job goes through the enqueue middleware: when there are some, every job but the module's own (schedule rows). */
+  private hooked(job: NewJob): boolean {
+    return this.middleware.enqueueHooks.length > 0 && this.registry.get(job.name)?.internal !== true;
+  }
+
+  private readonly lateError = (err: unknown): void => {
+    this.logger?.warn(`A job middleware failed after its job was stored (the enqueue stands): ${err instanceof Error ? err.message : String(err)}`);
+  };
 
   /** Checks a job as `enqueue` would (name, payload, schema, size, options) without storing it. */
   async validate(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions = {}): Promise<void> {
@@ -206,26 +244,6 @@ export class JobClient {
       else this.local.wakeAt(job.queue, at);
     }
     if (dueNow) for (const queue of dueNow) this.local.wake(queue);
-  }
-
-  /**
-   * The key as given, and its window as a length: the storage stamps the window's end from its
-   * own clock when it stores the job, so instances whose clocks differ agree on it.
-   */
-  private uniqueness(options: EnqueueOptions): Pick<NewJob, 'uniqueKey' | 'uniqueWhile' | 'uniqueTtlMs'> {
-    if (options.uniqueKey === undefined) {
-      if (options.unique !== undefined) throw new InvalidOptionsError('unique', 'needs a `uniqueKey`');
-      return { uniqueKey: null, uniqueWhile: null, uniqueTtlMs: null };
-    }
-    const key = assertUniqueKey(options.uniqueKey);
-    const unique = options.unique ?? {};
-    if (typeof unique !== 'object' || unique === null) throw new InvalidOptionsError('unique', 'expected { while?, ttlMs? }');
-    assertKnownKeys(unique, UNIQUE_OPTION_KEYS, 'unique options', 'unique.');
-    if (unique.while !== undefined && !UNIQUE_WHILE.has(unique.while)) {
-      throw new InvalidOptionsError('unique.while', "expected 'queued', 'running' or 'until-complete'");
-    }
-    const ttl = unique.ttlMs === undefined ? null : assertMs('unique.ttlMs', unique.ttlMs, DELAY_LIMIT, 1);
-    return { uniqueKey: key, uniqueWhile: unique.while ?? null, uniqueTtlMs: ttl };
   }
 
   /**
@@ -290,11 +308,12 @@ export class JobClient {
     // A handler here applies its backoff and timeout when it runs; a token's are stored with the job.
     const backoff = options.backoff === undefined ? (def ? undefined : token.backoff) : toBackoff(options.backoff);
     const timeoutMs = options.timeout === undefined ? (def ? null : token.timeoutMs ?? null) : assertTimeoutMs('timeout', options.timeout);
-    const unique = this.uniqueness(options);
+    const unique = uniquenessOf(options);
     return {
       queue,
       name,
       payload: text,
+      headers: options.headers === undefined ? null : headersJson('headers', options.headers),
       priority,
       maxAttempts: maxRetries.maxAttempts,
       runAt,
@@ -307,5 +326,3 @@ export class JobClient {
     };
   }
 }
-
-const UNIQUE_WHILE = new Set(['queued', 'running', 'until-complete']);

@@ -9,6 +9,7 @@ import type { Clock } from './clock.js';
 import { coerceError, errorInfo } from './coerce-error.js';
 import { ENGINE_DEFAULTS, type EngineLogger, type EngineSettings } from './engine-options.js';
 import type { HandlerRegistry } from './handler-registry.js';
+import type { MiddlewareChain } from './middleware.js';
 import type { JobEvent, JobEventType } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, handlerMs, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type RunningJob } from './job-run.js';
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   logger: EngineLogger;
   settings: EngineSettings;
   workerId: string;
+  /** Job middleware whose `process` hooks wrap each attempt. */
+  middleware?: MiddlewareChain;
 }
 
 /** The runner side of an execution: the slot it holds, and the claims it schedules. */
@@ -83,6 +86,7 @@ export class JobExecutor {
     }
     run.startedAt = clock.now();
     this.emit('started', record);
+    const handler = this.deps.middleware?.handlerOf(def) ?? def.handler;
     // `completeWithin` is the one place where a storage calls back into a handler: the handler
     // runs inside the storage's transaction, which also completes the job (see docs/ARCHITECTURE.md).
     const transactional = def.transactional && storage.completeWithin
@@ -90,7 +94,7 @@ export class JobExecutor {
           storage.completeWithin!(
             record.id,
             workerId,
-            (manager) => Promise.resolve(def.handler(record.payload, new RunContext(run, this.progress, manager), record)).then((value) => {
+            (manager) => Promise.resolve(handler(record.payload, new RunContext(run, this.progress, manager), record)).then((value) => {
               // The guarded completion and the commit follow: from here that write decides.
               run.writing = true;
               return value;
@@ -98,7 +102,7 @@ export class JobExecutor {
             (v) => toResultJson(v, record, this.deps.logger),
           ).then(({ held, value }) => new Committed(held, value))
       : null;
-    return this.runWithAbortGrace(run, transactional ?? def.handler, transactional ? undefined : new RunContext(run, this.progress)).then(
+    return this.runWithAbortGrace(run, transactional ?? handler, transactional ? undefined : new RunContext(run, this.progress)).then(
       (outcome) => this.settleAndFree(run, outcome),
     );
   }

@@ -44,6 +44,8 @@ export interface JobRecord {
   queue: string;
   name: string;
   payload: unknown;
+  /** Set at enqueue (by the call or a job middleware); `{}` when none. */
+  headers: Record<string, string>;
   state: JobState;
   priority: number;
   /**
@@ -105,6 +107,8 @@ export interface NewJob {
   name: string;
   /** JSON text of the payload. */
   payload: string;
+  /** JSON text of the headers (a string-to-string object; see `core/headers.ts`), or null when none. */
+  headers?: string | null;
   priority: number;
   maxAttempts: number | null;
   /** Due time. `runAt` (absolute) wins over `delayMs` (relative to the storage's clock); neither: now. */

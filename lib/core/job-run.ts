@@ -47,6 +47,7 @@ export class RunContext implements JobContext {
   readonly id: string;
   readonly name: string;
   readonly queue: string;
+  readonly headers: Readonly<Record<string, string>>;
   readonly attempt: number;
   readonly maxAttempts: number | null;
   readonly manager?: unknown;
@@ -60,6 +61,8 @@ export class RunContext implements JobContext {
     this.id = record.id;
     this.name = record.name;
     this.queue = record.queue;
+    // A storage written before headers existed returns none.
+    this.headers = record.headers ?? NO_HEADERS;
     this.attempt = record.attempt;
     this.maxAttempts = record.maxAttempts;
     if (manager !== undefined) this.manager = manager;
@@ -75,6 +78,8 @@ export class RunContext implements JobContext {
 }
 
 export const SETTLED = Promise.resolve();
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';

@@ -6,6 +6,7 @@ import { Engine } from './engine.js';
 import { HandlerRegistry } from './handler-registry.js';
 import { JobClient } from './job-client.js';
 import { NO_LOCAL_WORKERS } from './local-workers.js';
+import { MiddlewareChain } from './middleware.js';
 import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
@@ -63,6 +64,8 @@ export class JobsRuntime {
   readonly client: JobClient;
   readonly engine: Engine | null;
   readonly scheduler: Scheduler;
+  /** This instance's job middleware (`add` them before the first enqueue or claim). */
+  readonly middleware = new MiddlewareChain();
 
   constructor(
     readonly storage: Storage,
@@ -71,7 +74,7 @@ export class JobsRuntime {
     readonly clock: Clock,
   ) {
     this.engine = settings.workers
-      ? new Engine({ storage, registry: this.registry, settings, logger, events: this.events, clock })
+      ? new Engine({ storage, registry: this.registry, settings, logger, events: this.events, clock, middleware: this.middleware })
       : null;
     this.client = new JobClient({
       storage,
@@ -81,6 +84,7 @@ export class JobsRuntime {
       clock,
       local: this.engine ?? NO_LOCAL_WORKERS,
       logger,
+      middleware: this.middleware,
     });
     this.scheduler = new Scheduler(storage, this.client, this.registry, logger);
   }

@@ -1,6 +1,7 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { EngineLogger } from './engine-options.js';
 import type { HandlerRegistry, MissedTicks } from './handler-registry.js';
+import { headersJson } from './headers.js';
 import type { JobClient } from './job-client.js';
 import type { JobRecord, JobState } from './job-record.js';
 import { assertKnownKeys, knownKeys } from './known-keys.js';
@@ -24,6 +25,8 @@ export interface ScheduleRow {
   missedTicks: MissedTicks;
   /** Declared with `@Job({ cron | every })`: the code's current declaration wins over the row. */
   declarative: boolean;
+  /** Headers of every tick's job (`every(…, { headers })`); rows stored before headers existed have none. */
+  headers?: Record<string, string>;
 }
 
 export interface EveryOptions extends ScheduleInput {
@@ -31,9 +34,16 @@ export interface EveryOptions extends ScheduleInput {
   key?: string;
   queue?: string;
   missedTicks?: MissedTicks;
+  /**
+   * Headers of every tick's job (checked as at enqueue). The enqueue middleware run for each
+   * tick, on the instance that fires it, outside any request.
+   */
+  headers?: Record<string, string>;
 }
 
-const EVERY_OPTION_KEYS = knownKeys<EveryOptions>({ every: true, cron: true, timezone: true, key: true, queue: true, missedTicks: true });
+const EVERY_OPTION_KEYS = knownKeys<EveryOptions>({
+  every: true, cron: true, timezone: true, key: true, queue: true, missedTicks: true, headers: true,
+});
 
 /** A stored schedule as `QueueService.schedules()` lists it. */
 export interface ScheduleInfo {
@@ -107,7 +117,9 @@ export class Scheduler {
     const spec = parseSchedule(options, `schedule '${key}'`);
     const missed = options.missedTicks === undefined ? 'run-once' : assertMissedTicks('missedTicks', options.missedTicks);
     const queue = assertName('queue name', options.queue ?? this.registry.get(name)?.queue ?? DEFAULT_QUEUE);
-    await this.store({ key, job: name, queue, payload, spec, missedTicks: missed, declarative: false }, true);
+    const row: ScheduleRow = { key, job: name, queue, payload, spec, missedTicks: missed, declarative: false };
+    if (options.headers !== undefined && headersJson('headers', options.headers) !== null) row.headers = { ...options.headers };
+    await this.store(row, true);
     return { key };
   }
 
@@ -188,7 +200,7 @@ export class Scheduler {
     const { held, result } = await this.client.enqueueWithSnooze(
       row.job,
       row.payload,
-      { queue: row.queue, uniqueKey: `${row.key}:${tick}` },
+      { queue: row.queue, uniqueKey: `${row.key}:${tick}`, ...(row.headers ? { headers: row.headers } : {}) },
       { id: record.id, workerId: record.lockedBy, until: next },
     );
     if (held && !result) this.logger.log(`Schedule '${row.key}' was unscheduled while its tick ${new Date(tick).toISOString()} fired; it stops without it.`);

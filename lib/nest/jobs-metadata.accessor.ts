@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { JobMetadata } from './decorators/job.decorator.js';
 import type { ProcessorOptions } from './decorators/processor.decorator.js';
-import { JOB_METADATA, JOB_METHODS_METADATA, PROCESSOR_METADATA } from './jobs.constants.js';
+import { GLOBAL_MIDDLEWARE_METADATA, JOB_METADATA, JOB_METHODS_METADATA, PROCESSOR_METADATA } from './jobs.constants.js';
 
 /** Reads what `@Processor` and `@Job` wrote; null-safe on anything (a provider may be a value or a factory). */
 @Injectable()
@@ -13,6 +13,10 @@ export class JobsMetadataAccessor {
   /** Names of a class's methods that carry `@Job` (also when the class has no `@Processor`). */
   jobMethodsOf(target: unknown): (string | symbol)[] {
     return isObject(target) ? ((Reflect.getMetadata(JOB_METHODS_METADATA, target) as (string | symbol)[] | undefined) ?? []) : [];
+  }
+
+  isGlobalMiddleware(target: unknown): boolean {
+    return isObject(target) && Reflect.getMetadata(GLOBAL_MIDDLEWARE_METADATA, target) === true;
   }
 
   jobOf(method: unknown): JobMetadata | undefined {

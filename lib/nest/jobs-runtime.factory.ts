@@ -15,8 +15,8 @@ const silent: EngineLogger = { log: () => undefined, warn: () => undefined, erro
 
 /** Builds and connects this instance's runtime from the module options. */
 export async function createJobsRuntime(options: JobsModuleOptions, moduleRef: ModuleRef, dataSource: unknown): Promise<JobsRuntime> {
-  // `storage` is read here (createStorage checks its own keys); the rest is the core's.
-  const settings = resolveSettings(options, ['storage']);
+  // `storage` is read here (createStorage checks its own keys), `middleware` by the explorer; the rest is the core's.
+  const settings = resolveSettings(options, ['storage', 'middleware']);
   const clock = options.clock ?? systemClock;
   const logger = options.logger === false ? silent : options.logger ?? new Logger('Jobs');
   // forRoot's `dataSourceToken` arrives injected; a forRootAsync factory's is looked up now.

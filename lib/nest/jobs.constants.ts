@@ -11,3 +11,6 @@ export const JOBS_RUNTIME = Symbol('JOBS_RUNTIME');
  * (null when none is named), so the runtime is built only once that DataSource exists.
  */
 export const JOBS_DATA_SOURCE = Symbol('JOBS_DATA_SOURCE');
+
+/** On a class: `@GlobalJobMiddleware()`, a provider applied as middleware of every job. */
+export const GLOBAL_MIDDLEWARE_METADATA = 'nestjs-background-jobs:global-middleware';

@@ -1,4 +1,5 @@
 import type { FakeClock } from '../core/fake-clock.js';
+import { headersJson, parseHeaders, type JobHeaders } from '../core/headers.js';
 import { abortRun, newRun, RunContext, type ProgressSink } from '../core/job-run.js';
 import type { JobRecord } from '../core/job-record.js';
 import { jobNameOf, type JobToken } from '../core/job-token.js';
@@ -14,8 +15,8 @@ export interface PerformOptions {
   /** `ctx.attempt`; default 1. */
   attempt?: number;
   /**
-   * String headers the job would carry. Checked (string keys and values) and set on `ctx` as
-   * `ctx.headers`, where the job's context carries headers.
+   * The headers the job would carry: checked with the limits of `enqueue` and read by the
+   * handler as `ctx.headers` (the job's middleware do not run: `perform` calls the handler alone).
    */
   headers?: Record<string, string>;
 }
@@ -53,17 +54,16 @@ export async function performJob(
   const def = runtime.registry.get(name);
   if (!def || def.internal) throw new UnknownJobError(String(name), runtime.registry.names());
   const attempt = options.attempt === undefined ? 1 : assertInt('attempt', options.attempt, 1, 2 ** 31 - 1);
-  const headers = checkHeaders(options.headers);
+  const headers = options.headers === undefined ? {} : parseHeaders(headersJson('headers', options.headers));
   await runtime.client.validate(job, payload);
   const schema = (typeof job === 'object' ? job.schema : undefined) ?? def.schema;
   const value = schema ? await validateWithSchema(schema, name, payload) : payload;
   const maxAttempts = (def.maxRetries ?? runtime.settings.maxRetries).maxAttempts;
-  const record = recordOf(name, def.queue, JSON.parse(JSON.stringify(value ?? null)) as unknown, attempt, maxAttempts, clock.now());
+  const record = recordOf(name, def.queue, JSON.parse(JSON.stringify(value ?? null)) as unknown, attempt, maxAttempts, clock.now(), headers);
   const run = newRun(record, true);
   const timeoutMs = def.timeoutMs ?? runtime.settings.timeoutMs;
   if (timeoutMs) run.timer = clock.setTimeout(() => abortRun(run, new JobTimeoutError(name, timeoutMs)), timeoutMs);
   const ctx = new RunContext(run, noProgress);
-  if (headers && !('headers' in ctx)) Object.defineProperty(ctx, 'headers', { value: headers, enumerable: true });
   try {
     return await def.handler(record.payload, ctx, record);
   } finally {
@@ -71,24 +71,15 @@ export async function performJob(
   }
 }
 
-function checkHeaders(headers: unknown): Readonly<Record<string, string>> | undefined {
-  if (headers === undefined) return undefined;
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw new InvalidOptionsError('headers', 'expected an object of string values');
-  }
-  for (const [key, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') throw new InvalidOptionsError(`headers.${key}`, `expected a string, got ${typeof value}`);
-  }
-  return Object.freeze({ ...(headers as Record<string, string>) });
-}
-
 /** The record a handler's third argument and `ctx` are built from: a job that exists only for this run. */
-function recordOf(name: string, queue: string, payload: unknown, attempt: number, maxAttempts: number | null, now: number): JobRecord {
+function recordOf(
+  name: string, queue: string, payload: unknown, attempt: number, maxAttempts: number | null, now: number, headers: JobHeaders,
+): JobRecord {
   const at = new Date(now);
   return {
     id: `perform-${++performed}`, queue, name, payload, state: 'running', priority: 0, attempt, maxAttempts,
     runAt: at, createdAt: at, startedAt: at, completedAt: null, failedAt: null, lockedBy: null, lockedUntil: null,
     lastError: null, uniqueKey: null, backoff: null, timeoutMs: null, progress: null, progressData: null, result: null,
-    cancelRequested: false, interruptions: 0, prefetched: false, rescuedUnstarted: false,
+    cancelRequested: false, interruptions: 0, prefetched: false, rescuedUnstarted: false, headers,
   };
 }

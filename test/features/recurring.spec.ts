@@ -1,11 +1,11 @@
 import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, InvalidOptionsError, Job, JobsModule, MemoryStorage, Processor, QueueService } from '../../lib/index.js';
+import { FakeClock, InvalidOptionsError, Job, JobsModule, MemoryStorage, Processor, QueueService, type JobContext } from '../../lib/index.js';
 
 const START = Date.UTC(2026, 0, 1, 0, 0, 0);
 
-const runs: { name: string; at: number; payload: unknown }[] = [];
+const runs: { name: string; at: number; payload: unknown; headers?: Record<string, string> }[] = [];
 let clockRef: FakeClock;
 
 @Processor('sched')
@@ -21,8 +21,8 @@ class SyncProcessor {
   }
 
   @Job('ping')
-  ping(payload: unknown) {
-    runs.push({ name: 'ping', at: clockRef.now(), payload });
+  ping(payload: unknown, ctx: JobContext) {
+    runs.push({ name: 'ping', at: clockRef.now(), payload, headers: { ...ctx.headers } });
   }
 }
 
@@ -136,6 +136,22 @@ describe('recurring jobs', () => {
     expect(await queue.unschedule('ping-2s')).toBe(false);
     await clockRef.advance(6_000);
     expect(runs.filter((r) => r.name === 'ping')).toHaveLength(3);
+  });
+
+  it('queue.every(…, { headers }) gives every tick its headers; invalid headers are refused at the call', async () => {
+    clockRef = new FakeClock(START + 10);
+    const storage = new MemoryStorage({ clock: clockRef });
+    const app = await instance(storage, clockRef);
+    apps.push(app);
+    const queue = app.get(QueueService);
+    await queue.every('ping', null, { every: '1s', key: 'with-headers', headers: { 'x-tenant': 'acme' } });
+    await clockRef.advance(2_100);
+    const pings = runs.filter((r) => r.name === 'ping');
+    expect(pings).toHaveLength(2);
+    expect(pings.map((r) => r.headers)).toEqual([{ 'x-tenant': 'acme' }, { 'x-tenant': 'acme' }]);
+    await expect(queue.every('ping', null, { every: '1s', key: 'bad', headers: { n: 1 as unknown as string } })).rejects.toThrow(
+      "Invalid option 'headers.n': a header value is a string, got number",
+    );
   });
 
   it('an invalid cron expression or time zone is an error naming it', async () => {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import { adminCases } from './contract-admin.js';
 import { claimCases } from './contract-claim.js';
 import { enqueueCases } from './contract-enqueue.js';
+import { headerCases } from './contract-headers.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
 import { oldestAvailableCases } from './contract-oldest.js';
@@ -24,6 +25,7 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     });
 
     enqueueCases();
+    headerCases();
     uniqueKeyCases();
     uniqueWindowCases();
     claimCases();

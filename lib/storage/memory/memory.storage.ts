@@ -19,6 +19,7 @@ import { MemoryAdmin } from './memory-admin.js';
 import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
 import { MemoryStats } from './memory-stats.js';
 import { MemoryUniqueKeys } from './memory-unique-keys.js';
+import { parseHeaders } from '../../core/headers.js';
 
 export interface MemoryStorageOptions {
   clock?: Clock;
@@ -74,6 +75,7 @@ export class MemoryStorage implements Storage {
         queue: job.queue,
         name: job.name,
         payload: JSON.parse(job.payload) as unknown,
+        headers: parseHeaders(job.headers),
         state: runAt > now ? 'scheduled' : 'available',
         priority: job.priority,
         attempt: 0,

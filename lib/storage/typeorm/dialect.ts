@@ -123,6 +123,8 @@ export interface InsertRow {
   queue: string;
   name: string;
   payload: string;
+  /** JSON text of the headers, or null when none. */
+  headers: string | null;
   priority: number;
   maxAttempts: number | null;
   runAt: Date | null;

@@ -18,6 +18,8 @@ export function toInsertRow(job: NewJob): InsertRow {
   assertName('queue name', job.queue);
   assertName('job name', job.name);
   if (typeof job.payload !== 'string') throw new InvalidOptionsError('payload', 'expected JSON text');
+  const headers = job.headers ?? null;
+  if (headers !== null && typeof headers !== 'string') throw new InvalidOptionsError('headers', 'expected JSON text or null');
   const uniqueKey = job.uniqueKey ?? null;
   if (uniqueKey !== null && (typeof uniqueKey !== 'string' || uniqueKey.length < 1 || uniqueKey.length > 255)) {
     throw new InvalidOptionsError('uniqueKey', 'expected a string of 1 to 255 characters');
@@ -32,6 +34,7 @@ export function toInsertRow(job: NewJob): InsertRow {
     queue: job.queue,
     name: job.name,
     payload: job.payload,
+    headers,
     priority: job.priority,
     maxAttempts: job.maxAttempts,
     runAt,
@@ -73,7 +76,7 @@ export class EnqueuePlan {
     let chunk: number[] = [];
     let bytes = 0;
     for (const i of this.todo) {
-      const size = this.rows[i]!.payload.length + 256;
+      const size = this.rows[i]!.payload.length + (this.rows[i]!.headers?.length ?? 0) + 256;
       if (chunk.length && (chunk.length >= maxRows || bytes + size > MAX_CHUNK_BYTES)) {
         out.push(chunk);
         chunk = [];

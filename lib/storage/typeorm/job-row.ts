@@ -1,4 +1,5 @@
 import type { BackoffSpec, JobErrorInfo, JobRecord, JobState } from '../../core/job-record.js';
+import { parseHeaders } from '../../core/headers.js';
 import type { Row } from './flow.js';
 
 /**
@@ -51,6 +52,7 @@ export function toJobRecord(r: Row): JobRecord {
     queue: asString(r.queue),
     name: asString(r.name),
     payload: parseJson(r.payload),
+    headers: parseHeaders(r.headers),
     state: asString(r.state) as JobState,
     priority: asNumber(r.priority),
     attempt: asNumber(r.attempt),

@@ -7,6 +7,8 @@ export interface JobEntity {
   queue: string;
   name: string;
   payload: string;
+  /** JSON text of the job's headers (migration 7); null when none. */
+  headers: string | null;
   state: string;
   priority: number;
   attempt: number;
@@ -63,6 +65,7 @@ export function jobEntitySchema(kind: DialectKind, prefix: string, schema: strin
       queue: { type: 'varchar', length: 128 },
       name: { type: 'varchar', length: 128 },
       payload: j(false),
+      headers: j(true),
       state: { type: 'varchar', length: 16 },
       priority: { type: 'integer' },
       attempt: { type: 'integer' },

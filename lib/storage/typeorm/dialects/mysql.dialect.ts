@@ -34,15 +34,15 @@ export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dial
    */
   const insertJobs = (rows: InsertRow[]) => {
     const tuple = `(?, ?, ?, ?, ?, COALESCE(?, ${plusMs(NOW, '?')}),
-      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ${plusMs(NOW, '?')}, ?, ?)`;
+      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ${plusMs(NOW, '?')}, ?, ?, ?)`;
     return sql(
       `INSERT IGNORE INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, state, created_at,
-                                     unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
+                                     unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers)
        VALUES ${rows.map(() => tuple).join(', ')}${path === 'returning' ? `
        RETURNING ${INSERTED_COLUMNS}` : ''}`,
       rows.flatMap((r) => [
         r.queue, r.name, r.payload, r.priority, r.maxAttempts, utc(r.runAt), r.delayMs,
-        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs,
+        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs, r.headers,
       ]),
     );
   };
@@ -54,14 +54,14 @@ export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dial
    */
   const insertClaimedJob = (r: InsertRow, workerId: string, leaseMs: number) =>
     sql(
-      `INSERT INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
+      `INSERT INTO ${t.jobs} (queue, name, payload, headers, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
                               state, attempt, started_at, locked_by, locked_until)
-       VALUES (?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
+       VALUES (?, ?, ?, ?, ?, ?, ${NOW}, ${NOW}, ?, ?,
                CASE WHEN EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = ?) THEN 'available' ELSE 'running' END,
                CASE WHEN state = 'running' THEN 1 ELSE 0 END, CASE WHEN state = 'running' THEN ${NOW} END,
                CASE WHEN state = 'running' THEN ? END, CASE WHEN state = 'running' THEN ${plusMs(NOW, '?')} END)${path === 'returning' ? `
        RETURNING ${JOB_COLUMNS}` : ''}`,
-      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, r.queue, workerId, leaseMs],
+      [r.queue, r.name, r.payload, r.headers, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, r.queue, workerId, leaseMs],
     );
 
   /**

@@ -61,18 +61,18 @@ export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertCla
          SELECT NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1) AS go
        ), ins AS (
          INSERT INTO ${t.jobs} AS j (queue, name, payload, state, priority, max_attempts, run_at, created_at, backoff, timeout_ms,
-                                     attempt, started_at, locked_by, locked_until)
+                                     attempt, started_at, locked_by, locked_until, headers)
          SELECT $1::text, $2::text, $3::text::json, CASE WHEN go THEN 'running' ELSE 'available' END, $4::int, $5::int,
                 ${NOW}, ${NOW}, $6::text::json, $7::bigint,
                 CASE WHEN go THEN 1 ELSE 0 END, CASE WHEN go THEN ${NOW} END, CASE WHEN go THEN $8::text END,
-                CASE WHEN go THEN ${NOW} + ${ms('$9')} END
+                CASE WHEN go THEN ${NOW} + ${ms('$9')} END, $11::text::json
          FROM d
          RETURNING ${claimColumns('j')}
        ), counted AS (
          INSERT INTO ${t.deltas} (queue, event, bucket, n)
          SELECT queue, CASE WHEN state = 'running' THEN 'running' ELSE 'pending' END, 0, 1 FROM ins)
        SELECT *, CASE WHEN state = 'available' THEN pg_notify($10, queue) END AS notified FROM ins`,
-      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, t.channel],
+      [r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.backoff, r.timeoutMs, workerId, leaseMs, t.channel, r.headers],
     );
 
   return {

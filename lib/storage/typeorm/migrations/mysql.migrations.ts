@@ -118,6 +118,16 @@ export const mysqlMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions INT NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 7,
+    name: 'headers: a string-to-string map stored with each job',
+    up: (t) => [
+      // See the PostgreSQL migration 7. TEXT holds 64 KiB, more than the 8 KiB allowed at
+      // enqueue; nullable with no default, appended last: an instant ADD COLUMN. IF NOT
+      // EXISTS: DDL commits implicitly, so a half-applied migration may run again.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS headers TEXT NULL`,
+    ],
+  },
 ];
 
 /**
@@ -138,7 +148,7 @@ function addColumnIfMissing(t: TableNames, column: string, definition: string): 
 
 /**
  * The migrations of the `no-returning` path (MySQL 8, see `dialects/mysql-path.ts`): the same
- * versions with the same effect, with the MariaDB-only `ADD COLUMN IF NOT EXISTS` of 4, 5 and 6
+ * versions with the same effect, with the MariaDB-only `ADD COLUMN IF NOT EXISTS` of 4, 5, 6 and 7
  * replaced by `addColumnIfMissing`. (1 and 2 are valid MySQL 8 as they are: generated
  * columns, CHECK (enforced from 8.0.16), LONGTEXT rather than JSON, no index IF NOT EXISTS.)
  * Either list may migrate a database the other one started.
@@ -157,6 +167,8 @@ export const mysql8Migrations: Migration[] = mysqlMigrations.map((m): Migration 
       return { ...m, up: (t) => addColumnIfMissing(t, 'unique_until', 'DATETIME(3) NULL') };
     case 6:
       return { ...m, up: (t) => addColumnIfMissing(t, 'interruptions', 'INT NOT NULL DEFAULT 0') };
+    case 7:
+      return { ...m, up: (t) => addColumnIfMissing(t, 'headers', 'TEXT NULL') };
     default:
       return m;
   }

@@ -153,4 +153,14 @@ export const postgresMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions integer NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 7,
+    name: 'headers: a string-to-string map stored with each job',
+    up: (t) => [
+      // JSON text of the job's headers (at most 8 KiB, checked at enqueue), NULL when none.
+      // Nullable with no default: a catalog change only, no rewrite of the table. No index:
+      // headers are read with the job, never searched.
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS headers json`,
+    ],
+  },
 ];

@@ -111,4 +111,11 @@ export const sqliteMigrations: Migration[] = [
     // cannot be half-applied (SQLite has no ADD COLUMN IF NOT EXISTS).
     up: (t) => [`ALTER TABLE ${t.jobs} ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0`],
   },
+  {
+    version: 7,
+    name: 'headers: a string-to-string map stored with each job',
+    // See the PostgreSQL migration 7. The whole migration step is one BEGIN IMMEDIATE, so it
+    // cannot be half-applied (SQLite has no ADD COLUMN IF NOT EXISTS).
+    up: (t) => [`ALTER TABLE ${t.jobs} ADD COLUMN headers TEXT`],
+  },
 ];
