@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { resolveHandler } from '../core/handler-options.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
@@ -28,7 +28,8 @@ export class JobsExplorer implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly metadata: JobsMetadataAccessor,
     @Inject(JOBS_RUNTIME) private readonly runtime: JobsRuntime,
-    @Inject(JOBS_MODULE_OPTIONS) private readonly options: JobsModuleOptions,
+    // Absent under JobsTestingModule.forRoot() alone (it has no app options, so no listed middleware).
+    @Optional() @Inject(JOBS_MODULE_OPTIONS) private readonly options: JobsModuleOptions | null,
     private readonly moduleRef: ModuleRef,
   ) {}
 
@@ -42,7 +43,7 @@ export class JobsExplorer implements OnModuleInit {
       if (mw) global.push(mw);
     }
     this.runtime.middleware.add(global, '@GlobalJobMiddleware providers');
-    this.runtime.middleware.add(await resolveListedMiddleware(this.options.middleware, this.moduleRef));
+    this.runtime.middleware.add(await resolveListedMiddleware(this.options?.middleware, this.moduleRef));
   }
 
   private globalMiddleware(wrapper: InstanceWrapper): JobMiddleware | null {
