@@ -4,8 +4,9 @@
  * First, the metrics' own cost per job, alone: one job's events (enqueued, started, completed)
  * pushed through a bare event stream, with and without `JobsMetrics` subscribed.
  *
- * Processing throughput of a Nest app with and without `JobsMetricsModule` (prom-client's
- * counters and histograms fed by every job's events), the two alternated per repetition. Each
+ * Processing throughput of a Nest app with and without the observability modules loaded
+ * (`JobsMetricsModule`: counters and histograms fed by every job's events; `JobsTelemetryModule`:
+ * the tracing middleware, on the OpenTelemetry API with no SDK registered), the two alternated per repetition. Each
  * run stores N jobs in a paused queue, resumes it and times until the queue is idle. Prints
  * jobs/s and this process's CPU µs per job for each variant (medians of the repetitions) and the ratios.
  */
@@ -16,6 +17,7 @@ import { Subject } from 'rxjs';
 import type { JobEvent } from '../lib/core/job-events.js';
 import { Job, JobsModule, Processor, QueueService, type StorageConfig } from '../lib/index.js';
 import { JobsMetrics, JobsMetricsModule } from '../lib/metrics/index.js';
+import { JobsTelemetryModule } from '../lib/otel/index.js';
 import { PG } from './config.js';
 import { dropPgSchema, recreatePgSchema } from './db.js';
 
@@ -39,7 +41,7 @@ function appModule(storage: StorageConfig, metrics: boolean): DynamicModule {
     module: OverheadApp,
     imports: [
       JobsModule.forRoot({ storage, logger: false, queues: { [QUEUE]: { concurrency: 10, prefetch: 500 } }, pollIntervalMs: 100 }),
-      ...(metrics ? [JobsMetricsModule.forRoot({ registry: new Registry() })] : []),
+      ...(metrics ? [JobsMetricsModule.forRoot({ registry: new Registry() }), JobsTelemetryModule.forRoot()] : []),
     ],
     providers: [NoopProcessor],
   };
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
     const cpu = (v: 'without' | 'with') => median(runs[v].map((r) => r.cpuUs));
     const list = (v: 'without' | 'with') => runs[v].map((r) => r.rate.toFixed(0)).join(', ');
     console.log(
-      `${kind}: ${jobs} jobs × ${reps}: without metrics ${rate('without').toFixed(0)} jobs/s [${list('without')}], ${cpu('without').toFixed(1)} µs CPU/job; ` +
+      `${kind}: ${jobs} jobs × ${reps}: without metrics and tracing ${rate('without').toFixed(0)} jobs/s [${list('without')}], ${cpu('without').toFixed(1)} µs CPU/job; ` +
         `with ${rate('with').toFixed(0)} jobs/s [${list('with')}], ${cpu('with').toFixed(1)} µs CPU/job; ` +
         `throughput ratio ${(rate('with') / rate('without')).toFixed(3)}, CPU ratio ${(cpu('with') / cpu('without')).toFixed(3)}`,
     );
