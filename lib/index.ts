@@ -56,6 +56,7 @@ export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { StorageUnavailableError } from './errors/storage-unavailable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { JobCancelledError } from './errors/job-cancelled.error.js';
+export { RateLimitedError } from './errors/rate-limited.error.js';
 export { JobInterruptedError } from './errors/job-interrupted.error.js';
 export { JobNotFoundError } from './errors/job-not-found.error.js';
 export { JobFailedError } from './errors/job-failed.error.js';

@@ -4,6 +4,7 @@ import { claimCases } from './contract-claim.js';
 import { enqueueCases } from './contract-enqueue.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
+import { limitCases } from './contract-limits.js';
 import { oldestAvailableCases } from './contract-oldest.js';
 import { outcomeCases } from './contract-outcomes.js';
 import { uniqueKeyCases, uniqueWindowCases } from './contract-unique-keys.js';
@@ -31,5 +32,6 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     leaseCases();
     adminCases();
     oldestAvailableCases();
+    limitCases();
   });
 }

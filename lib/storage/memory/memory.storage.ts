@@ -15,7 +15,9 @@ import type {
   ReleaseOptions,
   Storage,
 } from '../../core/storage.js';
+import type { QueueLimits, StoredQueueLimits } from '../../core/limits.js';
 import { MemoryAdmin } from './memory-admin.js';
+import { MemoryLimits } from './memory-limits.js';
 import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
 import { MemoryStats } from './memory-stats.js';
 import { MemoryUniqueKeys } from './memory-unique-keys.js';
@@ -34,6 +36,7 @@ export interface MemoryStorageOptions {
 export class MemoryStorage implements Storage {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly paused = new Set<string>();
+  private readonly limited = new MemoryLimits();
   private readonly counts = new MemoryStats();
   private readonly wake$ = new Subject<string>();
   private readonly keys: MemoryUniqueKeys;
@@ -104,7 +107,7 @@ export class MemoryStorage implements Storage {
   async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
     const [result] = await this.enqueue([job]);
     const stored = this.jobs.get(result!.id)!;
-    if (result!.duplicate || stored.state !== 'available' || this.paused.has(stored.queue)) return { result: result!, claimed: null };
+    if (result!.duplicate || stored.state !== 'available' || this.paused.has(stored.queue) || this.limited.has(stored.queue)) return { result: result!, claimed: null };
     takeLease(stored, workerId, this.clock.now(), leaseMs); // a new job: attempt 0 → 1
     this.keys.track(stored);
     return { result: result!, claimed: structuredClone(stored) };
@@ -113,11 +116,15 @@ export class MemoryStorage implements Storage {
   async claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow = limit): Promise<JobRecord[]> {
     if (this.paused.has(queue) || limit <= 0) return [];
     const now = this.clock.now();
-    return dueInClaimOrder(this.jobs.values(), queue, now, limit).map((job, i) => {
-      takeLease(job, workerId, now, leaseMs, i >= startNow);
+    const size = this.limited.size(queue, this.jobs.values(), now, limit, startNow);
+    if (size.limit <= 0) return [];
+    const claimed = dueInClaimOrder(this.jobs.values(), queue, now, size.limit).map((job, i) => {
+      takeLease(job, workerId, now, leaseMs, i >= size.startNow);
       this.keys.track(job);
       return structuredClone(job);
     });
+    this.limited.started(queue, now, claimed.length);
+    return claimed;
   }
 
   async complete(items: CompleteItem[]): Promise<string[]> {
@@ -315,6 +322,19 @@ export class MemoryStorage implements Storage {
 
   async pausedQueues(): Promise<string[]> {
     return [...this.paused];
+  }
+
+  async setLimits(queue: string, limits: QueueLimits): Promise<void> {
+    this.limited.set(queue, limits);
+    this.wake$.next(queue);
+  }
+
+  async limits(): Promise<StoredQueueLimits[]> {
+    return this.limited.list();
+  }
+
+  async blockQueue(queue: string, ms: number): Promise<void> {
+    this.limited.block(queue, this.clock.now() + ms);
   }
 
   async prune(options: PruneOptions): Promise<number> {

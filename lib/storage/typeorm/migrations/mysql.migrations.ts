@@ -118,6 +118,21 @@ export const mysqlMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions INT NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 8,
+    name: 'queue limits: global concurrency, rate limits, blocks',
+    // See the PostgreSQL migration 8. Valid on MySQL 8 as it is (no MariaDB-only syntax).
+    up: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.limits} (
+        queue VARCHAR(128) NOT NULL PRIMARY KEY,
+        global_concurrency INT NULL,
+        rate_limit INT NULL,
+        rate_interval_ms BIGINT NULL,
+        blocked_until BIGINT NULL,
+        starts LONGTEXT NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 /**

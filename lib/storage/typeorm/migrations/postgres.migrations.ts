@@ -153,4 +153,23 @@ export const postgresMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions integer NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 8,
+    name: 'queue limits: global concurrency, rate limits, blocks',
+    up: (t) => [
+      // One row per queue that has limits or a block. A claim of such a queue locks its row
+      // (FOR UPDATE) for its transaction: claims of one limited queue run one at a time
+      // across the cluster, and read the running count and the start log under that lock.
+      // Times are epoch ms on the database's clock. `starts`: the rate limit's sliding log
+      // (JSON [[ms, n], …], see core/limits.ts). A queue without a row claims as before.
+      `CREATE TABLE IF NOT EXISTS ${t.limits} (
+        queue text PRIMARY KEY,
+        global_concurrency integer,
+        rate_limit integer,
+        rate_interval_ms bigint,
+        blocked_until bigint,
+        starts text NOT NULL DEFAULT '[]'
+      )`,
+    ],
+  },
 ];

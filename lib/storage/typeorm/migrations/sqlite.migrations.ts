@@ -111,4 +111,20 @@ export const sqliteMigrations: Migration[] = [
     // cannot be half-applied (SQLite has no ADD COLUMN IF NOT EXISTS).
     up: (t) => [`ALTER TABLE ${t.jobs} ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0`],
   },
+  {
+    version: 8,
+    name: 'queue limits: global concurrency, rate limits, blocks',
+    // See the PostgreSQL migration 8. A claim of a limited queue runs in one BEGIN IMMEDIATE,
+    // which serializes it with every other writer already.
+    up: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.limits} (
+        queue TEXT PRIMARY KEY,
+        global_concurrency INTEGER,
+        rate_limit INTEGER,
+        rate_interval_ms INTEGER,
+        blocked_until INTEGER,
+        starts TEXT NOT NULL DEFAULT '[]'
+      ) STRICT`,
+    ],
+  },
 ];

@@ -1,0 +1,109 @@
+import { expect, it } from 'vitest';
+import { error, h, newJob, s, T } from './contract-harness.js';
+
+const jobs = (n: number, queue = 'q') => Array.from({ length: n }, () => newJob({ queue }));
+const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
+
+/** Contract cases of queue limits: global concurrency, rate limit and blocks, enforced by the claim. */
+export function limitCases(): void {
+  it('setLimits / limits: stored, replaced, removed with {}', async () => {
+    expect(await s.limits()).toEqual([]);
+    await s.setLimits('q', { globalConcurrency: 3, rateLimit: { limit: 10, intervalMs: 1000 } });
+    await s.setLimits('other', { globalConcurrency: 1 });
+    expect(await s.limits()).toEqual([
+      { queue: 'other', limits: { globalConcurrency: 1 }, blockedUntil: null },
+      { queue: 'q', limits: { globalConcurrency: 3, rateLimit: { limit: 10, intervalMs: 1000 } }, blockedUntil: null },
+    ]);
+    await s.setLimits('q', { rateLimit: { limit: 5, intervalMs: 200 } });
+    await s.setLimits('other', {});
+    expect(await s.limits()).toEqual([
+      { queue: 'other', limits: {}, blockedUntil: null },
+      { queue: 'q', limits: { rateLimit: { limit: 5, intervalMs: 200 } }, blockedUntil: null },
+    ]);
+    await s.enqueue(jobs(3, 'other'));
+    expect(await s.claim('other', 'w1', 10, 30_000)).toHaveLength(3);
+  });
+
+  it('globalConcurrency: a claim takes at most the free slots; finished, failed and rescued jobs give theirs back', async () => {
+    await s.setLimits('q', { globalConcurrency: 3 });
+    await s.enqueue(jobs(10));
+    const first = await s.claim('q', 'w1', 2, 30_000);
+    expect(first).toHaveLength(2);
+    // Prefetched jobs hold slots too.
+    const second = await s.claim('q', 'w2', 5, T, 0);
+    expect(second).toHaveLength(1);
+    expect(second[0]!.prefetched).toBe(true);
+    expect(await s.claim('q', 'w3', 5, 30_000)).toEqual([]);
+    expect(await s.complete([{ id: first[0]!.id, workerId: 'w1' }])).toEqual([first[0]!.id]);
+    const third = await s.claim('q', 'w3', 5, 30_000);
+    expect(third).toHaveLength(1);
+    await s.fail([{ id: first[1]!.id, workerId: 'w1', error: error(), retryDelayMs: 60_000 }]);
+    expect(await s.claim('q', 'w3', 5, 30_000)).toHaveLength(1);
+    expect(await s.claim('q', 'w3', 5, 30_000)).toEqual([]);
+    // w2's lease expires: the rescue gives its slot back.
+    await h.advance(T * 3);
+    expect(await s.rescue()).toBe(1);
+    expect(await s.claim('q', 'w4', 5, 30_000)).toHaveLength(1);
+    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
+    expect(st!.running).toBe(3);
+  });
+
+  it('rateLimit: at most `limit` starts per interval (a sliding window), only jobs that start at once', async () => {
+    await s.setLimits('q', { rateLimit: { limit: 3, intervalMs: 3_600_000 } });
+    await s.enqueue(jobs(10));
+    // Under a rate limit nothing is prefetched: a claim for the buffer alone takes nothing.
+    expect(await s.claim('q', 'w1', 5, 30_000, 0)).toEqual([]);
+    const first = await s.claim('q', 'w1', 5, 30_000, 2);
+    expect(first.map((j) => j.prefetched)).toEqual([false, false]);
+    expect(await s.claim('q', 'w2', 5, 30_000)).toHaveLength(1);
+    // Finishing does not give starts back.
+    await s.complete(first.map((j) => ({ id: j.id, workerId: 'w1' })));
+    expect(await s.claim('q', 'w2', 5, 30_000)).toEqual([]);
+    // A shorter interval: the starts above fall out of the window.
+    await s.setLimits('q', { rateLimit: { limit: 3, intervalMs: T } });
+    await h.advance(T * 2);
+    expect(await s.claim('q', 'w2', 5, 30_000)).toHaveLength(3);
+    expect(await s.claim('q', 'w2', 5, 30_000)).toEqual([]);
+  });
+
+  it('both limits: the smaller allowance wins', async () => {
+    await s.setLimits('q', { globalConcurrency: 2, rateLimit: { limit: 3, intervalMs: 3_600_000 } });
+    await s.enqueue(jobs(10));
+    const a = await s.claim('q', 'w1', 5, 30_000);
+    expect(a).toHaveLength(2);
+    await s.complete(a.map((j) => ({ id: j.id, workerId: 'w1' })));
+    expect(await s.claim('q', 'w1', 5, 30_000)).toHaveLength(1);
+    expect(await s.claim('q', 'w1', 5, 30_000)).toEqual([]);
+  });
+
+  it('blockQueue: the queue starts nothing until the block ends; a later block only lengthens it; other queues go on', async () => {
+    await s.enqueue([...jobs(3), ...jobs(2, 'other')]);
+    await s.blockQueue('q', T * 10);
+    await s.blockQueue('q', 1);
+    const [stored] = await s.limits();
+    expect(stored).toMatchObject({ queue: 'q', limits: {} });
+    expect(stored!.blockedUntil!.getTime()).toBeGreaterThan((await s.now()) + T * 3);
+    expect(await s.claim('q', 'w1', 5, 30_000)).toEqual([]);
+    expect(await s.claim('other', 'w1', 5, 30_000)).toHaveLength(2);
+    await h.advance(T * 12);
+    expect(await s.claim('q', 'w1', 5, 30_000)).toHaveLength(3);
+  });
+
+  it('a limited queue never takes the local hand-off: its jobs are stored waiting and claimed under its limits', async () => {
+    if (!h.claimsOnEnqueue || !s.enqueueClaimed) return;
+    await s.setLimits('q', { globalConcurrency: 1 });
+    const { result, claimed } = await s.enqueueClaimed(newJob(), 'w1', 30_000);
+    expect(claimed).toBeNull();
+    expect(await s.get(result.id)).toMatchObject({ state: 'available' });
+    await s.enqueue(jobs(1));
+    expect(ids(await s.claim('q', 'w1', 5, 30_000))).toEqual([result.id]);
+  });
+
+  it('claims of a limited queue from many claimers at once never exceed the global concurrency', async () => {
+    await s.setLimits('q', { globalConcurrency: 4 });
+    await s.enqueue(jobs(40));
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => s.claim('q', `w${i}`, 5, 30_000)));
+    expect(claims.flat()).toHaveLength(4);
+    expect(new Set(ids(claims.flat())).size).toBe(4);
+  });
+}
