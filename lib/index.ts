@@ -14,6 +14,7 @@ export type { JobEvent, JobEventType } from './core/job-events.js';
 export type { JobRecord, JobState, JobErrorInfo, EnqueueResult, NewJob, BackoffSpec } from './core/job-record.js';
 export type { EnqueueOptions, BulkJob } from './core/enqueue-options.js';
 export type { QueueOptions, EngineLogger } from './core/engine-options.js';
+export type { QueueLimits, RateLimit } from './core/limits.js';
 export type {
   Storage,
   QueueStats,

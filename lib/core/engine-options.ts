@@ -1,3 +1,4 @@
+import type { RateLimit } from './limits.js';
 import { knownKeys } from './known-keys.js';
 import type { Backoff, MaxRetries } from './retry-policy.js';
 
@@ -10,9 +11,16 @@ export interface QueueOptions {
    * from other instances). Default: the concurrency.
    */
   prefetch?: number;
+  /**
+   * At most this many jobs of the queue running at once across all instances (stored in the
+   * database; see `QueueService.setLimits`). `concurrency` stays this instance's slots.
+   */
+  globalConcurrency?: number;
+  /** At most `limit` job starts per `intervalMs` across all instances (stored in the database). */
+  rateLimit?: RateLimit;
 }
 
-export const QUEUE_OPTION_KEYS = knownKeys<QueueOptions>({ concurrency: true, prefetch: true });
+export const QUEUE_OPTION_KEYS = knownKeys<QueueOptions>({ concurrency: true, prefetch: true, globalConcurrency: true, rateLimit: true });
 
 /** Logger shape the engine writes to (Nest's `Logger` fits). */
 export interface EngineLogger {

@@ -2,6 +2,7 @@ import type { Subject } from 'rxjs';
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import { JobInterruptedError } from '../errors/job-interrupted.error.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { RateLimitedError } from '../errors/rate-limited.error.js';
 import { UnknownJobError } from '../errors/unknown-job.error.js';
 import { LeaseLostAbort, ShutdownAbort } from './abort-reasons.js';
 import type { AckBatcher } from './ack-batcher.js';
@@ -14,6 +15,7 @@ import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, handlerMs, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type RunningJob } from './job-run.js';
 import { completedBy } from './outcome-landed.js';
 import { ProgressReporter } from './progress-reporter.js';
+import { handBackRateLimited } from './rate-limited.js';
 import { backoffDelayMs } from './retry-policy.js';
 import { Snooze, Snoozed } from './snooze.js';
 import type { FailItem, Storage } from './storage.js';
@@ -227,6 +229,9 @@ export class JobExecutor {
       if (!outcome.value.held) this.emit('lease-lost', record, { durationMs });
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value, durationMs);
+    } else if (outcome.error instanceof RateLimitedError) {
+      run.writing = true;
+      return this.rateLimited(record, outcome.error, durationMs);
     } else {
       // `writing` here: a transaction whose work was done failed to commit, or its answer was lost.
       void this.finishFailed(record, coerceError(outcome.error), 'failed', { mayHaveCompleted: run.writing, durationMs });
@@ -305,6 +310,18 @@ export class JobExecutor {
       run.resolve!({ ok: false, error: run.reason });
     }, settings.abortGraceMs);
   };
+
+  /** See `handBackRateLimited`; this instance looks at the queue again when the block ends. */
+  private async rateLimited(record: JobRecord, error: RateLimitedError, durationMs: number): Promise<void> {
+    const { storage, logger, workerId, clock } = this.deps;
+    try {
+      const { held, blockMs } = await handBackRateLimited(storage, logger, workerId, record, error);
+      this.emit(held ? 'released' : 'lease-lost', record, { durationMs });
+      if (held) this.host.wakeAt(clock.now() + blockMs);
+    } catch (err) {
+      logger.warn(`Could not hand back rate-limited job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`);
+    }
+  }
 
   private async snooze(record: JobRecord, until: Date): Promise<void> {
     const held = await this.deps.storage.release([record.id], this.deps.workerId, until);

@@ -9,6 +9,8 @@ import { NO_LOCAL_WORKERS } from './local-workers.js';
 import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
+import type { QueueLimits } from './limits.js';
+import { QueueLimitsControl } from './queue-limits.js';
 import { Scheduler, type EveryOptions, type ScheduleInfo } from './scheduler.js';
 import {
   LIST_FILTER_KEYS,
@@ -63,6 +65,7 @@ export class JobsRuntime {
   readonly client: JobClient;
   readonly engine: Engine | null;
   readonly scheduler: Scheduler;
+  private readonly limits: QueueLimitsControl;
 
   constructor(
     readonly storage: Storage,
@@ -83,6 +86,7 @@ export class JobsRuntime {
       logger,
     });
     this.scheduler = new Scheduler(storage, this.client, this.registry, logger);
+    this.limits = new QueueLimitsControl(storage, logger);
   }
 
   get events$(): Observable<JobEvent> {
@@ -92,6 +96,7 @@ export class JobsRuntime {
   /** Stores declared schedules' rows and starts the workers. */
   async start(): Promise<void> {
     await this.checkClockDrift();
+    await this.limits.applyConfigured(this.settings.queues);
     if (!this.engine) return;
     await this.scheduler.registerDeclared();
     this.engine.start();
@@ -146,8 +151,18 @@ export class JobsRuntime {
     return job;
   }
 
-  stats(): Promise<QueueStats[]> {
-    return this.storage.stats();
+  async stats(): Promise<QueueStats[]> {
+    return this.limits.withLimits(await this.storage.stats());
+  }
+
+  /** See `QueueService.setLimits`. */
+  async setLimits(queue: string, limits: QueueLimits): Promise<void> {
+    await this.limits.set(queue, limits);
+    this.engine?.wake(queue);
+  }
+
+  getLimits(queue: string): Promise<QueueLimits> {
+    return this.limits.get(queue);
   }
 
   throughput(): Promise<ThroughputMinute[]> {
