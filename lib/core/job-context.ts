@@ -3,6 +3,8 @@ export interface JobContext {
   readonly id: string;
   readonly name: string;
   readonly queue: string;
+  /** The job's group within its queue (`EnqueueOptions.group`), or null. */
+  readonly group: string | null;
   /** 1 on the first run, 2 on the first retry … A job may run again after a crash: check this. */
   readonly attempt: number;
   /** `maxRetries + 1`, or null when retries are unlimited. */

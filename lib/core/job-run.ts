@@ -47,6 +47,7 @@ export class RunContext implements JobContext {
   readonly id: string;
   readonly name: string;
   readonly queue: string;
+  readonly group: string | null;
   readonly attempt: number;
   readonly maxAttempts: number | null;
   readonly manager?: unknown;
@@ -60,6 +61,7 @@ export class RunContext implements JobContext {
     this.id = record.id;
     this.name = record.name;
     this.queue = record.queue;
+    this.group = record.group;
     this.attempt = record.attempt;
     this.maxAttempts = record.maxAttempts;
     if (manager !== undefined) this.manager = manager;

@@ -6,6 +6,18 @@ const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
 
 /** Contract cases of queue limits: global concurrency, rate limit and blocks, enforced by the claim. */
 export function limitCases(): void {
+  it('a job keeps its group: stored, claimed and listed with it (one job, a uniform batch, a mixed batch)', async () => {
+    const [one] = await s.enqueue([newJob({ group: 'tenant-1' })]);
+    const uniform = await s.enqueue([newJob({ group: 'tenant-2' }), newJob({ group: 'tenant-2' })]);
+    const mixed = await s.enqueue([newJob({ group: 'tenant "3"' }), newJob(), newJob({ group: 'ünï' })]);
+    expect((await s.get(one!.id))!.group).toBe('tenant-1');
+    expect(await Promise.all(uniform.map(async (r) => (await s.get(r.id))!.group))).toEqual(['tenant-2', 'tenant-2']);
+    expect(await Promise.all(mixed.map(async (r) => (await s.get(r.id))!.group))).toEqual(['tenant "3"', null, 'ünï']);
+    const claimed = await s.claim('q', 'w1', 10, 30_000);
+    expect(claimed.map((j) => j.group).sort()).toEqual([null, 'tenant "3"', 'tenant-1', 'tenant-2', 'tenant-2', 'ünï'].sort());
+    expect((await s.list({ queue: 'q' })).jobs.every((j) => j.group !== undefined)).toBe(true);
+  });
+
   it('setLimits / limits: stored, replaced, removed with {}', async () => {
     expect(await s.limits()).toEqual([]);
     await s.setLimits('q', { globalConcurrency: 3, rateLimit: { limit: 10, intervalMs: 1000 } });

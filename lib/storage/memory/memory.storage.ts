@@ -90,6 +90,7 @@ export class MemoryStorage implements Storage {
         lockedUntil: null,
         lastError: null,
         uniqueKey: job.uniqueKey ?? null,
+        group: job.group ?? null,
         backoff: job.backoff ?? null,
         timeoutMs: job.timeoutMs ?? null,
         progress: null,

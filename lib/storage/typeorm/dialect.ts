@@ -133,6 +133,8 @@ export interface InsertRow {
   uniqueTtlMs: number | null;
   backoff: string | null;
   timeoutMs: number | null;
+  /** The job's group (`job_group`), or null. */
+  group: string | null;
 }
 
 /** A row the INSERT stored (rows skipped for a taken unique key are absent). */

@@ -120,7 +120,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
    */
   async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
     const row = toInsertRow(job);
-    if (!this.dialect.insertClaimed || row.uniqueKey !== null || row.runAt !== null || row.delayMs !== 0 || (await this.limited.has(row.queue))) {
+    if (!this.dialect.insertClaimed || row.uniqueKey !== null || row.group !== null || row.runAt !== null || row.delayMs !== 0 || (await this.limited.has(row.queue))) {
       const [result] = await this.enqueue([job]);
       return { result: result!, claimed: null };
     }

@@ -34,15 +34,15 @@ export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dial
    */
   const insertJobs = (rows: InsertRow[]) => {
     const tuple = `(?, ?, ?, ?, ?, COALESCE(?, ${plusMs(NOW, '?')}),
-      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ${plusMs(NOW, '?')}, ?, ?)`;
+      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ${plusMs(NOW, '?')}, ?, ?, ?)`;
     return sql(
       `INSERT IGNORE INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, state, created_at,
-                                     unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
+                                     unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, job_group)
        VALUES ${rows.map(() => tuple).join(', ')}${path === 'returning' ? `
        RETURNING ${INSERTED_COLUMNS}` : ''}`,
       rows.flatMap((r) => [
         r.queue, r.name, r.payload, r.priority, r.maxAttempts, utc(r.runAt), r.delayMs,
-        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs,
+        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs, r.group,
       ]),
     );
   };

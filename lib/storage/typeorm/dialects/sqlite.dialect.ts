@@ -29,16 +29,16 @@ export function sqliteDialect(t: TableNames): Dialect {
   const insertJobs = (rows: InsertRow[]) =>
     sql(
       `INSERT INTO ${t.jobs} (id, queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                              unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms)
+                              unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, job_group)
        SELECT b.base + i.ord, i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
               i.priority, i.max_attempts, i.due_at, ${NOW}, i.unique_key, i.unique_while, i.unique_key,
-              ${NOW} + i.unique_ttl_ms, i.backoff, i.timeout_ms
+              ${NOW} + i.unique_ttl_ms, i.backoff, i.timeout_ms, i.job_group
        FROM ${firstNewId(t)} AS b,
             (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
                     value ->> 'pr' AS priority, value ->> 'ma' AS max_attempts,
                     COALESCE(value ->> 'r', ${NOW} + (value ->> 'd')) AS due_at,
                     value ->> 'k' AS unique_key, value ->> 'w' AS unique_while, value ->> 'u' AS unique_ttl_ms,
-                    value ->> 'b' AS backoff, value ->> 't' AS timeout_ms
+                    value ->> 'b' AS backoff, value ->> 't' AS timeout_ms, value ->> 'g' AS job_group
              FROM json_each(?)) AS i
        WHERE true
        ORDER BY i.ord
@@ -49,7 +49,7 @@ export function sqliteDialect(t: TableNames): Dialect {
         JSON.stringify(
           rows.map((r) => ({
             q: r.queue, n: r.name, p: r.payload, pr: r.priority, ma: r.maxAttempts, r: msOf(r.runAt), d: r.delayMs,
-            k: r.uniqueKey, w: r.uniqueWhile, u: r.uniqueTtlMs, b: r.backoff, t: r.timeoutMs,
+            k: r.uniqueKey, w: r.uniqueWhile, u: r.uniqueTtlMs, b: r.backoff, t: r.timeoutMs, g: r.group,
           })),
         ),
       ],

@@ -131,6 +131,16 @@ export const mysqlMigrations: Migration[] = [
         blocked_until BIGINT NULL,
         starts LONGTEXT NOT NULL
       ) ${TABLE_OPTIONS}`,
+      ...addColumnIfMissing(t, 'job_group', 'VARCHAR(128) NULL'),
+      // No partial indexes: on the generated column that is NULL unless pending, as claim_idx.
+      ...addIndexIfMissing(t, 'group_idx', '(pending_queue, job_group, priority, run_at, id)'),
+      `CREATE TABLE IF NOT EXISTS ${t.groupLimits} (
+        queue VARCHAR(128) NOT NULL,
+        grp VARCHAR(128) NOT NULL,
+        blocked_until BIGINT NULL,
+        starts LONGTEXT NOT NULL,
+        PRIMARY KEY (queue, grp)
+      ) ${TABLE_OPTIONS}`,
     ],
   },
 ];
@@ -145,6 +155,19 @@ function addColumnIfMissing(t: TableNames, column: string, definition: string): 
   return [
     `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${alter.replace(/'/g, "''")}', 'DO 0') FROM information_schema.COLUMNS
        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND COLUMN_NAME = '${column}')`,
+    'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
+    'EXECUTE jobs_migration_ddl',
+    'DEALLOCATE PREPARE jobs_migration_ddl',
+  ];
+}
+
+/** An index on the job table, created only when information_schema does not list it yet (MySQL has no CREATE INDEX IF NOT EXISTS). */
+function addIndexIfMissing(t: TableNames, suffix: string, columns: string): string[] {
+  const name = `${t.prefix}job_${suffix}`;
+  const create = `CREATE INDEX ${t.index(suffix)} ON ${t.jobs} ${columns}`;
+  return [
+    `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${create.replace(/'/g, "''")}', 'DO 0') FROM information_schema.STATISTICS
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND INDEX_NAME = '${name}')`,
     'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
     'EXECUTE jobs_migration_ddl',
     'DEALLOCATE PREPARE jobs_migration_ddl',

@@ -170,6 +170,19 @@ export const postgresMigrations: Migration[] = [
         blocked_until bigint,
         starts text NOT NULL DEFAULT '[]'
       )`,
+      // A job's group within its queue; nullable, no default: a catalog change only. Groups of a
+      // limited queue: `group_limit` holds each group's start log and block, and a grouped claim
+      // finds the groups with waiting jobs by skipping through group_idx (one probe per group).
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS job_group text`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('group_idx')} ON ${t.jobs} (queue, job_group, priority, run_at, id)
+         WHERE state IN ${PENDING_STATES} AND job_group IS NOT NULL`,
+      `CREATE TABLE IF NOT EXISTS ${t.groupLimits} (
+        queue text NOT NULL,
+        grp text NOT NULL,
+        blocked_until bigint,
+        starts text NOT NULL DEFAULT '[]',
+        PRIMARY KEY (queue, grp)
+      )`,
     ],
   },
 ];

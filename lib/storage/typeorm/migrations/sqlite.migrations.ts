@@ -125,6 +125,16 @@ export const sqliteMigrations: Migration[] = [
         blocked_until INTEGER,
         starts TEXT NOT NULL DEFAULT '[]'
       ) STRICT`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN job_group TEXT`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('group_idx')} ON ${t.jobs} (queue, job_group, priority, run_at, id)
+         WHERE state IN ${PENDING_STATES} AND job_group IS NOT NULL`,
+      `CREATE TABLE IF NOT EXISTS ${t.groupLimits} (
+        queue TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        blocked_until INTEGER,
+        starts TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (queue, grp)
+      ) STRICT`,
     ],
   },
 ];
