@@ -62,7 +62,6 @@ function assertRateLimit(option: string, value: unknown): RateLimit {
 
 /** A job's group: 1 to 128 characters, none of them control characters (it is shown in logs and the dashboard). */
 export function assertGroup(option: string, value: unknown): string {
-  // eslint-disable-next-line no-control-regex
   if (typeof value !== 'string' || value.length < 1 || value.length > 128 || /[\u0000-\u001f\u007f]/.test(value)) {
     throw new InvalidOptionsError(option, `expected a string of 1 to 128 characters without control characters, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value)}`);
   }
