@@ -19,6 +19,18 @@ export interface QueueLimits {
   /** At most this many jobs of the queue running at once across all instances. */
   globalConcurrency?: number;
   rateLimit?: RateLimit;
+  /**
+   * The same limits for each group of the queue separately (`EnqueueOptions.group`); claims go
+   * round-robin across the groups with waiting jobs, so a group's backlog never holds the
+   * others back, and a group at its limit never blocks them.
+   */
+  groups?: GroupLimits;
+}
+
+export interface GroupLimits {
+  /** At most this many jobs of one group running at once across all instances. */
+  concurrency?: number;
+  rateLimit?: RateLimit;
 }
 
 /** A queue's stored limits, as `QueueService.getLimits` and `stats()` show them. */
@@ -29,7 +41,8 @@ export interface StoredQueueLimits {
   blockedUntil: Date | null;
 }
 
-export const QUEUE_LIMIT_KEYS = knownKeys<QueueLimits>({ globalConcurrency: true, rateLimit: true });
+export const QUEUE_LIMIT_KEYS = knownKeys<QueueLimits>({ globalConcurrency: true, rateLimit: true, groups: true });
+const GROUP_LIMIT_KEYS = knownKeys<GroupLimits>({ concurrency: true, rateLimit: true });
 const RATE_LIMIT_KEYS = knownKeys<RateLimit>({ limit: true, intervalMs: true });
 
 /** Counts fit every storage's 32-bit integer columns. */
@@ -45,6 +58,20 @@ export function assertQueueLimits(option: string, value: unknown): QueueLimits {
   const limits: QueueLimits = {};
   if (v.globalConcurrency !== undefined) limits.globalConcurrency = assertInt(`${option}.globalConcurrency`, v.globalConcurrency, 1, MAX_COUNT);
   if (v.rateLimit !== undefined) limits.rateLimit = assertRateLimit(`${option}.rateLimit`, v.rateLimit);
+  if (v.groups !== undefined) limits.groups = assertGroupLimits(`${option}.groups`, v.groups);
+  return limits;
+}
+
+function assertGroupLimits(option: string, value: unknown): GroupLimits {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionsError(option, 'expected { concurrency?, rateLimit?: { limit, intervalMs } }');
+  }
+  assertKnownKeys(value, GROUP_LIMIT_KEYS, option, `${option}.`);
+  const v = value as Record<string, unknown>;
+  const limits: GroupLimits = {};
+  if (v.concurrency !== undefined) limits.concurrency = assertInt(`${option}.concurrency`, v.concurrency, 1, MAX_COUNT);
+  if (v.rateLimit !== undefined) limits.rateLimit = assertRateLimit(`${option}.rateLimit`, v.rateLimit);
+  if (limits.concurrency === undefined && !limits.rateLimit) throw new InvalidOptionsError(option, 'set concurrency, rateLimit or both');
   return limits;
 }
 
@@ -74,15 +101,19 @@ export function assertRetryAfterMs(value: unknown): number {
 }
 
 export function sameLimits(a: QueueLimits, b: QueueLimits): boolean {
-  return a.globalConcurrency === b.globalConcurrency
-    && a.rateLimit?.limit === b.rateLimit?.limit
-    && a.rateLimit?.intervalMs === b.rateLimit?.intervalMs;
+  return a.globalConcurrency === b.globalConcurrency && sameRate(a.rateLimit, b.rateLimit)
+    && (a.groups === undefined) === (b.groups === undefined)
+    && a.groups?.concurrency === b.groups?.concurrency && sameRate(a.groups?.rateLimit, b.groups?.rateLimit);
 }
+
+const sameRate = (a: RateLimit | undefined, b: RateLimit | undefined) => a?.limit === b?.limit && a?.intervalMs === b?.intervalMs;
 
 export function describeLimits(l: QueueLimits): string {
   const parts: string[] = [];
   if (l.globalConcurrency !== undefined) parts.push(`globalConcurrency ${l.globalConcurrency}`);
   if (l.rateLimit) parts.push(`rateLimit ${l.rateLimit.limit} per ${l.rateLimit.intervalMs} ms`);
+  if (l.groups?.concurrency !== undefined) parts.push(`groups.concurrency ${l.groups.concurrency}`);
+  if (l.groups?.rateLimit) parts.push(`groups.rateLimit ${l.groups.rateLimit.limit} per ${l.groups.rateLimit.intervalMs} ms`);
   return parts.length ? parts.join(', ') : 'none';
 }
 
@@ -98,6 +129,17 @@ export type StartLog = Array<[number, number]>;
 /** What a claim under limits reads, under the lock of the queue's limits. */
 export interface LimitState {
   limits: QueueLimits;
+  blockedUntil: number | null;
+  starts: StartLog;
+  /** The latest end of a block of one of the queue's groups: until then its claims are grouped even without `groups` limits. */
+  groupBlockedUntil?: number | null;
+  /** The group a grouped claim served last: the next one starts after it (round-robin). */
+  groupCursor?: string | null;
+}
+
+/** What a grouped claim reads of one group. */
+export interface GroupState {
+  running: number;
   blockedUntil: number | null;
   starts: StartLog;
 }
@@ -160,4 +202,50 @@ export function limitedClaim(state: LimitState, now: number, running: number, li
 /** Whether the claim needs the count of running jobs. */
 export function countsRunning(state: LimitState): boolean {
   return state.limits.globalConcurrency !== undefined;
+}
+
+/** Whether the queue's claims go group by group: it has group limits, or one of its groups is blocked. */
+export function claimsByGroup(state: LimitState, now: number): boolean {
+  return state.limits.groups !== undefined || (state.groupBlockedUntil != null && state.groupBlockedUntil > now);
+}
+
+/** How many jobs of one group may start now under the queue's group limits and the group's block (Infinity: no limit). */
+export function groupCapacity(limits: GroupLimits | undefined, g: GroupState | undefined, now: number): number {
+  if (g?.blockedUntil != null && g.blockedUntil > now) return 0;
+  let n = Infinity;
+  if (limits?.concurrency !== undefined) n = Math.min(n, limits.concurrency - (g?.running ?? 0));
+  if (limits?.rateLimit) n = Math.min(n, limits.rateLimit.limit - startsWithin(g?.starts ?? [], now, limits.rateLimit.intervalMs));
+  return Math.max(0, n);
+}
+
+/**
+ * Shares `n` job starts among `groups` (in round-robin order: those after the last served
+ * first), one at a time, each up to its `capacity`: with many groups waiting, each gets one
+ * before any gets two. Groups that get none are left out.
+ */
+export function shareAmongGroups(groups: string[], capacity: (group: string) => number, n: number): Map<string, number> {
+  const left = new Map(groups.map((g) => [g, capacity(g)] as const).filter(([, c]) => c > 0));
+  const share = new Map<string, number>();
+  while (n > 0 && left.size) {
+    for (const [g, c] of left) {
+      if (n <= 0) break;
+      share.set(g, (share.get(g) ?? 0) + 1);
+      n--;
+      if (c - 1 <= 0) left.delete(g);
+      else left.set(g, c - 1);
+    }
+  }
+  return share;
+}
+
+/** Groups in round-robin order: those after `cursor` (in the storage's order), then the rest. */
+export function afterCursor(groups: string[], cursor: string | null | undefined): string[] {
+  if (cursor == null) return groups;
+  const i = groups.findIndex((g) => g > cursor);
+  return i < 0 ? groups : [...groups.slice(i), ...groups.slice(0, i)];
+}
+
+/** A group's start log after `n` starts at `now` under the group rate limit. */
+export function recordGroupStarts(limits: GroupLimits | undefined, g: GroupState | undefined, now: number, n: number): StartLog {
+  return recordStarts({ limits: { rateLimit: limits?.rateLimit }, blockedUntil: null, starts: g?.starts ?? [] }, now, n);
 }

@@ -6,7 +6,7 @@ import { TIMER_LIMIT } from './option-rules.js';
 import type { Storage } from './storage.js';
 
 /**
- * A handler threw `RateLimitedError`: its queue starts no job for `retryAfterMs` on any
+ * A handler threw `RateLimitedError`: its queue (for a job with a group: that group) starts no job for `retryAfterMs` on any
  * instance (the block is stored first, so no instance claims the job in between), then the
  * job goes back to available without counting the attempt. Returns whether this worker still
  * held the job. A `retryAfterMs` that is not a finite number of ms ≥ 0 is logged and read as 0
@@ -23,7 +23,7 @@ export async function handBackRateLimited(
   if (blockMs === null) logger.warn(`Job ${record.id} ('${record.name}') threw RateLimitedError with retryAfterMs ${String(error.retryAfterMs)}; expected milliseconds ≥ 0. Nothing is blocked.`);
   if (blockMs) {
     try {
-      await storage.blockQueue(record.queue, blockMs);
+      await storage.blockQueue(record.queue, blockMs, record.group);
     } catch (err) {
       logger.warn(`Could not block queue '${record.queue}' after a RateLimitedError: ${coerceError(err).message}`);
     }

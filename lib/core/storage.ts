@@ -153,10 +153,10 @@ export interface Storage {
   /** Every queue with stored limits or a block. */
   limits(): Promise<StoredQueueLimits[]>;
   /**
-   * `queue` starts no job for `ms` on any instance (from the storage's clock); a later block
-   * only lengthens it. Its claims count the block as a limit.
+   * `queue` (or, with `group`, that group of it) starts no job for `ms` on any instance (from
+   * the storage's clock); a later block only lengthens it. Its claims count the block as a limit.
    */
-  blockQueue(queue: string, ms: number): Promise<void>;
+  blockQueue(queue: string, ms: number, group?: string | null): Promise<void>;
   pausedQueues(): Promise<string[]>;
   /** Deletes jobs in `states` finished before `olderThan`, in bounded batches. */
   prune(options: PruneOptions): Promise<number>;

@@ -118,4 +118,73 @@ export function limitCases(): void {
     expect(claims.flat()).toHaveLength(4);
     expect(new Set(ids(claims.flat())).size).toBe(4);
   });
+
+  it('groups.concurrency: each group runs at most that many; a group at its limit never blocks the others; slots come back', async () => {
+    await s.setLimits('q', { groups: { concurrency: 2 } });
+    await s.enqueue([...groupJobs('A', 10), ...groupJobs('B', 3), ...groupJobs('C', 3)]);
+    // Only jobs that start at once: a claim for the buffer alone takes nothing.
+    expect(await s.claim('q', 'w1', 10, 30_000, 0)).toEqual([]);
+    const first = await s.claim('q', 'w1', 10, 30_000);
+    expect(countBy(first)).toEqual({ A: 2, B: 2, C: 2 });
+    expect(await s.claim('q', 'w2', 10, 30_000)).toEqual([]);
+    await s.complete([{ id: first.find((j) => j.group === 'B')!.id, workerId: 'w1' }]);
+    expect(countBy(await s.claim('q', 'w2', 10, 30_000))).toEqual({ B: 1 });
+    expect((await s.limits())[0]!.limits).toEqual({ groups: { concurrency: 2 } });
+  });
+
+  it('groups: claims go round-robin across groups with waiting jobs, a backlog in one never holds the others back', async () => {
+    await s.setLimits('q', { groups: { concurrency: 1000 } });
+    await s.enqueue(groupJobs('A', 60));
+    await s.enqueue([...groupJobs('B', 5), ...groupJobs('C', 5)]);
+    expect(countBy(await s.claim('q', 'w1', 6, 30_000))).toEqual({ A: 2, B: 2, C: 2 });
+    // The next claim starts after the group served last: every group gets its turn.
+    const next = [await s.claim('q', 'w1', 1, 30_000), await s.claim('q', 'w1', 1, 30_000), await s.claim('q', 'w1', 1, 30_000)];
+    expect(next.map((c) => c.length)).toEqual([1, 1, 1]);
+    expect(new Set(next.map((c) => c[0]!.group))).toEqual(new Set(['A', 'B', 'C']));
+    // Within a group, claim order holds.
+    // B and C have 2 left each: what they cannot take goes to A.
+    expect(countBy(await s.claim('q', 'w1', 9, 30_000))).toEqual({ A: 5, B: 2, C: 2 });
+  });
+
+  it('groups.rateLimit: at most `limit` starts per group per interval', async () => {
+    await s.setLimits('q', { groups: { rateLimit: { limit: 2, intervalMs: 3_600_000 } } });
+    await s.enqueue([...groupJobs('A', 5), ...groupJobs('B', 5)]);
+    const first = await s.claim('q', 'w1', 10, 30_000);
+    expect(countBy(first)).toEqual({ A: 2, B: 2 });
+    await s.complete(first.map((j) => ({ id: j.id, workerId: 'w1' })));
+    expect(await s.claim('q', 'w1', 10, 30_000)).toEqual([]);
+    await s.enqueue(groupJobs('C', 3));
+    expect(countBy(await s.claim('q', 'w1', 10, 30_000))).toEqual({ C: 2 });
+  });
+
+  it('blockQueue(…, group): only that group stops, until its block ends; jobs without a group wait for the groups', async () => {
+    await s.enqueue([...groupJobs('A', 3), ...groupJobs('B', 2)]);
+    await s.blockQueue('q', T * 10, 'A');
+    expect(countBy(await s.claim('q', 'w1', 10, 30_000))).toEqual({ B: 2 });
+    expect(await s.claim('q', 'w1', 10, 30_000)).toEqual([]);
+    await h.advance(T * 12);
+    expect(countBy(await s.claim('q', 'w1', 10, 30_000))).toEqual({ A: 3 });
+  });
+
+  it('groups: jobs without a group are claimed once no group has waiting jobs', async () => {
+    await s.setLimits('q', { groups: { concurrency: 5 } });
+    await s.enqueue([...jobs(2), ...groupJobs('A', 2)]);
+    expect(countBy(await s.claim('q', 'w1', 10, 30_000))).toEqual({ A: 2 });
+    expect(countBy(await s.claim('q', 'w1', 10, 30_000))).toEqual({ none: 2 });
+  });
+
+  it('grouped claims from many claimers at once never exceed a group\'s concurrency', async () => {
+    await s.setLimits('q', { groups: { concurrency: 2 } });
+    await s.enqueue([...groupJobs('A', 10), ...groupJobs('B', 10), ...groupJobs('C', 10)]);
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => s.claim('q', `w${i}`, 3, 30_000)));
+    expect(countBy(claims.flat())).toEqual({ A: 2, B: 2, C: 2 });
+  });
+}
+
+const groupJobs = (group: string, n: number) => Array.from({ length: n }, () => newJob({ group }));
+
+function countBy(rows: Array<{ group: string | null }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) out[r.group ?? 'none'] = (out[r.group ?? 'none'] ?? 0) + 1;
+  return out;
 }

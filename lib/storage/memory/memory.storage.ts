@@ -117,15 +117,13 @@ export class MemoryStorage implements Storage {
   async claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow = limit): Promise<JobRecord[]> {
     if (this.paused.has(queue) || limit <= 0) return [];
     const now = this.clock.now();
-    const size = this.limited.size(queue, this.jobs.values(), now, limit, startNow);
-    if (size.limit <= 0) return [];
-    const claimed = dueInClaimOrder(this.jobs.values(), queue, now, size.limit).map((job, i) => {
-      takeLease(job, workerId, now, leaseMs, i >= size.startNow);
-      this.keys.track(job);
-      return structuredClone(job);
-    });
-    this.limited.started(queue, now, claimed.length);
-    return claimed;
+    return this.limited.claim(queue, this.jobs.values(), now, limit, startNow, (n, first, group) =>
+      dueInClaimOrder(this.jobs.values(), queue, now, n, group).map((job, i) => {
+        takeLease(job, workerId, now, leaseMs, i >= first);
+        this.keys.track(job);
+        return structuredClone(job);
+      }),
+    );
   }
 
   async complete(items: CompleteItem[]): Promise<string[]> {
@@ -334,8 +332,8 @@ export class MemoryStorage implements Storage {
     return this.limited.list();
   }
 
-  async blockQueue(queue: string, ms: number): Promise<void> {
-    this.limited.block(queue, this.clock.now() + ms);
+  async blockQueue(queue: string, ms: number, group?: string | null): Promise<void> {
+    this.limited.block(queue, this.clock.now() + ms, group ?? null);
   }
 
   async prune(options: PruneOptions): Promise<number> {

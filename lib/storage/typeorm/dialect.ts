@@ -68,8 +68,11 @@ export interface Dialect {
    * key up (`unique_active` NULL), so the next INSERT of the key can take it. Returns how many.
    */
   releaseExpired(keys: string[]): Step<number>;
-  /** The first `startNow` rows in claim order start at once; the rest are `prefetched` (see `Storage.claim`). */
-  claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number): Step<Row[]>;
+  /**
+   * The first `startNow` rows in claim order start at once; the rest are `prefetched` (see `Storage.claim`).
+   * `group` (limited queues' grouped claims): only jobs of that group (a name), or without one (null).
+   */
+  claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number, group?: string | null): Step<Row[]>;
   /**
    * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
    * available when its queue is paused; the stored row, as `claim` returns rows.

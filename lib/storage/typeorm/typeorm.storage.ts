@@ -16,14 +16,14 @@ import type {
   Storage,
   Wakeup,
 } from '../../core/storage.js';
-import type { QueueLimits, StoredQueueLimits } from '../../core/limits.js';
+import { assertGroup, type QueueLimits, type StoredQueueLimits } from '../../core/limits.js';
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { ReleasedRows } from './dialect.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
-import { limitFlows } from './dialects/limit-statements.js';
+import { limitFlows } from './dialects/limit-flows.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import { LimitedQueues } from './limited-queues.js';
 import type { ListenerEvent } from './pg-listener.js';
@@ -351,8 +351,9 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     return this.run(limitFlows(this.dialect).list());
   }
 
-  async blockQueue(queue: string, ms: number): Promise<void> {
-    await this.run(limitFlows(this.dialect).block(assertName('queue name', queue), Math.max(0, Math.round(ms))));
+  async blockQueue(queue: string, ms: number, group?: string | null): Promise<void> {
+    const g = group === undefined || group === null ? null : assertGroup('group', group);
+    await this.run(limitFlows(this.dialect).block(assertName('queue name', queue), Math.max(0, Math.round(ms)), g));
     this.limited.touched(queue);
   }
 }

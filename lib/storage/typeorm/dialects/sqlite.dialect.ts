@@ -62,19 +62,19 @@ export function sqliteDialect(t: TableNames): Dialect {
    * Each job comes back as one JSON text (see `JOB_JSON`). `prefetched`: the claimed jobs go
    * to the worker's buffer rather than starting at once (see the claim flow below).
    */
-  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, prefetched: boolean) =>
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, prefetched: boolean, group: string | null | undefined) =>
     sql(
       `UPDATE ${t.jobs}
        SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_until = ${NOW} + ?, started_at = ${NOW},
            prefetched = ?, unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END
        WHERE id IN (
-         SELECT id FROM ${t.jobs} INDEXED BY ${t.index('claim_idx')}
-         WHERE queue = ? AND state IN ${PENDING} AND run_at <= ${NOW}
+         SELECT id FROM ${t.jobs} INDEXED BY ${t.index(typeof group === 'string' ? 'group_idx' : 'claim_idx')}
+         WHERE queue = ? AND state IN ${PENDING} AND run_at <= ${NOW}${group === undefined ? '' : group === null ? ' AND job_group IS NULL' : ' AND job_group IS NOT NULL AND job_group = ?'}
            AND NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?)
          ORDER BY priority, run_at, id
          LIMIT ?)
        RETURNING ${JOB_JSON}`,
-      [workerId, leaseMs, prefetched ? 1 : 0, queue, queue, limit],
+      [workerId, leaseMs, prefetched ? 1 : 0, queue, ...(typeof group === 'string' ? [group] : []), queue, limit],
     );
 
   /**
@@ -215,10 +215,10 @@ export function sqliteDialect(t: TableNames): Dialect {
     // claims in one transaction (the second only when both kinds are asked for and the first
     // came back full). A worker asks for both only when it has free slots and nothing
     // buffered; its usual refill is all prefetched, one statement.
-    claim: (queue, workerId, limit, leaseMs, startNow) => step('tx', function* () {
+    claim: (queue, workerId, limit, leaseMs, startNow, group) => step('tx', function* () {
       const rows: Row[] = [];
-      if (startNow > 0) rows.push(...(yield claimJobs(queue, workerId, startNow, leaseMs, false)).rows);
-      if (limit > startNow && rows.length === startNow) rows.push(...(yield claimJobs(queue, workerId, limit - startNow, leaseMs, true)).rows);
+      if (startNow > 0) rows.push(...(yield claimJobs(queue, workerId, startNow, leaseMs, false, group)).rows);
+      if (limit > startNow && rows.length === startNow) rows.push(...(yield claimJobs(queue, workerId, limit - startNow, leaseMs, true, group)).rows);
       const n = rows.length;
       if (n) yield applyDeltas(t, [{ queue, event: 'pending', n: -n }, { queue, event: 'running', n }]);
       return rowsOfJobsJson(`[${rows.map((r) => r.job as string).join(',')}]`);

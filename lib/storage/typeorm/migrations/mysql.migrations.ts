@@ -129,7 +129,12 @@ export const mysqlMigrations: Migration[] = [
         rate_limit INT NULL,
         rate_interval_ms BIGINT NULL,
         blocked_until BIGINT NULL,
-        starts LONGTEXT NOT NULL
+        starts LONGTEXT NOT NULL,
+        group_concurrency INT NULL,
+        group_rate_limit INT NULL,
+        group_rate_interval_ms BIGINT NULL,
+        group_blocked_until BIGINT NULL,
+        group_cursor VARCHAR(128) NULL
       ) ${TABLE_OPTIONS}`,
       ...addColumnIfMissing(t, 'job_group', 'VARCHAR(128) NULL'),
       // No partial indexes: on the generated column that is NULL unless pending, as claim_idx.
@@ -139,6 +144,7 @@ export const mysqlMigrations: Migration[] = [
         grp VARCHAR(128) NOT NULL,
         blocked_until BIGINT NULL,
         starts LONGTEXT NOT NULL,
+        last_start BIGINT NULL,
         PRIMARY KEY (queue, grp)
       ) ${TABLE_OPTIONS}`,
     ],

@@ -168,7 +168,12 @@ export const postgresMigrations: Migration[] = [
         rate_limit integer,
         rate_interval_ms bigint,
         blocked_until bigint,
-        starts text NOT NULL DEFAULT '[]'
+        starts text NOT NULL DEFAULT '[]',
+        group_concurrency integer,
+        group_rate_limit integer,
+        group_rate_interval_ms bigint,
+        group_blocked_until bigint,
+        group_cursor text
       )`,
       // A job's group within its queue; nullable, no default: a catalog change only. Groups of a
       // limited queue: `group_limit` holds each group's start log and block, and a grouped claim
@@ -181,6 +186,7 @@ export const postgresMigrations: Migration[] = [
         grp text NOT NULL,
         blocked_until bigint,
         starts text NOT NULL DEFAULT '[]',
+        last_start bigint,
         PRIMARY KEY (queue, grp)
       )`,
     ],

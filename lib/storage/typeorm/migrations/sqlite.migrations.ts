@@ -123,7 +123,12 @@ export const sqliteMigrations: Migration[] = [
         rate_limit INTEGER,
         rate_interval_ms INTEGER,
         blocked_until INTEGER,
-        starts TEXT NOT NULL DEFAULT '[]'
+        starts TEXT NOT NULL DEFAULT '[]',
+        group_concurrency INTEGER,
+        group_rate_limit INTEGER,
+        group_rate_interval_ms INTEGER,
+        group_blocked_until INTEGER,
+        group_cursor TEXT
       ) STRICT`,
       `ALTER TABLE ${t.jobs} ADD COLUMN job_group TEXT`,
       `CREATE INDEX IF NOT EXISTS ${t.index('group_idx')} ON ${t.jobs} (queue, job_group, priority, run_at, id)
@@ -133,6 +138,7 @@ export const sqliteMigrations: Migration[] = [
         grp TEXT NOT NULL,
         blocked_until INTEGER,
         starts TEXT NOT NULL DEFAULT '[]',
+        last_start INTEGER,
         PRIMARY KEY (queue, grp)
       ) STRICT`,
     ],
