@@ -1,4 +1,4 @@
-import type { RateLimit } from './limits.js';
+import type { GroupLimits, RateLimit } from './limits.js';
 import { knownKeys } from './known-keys.js';
 import type { Backoff, MaxRetries } from './retry-policy.js';
 
@@ -18,9 +18,11 @@ export interface QueueOptions {
   globalConcurrency?: number;
   /** At most `limit` job starts per `intervalMs` across all instances (stored in the database). */
   rateLimit?: RateLimit;
+  /** The same limits per group of the queue (`EnqueueOptions.group`), with round-robin claims across groups (stored in the database). */
+  groups?: GroupLimits;
 }
 
-export const QUEUE_OPTION_KEYS = knownKeys<QueueOptions>({ concurrency: true, prefetch: true, globalConcurrency: true, rateLimit: true });
+export const QUEUE_OPTION_KEYS = knownKeys<QueueOptions>({ concurrency: true, prefetch: true, globalConcurrency: true, rateLimit: true, groups: true });
 
 /** Logger shape the engine writes to (Nest's `Logger` fits). */
 export interface EngineLogger {

@@ -11,12 +11,12 @@ export class QueueLimitsControl {
   ) {}
 
   /**
-   * Limits configured for a queue (`globalConcurrency` or `rateLimit` in its options) are the
+   * Limits configured for a queue (`globalConcurrency`, `rateLimit` or `groups` in its options) are the
    * ones every instance enforces: when the stored ones differ, they are replaced, and the
    * change is logged. A queue whose options name no limit keeps what is stored (`setLimits`).
    */
   async applyConfigured(queues: Record<string, QueueOptions>): Promise<void> {
-    const configured = Object.entries(queues).filter(([, q]) => q.globalConcurrency !== undefined || q.rateLimit !== undefined);
+    const configured = Object.entries(queues).filter(([, q]) => q.globalConcurrency !== undefined || q.rateLimit !== undefined || q.groups !== undefined);
     if (!configured.length) return;
     const stored = new Map((await this.storage.limits()).map((l) => [l.queue, l.limits]));
     for (const [queue, q] of configured) {
@@ -60,6 +60,7 @@ function configuredLimits(q: QueueOptions): QueueLimits {
   const limits: QueueLimits = {};
   if (q.globalConcurrency !== undefined) limits.globalConcurrency = q.globalConcurrency;
   if (q.rateLimit !== undefined) limits.rateLimit = { ...q.rateLimit };
+  if (q.groups !== undefined) limits.groups = structuredClone(q.groups);
   return limits;
 }
 
