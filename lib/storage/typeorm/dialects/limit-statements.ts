@@ -56,7 +56,7 @@ export function limitStatements(kind: DialectKind, t: TableNames): LimitSql {
   const now = kind === 'postgres' ? `floor(extract(epoch from statement_timestamp()) * 1000)::bigint` : kind === 'mysql' ? EPOCH_MS : SQLITE_NOW;
   const forUpdate = kind === 'sqlite' ? '' : ' FOR UPDATE';
   // Pending jobs of the queue, through the index that group_idx's columns lead with.
-  const pendingOf = kind === 'mysql' ? `pending_queue = ?` : `queue = ${p(1)} AND state IN ('scheduled', 'available', 'retryable')`;
+  const pendingOf = kind === 'mysql' ? `pending_group_queue = ?` : `queue = ${p(1)} AND state IN ('scheduled', 'available', 'retryable')`;
   const greatest = kind === 'sqlite' ? 'max' : 'GREATEST';
   const upsertTail = (keys: string, sets: string[]) =>
     kind === 'mysql'

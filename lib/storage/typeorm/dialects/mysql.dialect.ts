@@ -77,7 +77,7 @@ export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dial
     sql(
       `SELECT ${JOB_COLUMNS}, CAST(${NOW} AS CHAR) AS db_now
        FROM ${t.jobs} j FORCE INDEX (${t.index(typeof group === 'string' ? 'group_idx' : 'claim_idx')})
-       WHERE j.pending_queue = ? AND j.run_at <= ${NOW}${group === undefined ? '' : group === null ? ' AND j.job_group IS NULL' : ' AND j.job_group = ?'}
+       WHERE ${typeof group === 'string' ? 'j.pending_group_queue' : 'j.pending_queue'} = ? AND j.run_at <= ${NOW}${group === undefined ? '' : group === null ? ' AND j.job_group IS NULL' : ' AND j.job_group = ?'}
          AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = ?)
        ORDER BY j.priority, j.run_at, j.id
        LIMIT ?

@@ -137,8 +137,12 @@ export const mysqlMigrations: Migration[] = [
         group_cursor VARCHAR(128) NULL
       ) ${TABLE_OPTIONS}`,
       ...addColumnIfMissing(t, 'job_group', 'VARCHAR(128) NULL'),
-      // No partial indexes: on the generated column that is NULL unless pending, as claim_idx.
-      ...addIndexIfMissing(t, 'group_idx', '(pending_queue, job_group, priority, run_at, id)'),
+      // No partial indexes: a generated column that is NULL unless the job is pending and has a
+      // group leads the index, so a job without a group keeps one entry that no change of its
+      // state rewrites (an index led by pending_queue would be rewritten by every claim).
+      // VIRTUAL: added without copying the table.
+      ...addColumnIfMissing(t, 'pending_group_queue', `VARCHAR(128) AS (CASE WHEN state IN ${PENDING_STATES} AND job_group IS NOT NULL THEN queue END) VIRTUAL`),
+      ...addIndexIfMissing(t, 'group_idx', '(pending_group_queue, job_group, priority, run_at, id)'),
       `CREATE TABLE IF NOT EXISTS ${t.groupLimits} (
         queue VARCHAR(128) NOT NULL,
         grp VARCHAR(128) NOT NULL,
