@@ -38,6 +38,8 @@ export interface ExecutorHost {
   free(run: RunningJob): void;
   /** A retry falls due at `at`: claim then, if that is before the next poll. */
   wakeAt(at: number): void;
+  /** A job of the queue finished and its outcome is written: a slot of a limited queue may be free again. */
+  finished(): void;
 }
 
 /**
@@ -143,6 +145,7 @@ export class JobExecutor {
     const item: FailItem = { id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' };
     if (interrupted) item.interrupted = true;
     const held = await acks.fail(item, record.attempt);
+    this.host.finished();
     if (!held && mayHaveCompleted) {
       const job = await this.deps.storage.get(record.id).catch(() => null);
       if (completedBy(job, record.attempt)) {
@@ -334,6 +337,7 @@ export class JobExecutor {
     this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, record.attempt, (held) => {
       if (held) this.emit('completed', record, { result: value, durationMs });
       else this.emit('lease-lost', record, { durationMs });
+      this.host.finished();
     });
   }
 

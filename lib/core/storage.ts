@@ -150,6 +150,12 @@ export interface Storage {
    * block) claims exactly as it would without this feature.
    */
   setLimits(queue: string, limits: QueueLimits): Promise<void>;
+  /**
+   * Optional: whether `queue` had limits (or a block) when this process last looked, without a
+   * round trip. A runner whose claim of such a queue came back short claims again as soon as one
+   * of its jobs finishes (the limits, not the queue, may have cut the claim).
+   */
+  isLimited?(queue: string): boolean;
   /** Every queue with stored limits or a block. */
   limits(): Promise<StoredQueueLimits[]>;
   /**

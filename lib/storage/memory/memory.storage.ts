@@ -328,6 +328,10 @@ export class MemoryStorage implements Storage {
     this.wake$.next(queue);
   }
 
+  isLimited(queue: string): boolean {
+    return this.limited.has(queue);
+  }
+
   async limits(): Promise<StoredQueueLimits[]> {
     return this.limited.list();
   }

@@ -25,6 +25,11 @@ export class LimitedQueues {
     return this.names.has(queue);
   }
 
+  /** What `has` would answer from the list as last read (no refresh). */
+  known(queue: string): boolean {
+    return this.names.has(queue);
+  }
+
   /** This process changed `queue`'s row: it is limited from now on, and the list is read again at the next claim. */
   touched(queue: string): void {
     this.names.add(queue);

@@ -347,6 +347,10 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     this.signals.wake(queue);
   }
 
+  isLimited(queue: string): boolean {
+    return this.limited.known(queue);
+  }
+
   limits(): Promise<StoredQueueLimits[]> {
     return this.run(limitFlows(this.dialect).list());
   }
