@@ -80,6 +80,8 @@ for (const kind of await featureKinds()) {
       const first = await a!.enqueue('import', { tenant: 'A' });
       await until(() => runs.length >= 1, 10_000, 'the first run');
       const refusedAt = runs[0]!.at;
+      // The block is stored before the job is handed back.
+      await until(async () => (await a!.getJob(first.id))!.state === 'available', 10_000, 'the hand-back');
       await a!.enqueueMany([...imports('A', 2), ...imports('B', 3)]);
       await until(() => runs.length >= 7, 20_000, 'every job');
       const later = runs.slice(1);

@@ -86,6 +86,8 @@ for (const kind of await featureKinds()) {
       refuseFirst = 1;
       const { id } = (await a!.enqueueMany([{ name: 'work', payload: {} }]))[0]!;
       await until(() => seen.runs.length >= 1, 10_000, 'the first run');
+      // The block is stored before the job is handed back.
+      await until(async () => (await a!.getJob(id))!.state === 'available', 10_000, 'the hand-back');
       await enqueue(a!, 3);
       await done(a!, 4);
       const first = seen.runs[0]!;
