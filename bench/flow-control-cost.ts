@@ -1,10 +1,10 @@
 /**
- * `npx tsc -p tsconfig.bench.json && node dist/bench/flow-control-cost.js [--jobs=N] [--reps=N] [--storage=postgres,sqlite]`
+ * `npx tsc -p tsconfig.bench.json && node dist/bench/flow-control-cost.js [--jobs=N] [--reps=N] [--storage=postgres,sqlite] [--jobMs=0]`
  *
  * Processing throughput of one instance (concurrency 10, prefetch 500) on a queue without
  * limits, with `globalConcurrency` equal to its slots (10), and with `groups: { concurrency: 10 }`
  * and the jobs spread over 10 groups, the three alternated per repetition. Each run stores N
- * no-op jobs in a paused queue, resumes it and times until the queue is idle. Prints the
+ * jobs (no-ops, or each waiting `--jobMs`) in a paused queue, resumes it and times until the queue is idle. Prints the
  * median jobs/s of each and the ratios to the queue without limits.
  */
 import { Module, type DynamicModule } from '@nestjs/common';
@@ -15,6 +15,7 @@ import { PG, TMP_DIR } from './config.js';
 import { dropPgSchema, recreatePgSchema } from './db.js';
 
 const QUEUE = 'flow';
+const JOB_MS = Number(process.argv.find((a) => a.startsWith('--jobMs='))?.slice(8) ?? '0');
 const SCHEMA = `bench_flow_control_${process.pid}`;
 type Variant = 'none' | 'global' | 'groups';
 const VARIANTS: Variant[] = ['none', 'global', 'groups'];
@@ -27,7 +28,9 @@ const OPTIONS: Record<Variant, QueueOptions> = {
 @Processor(QUEUE)
 class NoopProcessor {
   @Job('noop')
-  noop() {}
+  async noop() {
+    if (JOB_MS > 0) await new Promise((r) => setTimeout(r, JOB_MS));
+  }
 }
 
 function arg(name: string, fallback: string): string {
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
     if (kind === 'postgres') await dropPgSchema(SCHEMA);
     const none = median(runs.none);
     console.log(
-      `${kind}: ${jobs} jobs × ${reps}: ` +
+      `${kind}: ${jobs} jobs of ${JOB_MS} ms × ${reps}: ` +
         VARIANTS.map((v) => `${v} ${median(runs[v]).toFixed(0)} jobs/s [${runs[v].map((x) => x.toFixed(0)).join(', ')}] (×${(median(runs[v]) / none).toFixed(3)})`).join('; '),
     );
   }
