@@ -44,11 +44,16 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | pausedQueues    | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | prune           | postgres.statements.ts | mysql.statements.ts ¹       | sqlite.statements.ts    | common-flows.ts |
  * | pruneCounters   | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | (queue limits)  | limit-statements.ts    | limit-statements.ts         | limit-statements.ts     | limit-flows.ts  |
  *
  * ¹ MariaDB reads what these wrote through RETURNING. MySQL 8 has no RETURNING: there the flows
  * are in `mysql-no-returning.ts` (the INSERT's text still from `mysql.dialect.ts`). Which of
  * the two a server gets is decided at start-up from its version (`mysql-path.ts`); the other
  * methods are the same on both.
+ *
+ * Queue limits are not Dialect methods: `limit-flows.ts` builds, from a Dialect, the claim of a
+ * limited queue (around the dialect's `claim`, with its `group` filter for grouped claims), and
+ * the writes and reads of limits and blocks; `TypeOrmStorage` uses them for queues with limits.
  *
  * (`findByUniqueKey` is `byUniqueKey` there; `cancel`, `retry` and `prune` use `lockJob`,
  * `holders`, `releaseExpired`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its
