@@ -17,6 +17,7 @@ export type { JobEvent, JobEventType } from './core/job-events.js';
 export type { JobRecord, JobState, JobErrorInfo, EnqueueResult, NewJob, BackoffSpec } from './core/job-record.js';
 export type { EnqueueOptions, BulkJob } from './core/enqueue-options.js';
 export type { QueueOptions, EngineLogger } from './core/engine-options.js';
+export type { QueueLimits, RateLimit } from './core/limits.js';
 export type {
   Storage,
   QueueStats,
@@ -59,6 +60,7 @@ export { InvalidOptionsError } from './errors/invalid-options.error.js';
 export { StorageUnavailableError } from './errors/storage-unavailable.error.js';
 export { JobTimeoutError } from './errors/job-timeout.error.js';
 export { JobCancelledError } from './errors/job-cancelled.error.js';
+export { RateLimitedError } from './errors/rate-limited.error.js';
 export { JobInterruptedError } from './errors/job-interrupted.error.js';
 export { JobNotFoundError } from './errors/job-not-found.error.js';
 export { JobFailedError } from './errors/job-failed.error.js';

@@ -128,12 +128,12 @@ describe('AdaptivePrefetch: the buffer size from observed run and claim times', 
 
 /** Records the limit of every claim; refuses past `maxClaims` (a claim loop that spins fails the test instead of hanging it). */
 class ClaimLog extends MemoryStorage {
-  readonly limits: number[] = [];
+  readonly claimSizes: number[] = [];
   maxClaims = 1000;
 
   override async claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow?: number) {
-    this.limits.push(limit);
-    if (this.limits.length > this.maxClaims) throw new Error('too many claims');
+    this.claimSizes.push(limit);
+    if (this.claimSizes.length > this.maxClaims) throw new Error('too many claims');
     return super.claim(queue, workerId, limit, leaseMs, startNow);
   }
 
@@ -184,10 +184,10 @@ describe('a queue runner without a prefetch option', () => {
     const { clock, storage, done } = await start({ concurrency: 10 }, 0, 3000);
     for (let i = 0; i < 100 && done() < 3000; i++) await clock.advance(1);
     expect(done()).toBe(3000);
-    expect(storage.limits[0]).toBe(20);
+    expect(storage.claimSizes[0]).toBe(20);
     // A refill claims the free room: the upper bound less what is still held.
-    expect(Math.max(...storage.limits)).toBeGreaterThan(ADAPTIVE_PREFETCH.max * 0.9);
-    expect(storage.limits.length).toBeLessThan(20);
+    expect(Math.max(...storage.claimSizes)).toBeGreaterThan(ADAPTIVE_PREFETCH.max * 0.9);
+    expect(storage.claimSizes.length).toBeLessThan(20);
   });
 
   it('stops buffering slow jobs: holds no more than its slots once it has seen them run', async () => {
@@ -230,23 +230,23 @@ describe('a queue runner without a prefetch option', () => {
       mostHeld = Math.max(mostHeld, await storage.held());
     }
     expect(mostHeld).toBe(7);
-    expect(Math.max(...storage.limits)).toBeLessThanOrEqual(7);
+    expect(Math.max(...storage.claimSizes)).toBeLessThanOrEqual(7);
   });
 
   it('keeps an explicit prefetch as it is for short jobs', async () => {
     const { clock, storage, done } = await start({ concurrency: 10, prefetch: 5 }, 0, 300);
     for (let i = 0; i < 200 && done() < 300; i++) await clock.advance(1);
     expect(done()).toBe(300);
-    expect(storage.limits[0]).toBe(15);
-    expect(Math.max(...storage.limits)).toBe(15);
+    expect(storage.claimSizes[0]).toBe(15);
+    expect(Math.max(...storage.claimSizes)).toBe(15);
   });
 
   it('with an explicit prefetch of 0, claims only for free slots and does not claim while every slot is busy', async () => {
     const { clock, storage, done } = await start({ concurrency: 2, prefetch: 0 }, 500, 6);
     storage.maxClaims = 50;
-    while (done() < 6 && storage.limits.length <= 50) await clock.advance(100);
+    while (done() < 6 && storage.claimSizes.length <= 50) await clock.advance(100);
     expect(done()).toBe(6);
-    expect(Math.max(...storage.limits)).toBe(2);
-    expect(storage.limits.length).toBeLessThanOrEqual(8);
+    expect(Math.max(...storage.claimSizes)).toBe(2);
+    expect(storage.claimSizes.length).toBeLessThanOrEqual(8);
   });
 });

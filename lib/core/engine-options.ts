@@ -1,3 +1,4 @@
+import type { GroupLimits, RateLimit } from './limits.js';
 import { knownKeys } from './known-keys.js';
 import type { Backoff, MaxRetries } from './retry-policy.js';
 
@@ -12,9 +13,18 @@ export interface QueueOptions {
    * set here, 0 included, is used as it is.
    */
   prefetch?: number;
+  /**
+   * At most this many jobs of the queue running at once across all instances (stored in the
+   * database; see `QueueService.setLimits`). `concurrency` stays this instance's slots.
+   */
+  globalConcurrency?: number;
+  /** At most `limit` job starts per `intervalMs` across all instances (stored in the database). */
+  rateLimit?: RateLimit;
+  /** The same limits per group of the queue (`EnqueueOptions.group`), with round-robin claims across groups (stored in the database). */
+  groups?: GroupLimits;
 }
 
-export const QUEUE_OPTION_KEYS = knownKeys<QueueOptions>({ concurrency: true, prefetch: true });
+export const QUEUE_OPTION_KEYS = knownKeys<QueueOptions>({ concurrency: true, prefetch: true, globalConcurrency: true, rateLimit: true, groups: true });
 
 /** Logger shape the engine writes to (Nest's `Logger` fits). */
 export interface EngineLogger {

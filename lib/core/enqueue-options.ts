@@ -31,6 +31,12 @@ export interface EnqueueOptions {
    * 1 to 128 characters, 8 KiB of JSON in all. Job middleware may add to them.
    */
   headers?: Record<string, string>;
+  /**
+   * The job's group within its queue (a tenant, a customer): the queue's `groups` limits
+   * apply to each group separately, and claims go round-robin across groups with work.
+   * 1 to 128 characters. Default: the `@Job`'s `group`, if any.
+   */
+  group?: string;
   /** A TypeORM `EntityManager`: the job is inserted inside the caller's transaction. */
   manager?: unknown;
 }
@@ -43,7 +49,7 @@ export interface BulkJob<TPayload = unknown> {
 
 export const ENQUEUE_OPTION_KEYS = knownKeys<EnqueueOptions>({
   queue: true, delay: true, runAt: true, priority: true, maxRetries: true, backoff: true, timeout: true, uniqueKey: true,
-  unique: true, headers: true, manager: true,
+  unique: true, headers: true, manager: true, group: true,
 });
 
 export const UNIQUE_OPTION_KEYS = knownKeys<NonNullable<EnqueueOptions['unique']>>({ while: true, ttlMs: true });

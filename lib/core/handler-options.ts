@@ -6,6 +6,7 @@ import { assertMissedTicks, assertMs, assertPriority, DEFAULT_QUEUE, TIMEOUT_LIM
 import { toBackoff, toMaxRetries, type BackoffInput, type MaxRetriesInput } from './retry-policy.js';
 import { parseSchedule } from './schedule-spec.js';
 import type { JobTokenDefaults } from './job-token.js';
+import { assertGroup } from './limits.js';
 import { assertName } from './validation.js';
 
 /** A handler's own policy (the options of `@Job`). */
@@ -31,6 +32,8 @@ export interface JobOptions {
    * marks the job completed, so its writes and the completion commit together.
    */
   transaction?: boolean;
+  /** Default group of this job's enqueues (see `EnqueueOptions.group`): a name, or a function of the payload. */
+  group?: string | ((payload: never) => string);
 }
 
 /** The defaults a group of handlers shares (the options of `@Processor`). */
@@ -45,7 +48,7 @@ export interface HandlerGroupOptions {
 
 export const JOB_OPTION_KEYS = knownKeys<JobOptions>({
   maxRetries: true, backoff: true, timeout: true, priority: true, schema: true, cron: true, timezone: true, every: true,
-  missedTicks: true, transaction: true,
+  missedTicks: true, transaction: true, group: true,
 });
 
 export const HANDLER_GROUP_KEYS = knownKeys<HandlerGroupOptions>({ queue: true, maxRetries: true, backoff: true, timeout: true });
@@ -98,8 +101,15 @@ export function resolveHandler(d: HandlerDeclaration): HandlerDefinition {
     priority: priority === undefined ? undefined : assertPriority(`priority of ${owner}`, priority),
     schema: o.schema,
     transactional: o.transaction === true,
+    group: groupOption(o.group, owner),
     ...scheduleOf(o, owner),
   };
+}
+
+function groupOption(value: unknown, owner: string): HandlerDefinition['group'] {
+  if (value === undefined) return undefined;
+  if (typeof value === 'function') return value as (payload: unknown) => unknown;
+  return assertGroup(`group of ${owner}`, value);
 }
 
 function scheduleOf(o: JobOptions, owner: string): Pick<HandlerDefinition, 'schedule' | 'missedTicks'> {

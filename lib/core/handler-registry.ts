@@ -25,6 +25,8 @@ export interface HandlerDefinition {
    * where the storage supports it (TypeORM).
    */
   transactional?: boolean;
+  /** Default group of its enqueues: a name, or a function of the payload (checked at each enqueue). */
+  group?: string | ((payload: unknown) => unknown);
   /** Declared recurring schedule (`@Job(name, { cron | every })`). */
   schedule?: ScheduleSpec;
   missedTicks?: MissedTicks;

@@ -21,6 +21,7 @@ import type { EnqueueResult, NewJob } from './job-record.js';
 import { jobNameOf, tokenDefaultsOf, type JobToken, type JobTokenDefaults } from './job-token.js';
 import { assertKnownKeys } from './known-keys.js';
 import { toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
+import { assertGroup } from './limits.js';
 import { validateWithSchema } from './schema.js';
 import { NO_LOCAL_WORKERS, type HandoffReservation, type LocalWorkers } from './local-workers.js';
 import { MiddlewareChain } from './middleware.js';
@@ -96,7 +97,7 @@ export class JobClient {
   /** Stores one validated job (see `enqueue`). */
   private async store(job: NewJob, options: EnqueueOptions): Promise<EnqueueResult> {
     const slot =
-      options.manager === undefined && this.storage.enqueueClaimed && job.uniqueKey === null && job.runAt === null && !job.delayMs
+      options.manager === undefined && this.storage.enqueueClaimed && job.uniqueKey === null && !job.group && job.runAt === null && !job.delayMs
         ? this.local.reserve(job)
         : null;
     if (slot) return this.enqueueClaimed(job, slot);
@@ -309,6 +310,7 @@ export class JobClient {
     const backoff = options.backoff === undefined ? (def ? undefined : token.backoff) : toBackoff(options.backoff);
     const timeoutMs = options.timeout === undefined ? (def ? null : token.timeoutMs ?? null) : assertTimeoutMs('timeout', options.timeout);
     const unique = uniquenessOf(options);
+    const group = this.groupOf(def, value, options);
     return {
       queue,
       name,
@@ -323,6 +325,15 @@ export class JobClient {
       uniqueTtlMs: unique.uniqueTtlMs,
       backoff: backoff?.spec ?? null,
       timeoutMs,
+      group,
     };
+  }
+
+  /** The enqueue's `group`, else the handler's (a function of the payload), else none. */
+  private groupOf(def: HandlerDefinition | undefined, payload: unknown, options: EnqueueOptions): string | null {
+    if (options.group !== undefined) return assertGroup('group', options.group);
+    const g = def?.group;
+    if (g === undefined) return null;
+    return assertGroup(`group of ${def!.owner}`, typeof g === 'function' ? g(payload) : g);
   }
 }

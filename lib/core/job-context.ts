@@ -5,6 +5,8 @@ export interface JobContext {
   readonly queue: string;
   /** The job's headers, as stored at enqueue (by the call and the enqueue middleware); `{}` when none. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The job's group within its queue (`EnqueueOptions.group`), or null. */
+  readonly group: string | null;
   /** 1 on the first run, 2 on the first retry … A job may run again after a crash: check this. */
   readonly attempt: number;
   /** `maxRetries + 1`, or null when retries are unlimited. */

@@ -2,6 +2,7 @@ import type { Subject } from 'rxjs';
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
 import { JobInterruptedError } from '../errors/job-interrupted.error.js';
 import { JobTimeoutError } from '../errors/job-timeout.error.js';
+import { RateLimitedError } from '../errors/rate-limited.error.js';
 import { UnknownJobError } from '../errors/unknown-job.error.js';
 import { LeaseLostAbort, ShutdownAbort } from './abort-reasons.js';
 import type { AckBatcher } from './ack-batcher.js';
@@ -15,6 +16,7 @@ import type { JobRecord } from './job-record.js';
 import { abortRun, Committed, handlerMs, isThenable, RunContext, SETTLED, toResultJson, type JobHandlerFn, type Outcome, type RunningJob } from './job-run.js';
 import { completedBy } from './outcome-landed.js';
 import { ProgressReporter } from './progress-reporter.js';
+import { handBackRateLimited } from './rate-limited.js';
 import { backoffDelayMs } from './retry-policy.js';
 import { Snooze, Snoozed } from './snooze.js';
 import type { FailItem, Storage } from './storage.js';
@@ -39,6 +41,8 @@ export interface ExecutorHost {
   free(run: RunningJob): void;
   /** A retry falls due at `at`: claim then, if that is before the next poll. */
   wakeAt(at: number): void;
+  /** A job of the queue finished and its outcome is written: a slot of a limited queue may be free again. */
+  finished(): void;
 }
 
 /**
@@ -145,6 +149,7 @@ export class JobExecutor {
     const item: FailItem = { id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' };
     if (interrupted) item.interrupted = true;
     const held = await acks.fail(item, record.attempt);
+    this.host.finished();
     if (!held && mayHaveCompleted) {
       const job = await this.deps.storage.get(record.id).catch(() => null);
       if (completedBy(job, record.attempt)) {
@@ -231,6 +236,9 @@ export class JobExecutor {
       if (!outcome.value.held) this.emit('lease-lost', record, { durationMs });
     } else if (outcome.ok) {
       this.finishCompleted(record, outcome.value, durationMs);
+    } else if (outcome.error instanceof RateLimitedError) {
+      run.writing = true;
+      return this.rateLimited(record, outcome.error, durationMs);
     } else {
       // `writing` here: a transaction whose work was done failed to commit, or its answer was lost.
       void this.finishFailed(record, coerceError(outcome.error), 'failed', { mayHaveCompleted: run.writing, durationMs });
@@ -310,6 +318,18 @@ export class JobExecutor {
     }, settings.abortGraceMs);
   };
 
+  /** See `handBackRateLimited`; this instance looks at the queue again when the block ends. */
+  private async rateLimited(record: JobRecord, error: RateLimitedError, durationMs: number): Promise<void> {
+    const { storage, logger, workerId, clock } = this.deps;
+    try {
+      const { held, blockMs } = await handBackRateLimited(storage, logger, workerId, record, error);
+      this.emit(held ? 'released' : 'lease-lost', record, { durationMs });
+      if (held) this.host.wakeAt(clock.now() + blockMs);
+    } catch (err) {
+      logger.warn(`Could not hand back rate-limited job ${record.id}; it returns when its lease expires: ${coerceError(err).message}`);
+    }
+  }
+
   private async snooze(record: JobRecord, until: Date): Promise<void> {
     const held = await this.deps.storage.release([record.id], this.deps.workerId, until);
     if (!held.length) this.emit('lease-lost', record);
@@ -321,6 +341,7 @@ export class JobExecutor {
     this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, record.attempt, (held) => {
       if (held) this.emit('completed', record, { result: value, durationMs });
       else this.emit('lease-lost', record, { durationMs });
+      this.host.finished();
     });
   }
 

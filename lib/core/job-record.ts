@@ -64,6 +64,8 @@ export interface JobRecord {
   lockedUntil: Date | null;
   lastError: JobErrorInfo | null;
   uniqueKey: string | null;
+  /** The job's group within its queue (see `QueueLimits.groups`), or null. */
+  group: string | null;
   /** Per-job overrides given at enqueue; `null` means "the handler's policy". */
   backoff: BackoffSpec | null;
   timeoutMs: number | null;
@@ -129,6 +131,8 @@ export interface NewJob {
   uniqueTtlMs?: number | null;
   backoff?: BackoffSpec | null;
   timeoutMs?: number | null;
+  /** The job's group within its queue (see `QueueLimits.groups`); null or absent: none. */
+  group?: string | null;
 }
 
 export interface EnqueueResult {

@@ -48,6 +48,7 @@ export class RunContext implements JobContext {
   readonly name: string;
   readonly queue: string;
   readonly headers: Readonly<Record<string, string>>;
+  readonly group: string | null;
   readonly attempt: number;
   readonly maxAttempts: number | null;
   readonly manager?: unknown;
@@ -63,6 +64,7 @@ export class RunContext implements JobContext {
     this.queue = record.queue;
     // A storage written before headers existed returns none.
     this.headers = record.headers ?? NO_HEADERS;
+    this.group = record.group;
     this.attempt = record.attempt;
     this.maxAttempts = record.maxAttempts;
     if (manager !== undefined) this.manager = manager;

@@ -10,6 +10,8 @@ import { MiddlewareChain } from './middleware.js';
 import type { JobEvent } from './job-events.js';
 import type { JobRecord } from './job-record.js';
 import { waitForJob } from './job-waiter.js';
+import type { QueueLimits } from './limits.js';
+import { QueueLimitsControl } from './queue-limits.js';
 import { Scheduler, type EveryOptions, type ScheduleInfo } from './scheduler.js';
 import {
   LIST_FILTER_KEYS,
@@ -66,6 +68,7 @@ export class JobsRuntime {
   readonly scheduler: Scheduler;
   /** This instance's job middleware (`add` them before the first enqueue or claim). */
   readonly middleware = new MiddlewareChain();
+  private readonly limits: QueueLimitsControl;
 
   constructor(
     readonly storage: Storage,
@@ -87,6 +90,7 @@ export class JobsRuntime {
       middleware: this.middleware,
     });
     this.scheduler = new Scheduler(storage, this.client, this.registry, logger);
+    this.limits = new QueueLimitsControl(storage, logger);
   }
 
   get events$(): Observable<JobEvent> {
@@ -96,6 +100,7 @@ export class JobsRuntime {
   /** Stores declared schedules' rows and starts the workers. */
   async start(): Promise<void> {
     await this.checkClockDrift();
+    await this.limits.applyConfigured(this.settings.queues);
     if (!this.engine) return;
     await this.scheduler.registerDeclared();
     this.engine.start();
@@ -150,8 +155,18 @@ export class JobsRuntime {
     return job;
   }
 
-  stats(): Promise<QueueStats[]> {
-    return this.storage.stats();
+  async stats(): Promise<QueueStats[]> {
+    return this.limits.withLimits(await this.storage.stats());
+  }
+
+  /** See `QueueService.setLimits`. */
+  async setLimits(queue: string, limits: QueueLimits): Promise<void> {
+    await this.limits.set(queue, limits);
+    this.engine?.wake(queue);
+  }
+
+  getLimits(queue: string): Promise<QueueLimits> {
+    return this.limits.get(queue);
   }
 
   throughput(): Promise<ThroughputMinute[]> {

@@ -33,6 +33,12 @@ export class QueueRunner implements ExecutorHost {
   /** A wake-up came while a claim was in flight: that claim may have missed the new job. */
   private wokenWhileClaiming = false;
   private drained = false;
+  /**
+   * The last claim came back short on a queue with cluster-wide limits: the limits, not the
+   * queue, may have cut it, so the next written outcome of a job here (a slot given back)
+   * claims again rather than waiting for the poll.
+   */
+  private limitedShort = false;
   private stopping = false;
   private pollTimer: TimerHandle | null = null;
   private claimFailures = 0;
@@ -320,7 +326,10 @@ export class QueueRunner implements ExecutorHost {
         for (const job of jobs) this.buffer.push(job);
         // A short claim means the queue is drained, unless a wake-up came meanwhile: the job
         // behind it may have been stored after the claim's snapshot, so claim once more.
-        if (jobs.length < limit && !this.wokenWhileClaiming) this.idleUntilPoll();
+        if (jobs.length < limit && !this.wokenWhileClaiming) {
+          this.idleUntilPoll();
+          this.limitedShort = storage.isLimited?.(this.queue) === true;
+        }
         this.kick();
       },
       (err: unknown) => {
@@ -366,5 +375,11 @@ export class QueueRunner implements ExecutorHost {
     // A run that never called its handler (an unknown job) says nothing of run times.
     if (run.startedAt) this.prefetch.finished(this.deps.clock.now() - run.startedAt);
     this.kick();
+  }
+
+  finished(): void {
+    if (!this.limitedShort) return;
+    this.limitedShort = false;
+    this.wake();
   }
 }

@@ -5,6 +5,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { JOBS_OPTION_KEYS, RETENTION_OPTION_KEYS, type JobsOptions } from './jobs-options.js';
 import { QUEUE_OPTION_KEYS } from './engine-options.js';
 import { assertKnownKeys } from './known-keys.js';
+import { assertQueueLimits } from './limits.js';
 import { assertMs, assertTimeoutMs, DEFAULT_MAX_PAYLOAD_BYTES, MAX_INTERRUPTIONS, TIMER_LIMIT } from './option-rules.js';
 
 export interface RuntimeSettings extends EngineSettings {
@@ -26,11 +27,12 @@ export function resolveSettings(options: JobsOptions, otherKeys: readonly string
   const queues: RuntimeSettings['queues'] = {};
   for (const [name, q] of Object.entries(options.queues ?? {})) {
     assertName('queue name', name);
-    if (typeof q !== 'object' || q === null) throw new InvalidOptionsError(`queues.${name}`, 'expected { concurrency?, prefetch? }');
+    if (typeof q !== 'object' || q === null) throw new InvalidOptionsError(`queues.${name}`, 'expected { concurrency?, prefetch?, globalConcurrency?, rateLimit?, groups? }');
     assertKnownKeys(q, QUEUE_OPTION_KEYS, `queues.${name}`, `queues.${name}.`);
     queues[name] = {
       concurrency: q.concurrency === undefined ? undefined : assertInt(`queues.${name}.concurrency`, q.concurrency, 1, 10_000),
       prefetch: q.prefetch === undefined ? undefined : assertInt(`queues.${name}.prefetch`, q.prefetch, 0, 100_000),
+      ...assertQueueLimits(`queues.${name}`, { globalConcurrency: q.globalConcurrency, rateLimit: q.rateLimit, groups: q.groups }),
     };
   }
   const leaseMs = ms('leaseMs', options.leaseMs, ENGINE_DEFAULTS.leaseMs, 10);

@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { EnqueueResult, JobErrorInfo, JobRecord, JobState, NewJob } from './job-record.js';
 import { knownKeys } from './known-keys.js';
+import type { QueueLimits, StoredQueueLimits } from './limits.js';
 
 /**
  * The one seam to the database. Batch-first: every method is one round trip where the
@@ -141,6 +142,27 @@ export interface Storage {
   recount?(): Promise<number>;
   pause(queue: string): Promise<void>;
   resume(queue: string): Promise<void>;
+
+  /**
+   * Stores `queue`'s cluster-wide limits (see `QueueLimits`), replacing the stored ones; `{}`
+   * removes them. Claims of the queue on every instance follow them within about a second
+   * (the storage's cached list of limited queues); a queue that has never had limits (nor a
+   * block) claims exactly as it would without this feature.
+   */
+  setLimits(queue: string, limits: QueueLimits): Promise<void>;
+  /**
+   * Optional: whether `queue` had limits (or a block) when this process last looked, without a
+   * round trip. A runner whose claim of such a queue came back short claims again as soon as one
+   * of its jobs finishes (the limits, not the queue, may have cut the claim).
+   */
+  isLimited?(queue: string): boolean;
+  /** Every queue with stored limits or a block. */
+  limits(): Promise<StoredQueueLimits[]>;
+  /**
+   * `queue` (or, with `group`, that group of it) starts no job for `ms` on any instance (from
+   * the storage's clock); a later block only lengthens it. Its claims count the block as a limit.
+   */
+  blockQueue(queue: string, ms: number, group?: string | null): Promise<void>;
   pausedQueues(): Promise<string[]>;
   /** Deletes jobs in `states` finished before `olderThan`, in bounded batches. */
   prune(options: PruneOptions): Promise<number>;
@@ -285,4 +307,8 @@ export interface QueueStats {
   completed: PeriodCounts;
   /** Jobs that became dead, by period. */
   died: PeriodCounts;
+  /** Its cluster-wide limits, when it has any (set by `QueueService`, not by the storage). */
+  limits?: QueueLimits;
+  /** Until when it starts no job (after a `RateLimitedError`), when that is still ahead. */
+  blockedUntil?: Date;
 }

@@ -5,6 +5,7 @@ import type { JobEvent } from '../core/job-events.js';
 import type { EnqueueResult, JobRecord, JobState } from '../core/job-record.js';
 import type { JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
+import type { QueueLimits } from '../core/limits.js';
 import type { ListFilter, ListPage, OldestAvailable, QueueStats, ThroughputMinute } from '../core/storage.js';
 import type { WorkerStatus } from '../core/worker-status.js';
 import type { EveryOptions, ScheduleInfo } from '../core/scheduler.js';
@@ -101,6 +102,19 @@ export class QueueService {
    */
   waitFor<T = unknown>(id: string, options?: { timeoutMs?: number }): Promise<T> {
     return this.runtime.waitFor(id, options) as Promise<T>;
+  }
+
+  /**
+   * Stores `queue`'s cluster-wide limits (`globalConcurrency`, `rateLimit`), replacing the
+   * stored ones (`{}` removes them). Every instance follows them within about a second.
+   */
+  setLimits(queue: string, limits: QueueLimits): Promise<void> {
+    return this.runtime.setLimits(queue, limits);
+  }
+
+  /** `queue`'s stored limits (`{}` when it has none). */
+  getLimits(queue: string): Promise<QueueLimits> {
+    return this.runtime.getLimits(queue);
   }
 
   /** Every instance stops claiming from `queue` (within a poll interval); running jobs finish. */

@@ -79,7 +79,7 @@ function recordOf(
   return {
     id: `perform-${++performed}`, queue, name, payload, state: 'running', priority: 0, attempt, maxAttempts,
     runAt: at, createdAt: at, startedAt: at, completedAt: null, failedAt: null, lockedBy: null, lockedUntil: null,
-    lastError: null, uniqueKey: null, backoff: null, timeoutMs: null, progress: null, progressData: null, result: null,
+    lastError: null, uniqueKey: null, group: null, backoff: null, timeoutMs: null, progress: null, progressData: null, result: null,
     cancelRequested: false, interruptions: 0, prefetched: false, rescuedUnstarted: false, headers,
   };
 }

@@ -66,7 +66,7 @@ export class TestJobRunner {
       storage, clock, logger, settings, acks: this.acks, events: this.events, workerId: this.workerId,
       registry: new CapturingRegistry(runtime.registry, this.thrown),
     };
-    this.executor = new JobExecutor(deps, { free: () => undefined, wakeAt: () => undefined });
+    this.executor = new JobExecutor(deps, { free: () => undefined, wakeAt: () => undefined, finished: () => undefined });
   }
 
   /** Runs the jobs in scope until none is due (with `scheduled`, none is left waiting); the outcomes counted. */

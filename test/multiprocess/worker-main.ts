@@ -16,6 +16,8 @@ export interface WorkerSettings {
   prefetch?: number;
   leaseMs?: number;
   pollIntervalMs?: number;
+  globalConcurrency?: number;
+  rateLimit?: { limit: number; intervalMs: number };
 }
 
 const settings = JSON.parse(process.env.JOBS_MP ?? '{}') as WorkerSettings;
@@ -25,6 +27,14 @@ class RecordingProcessor {
   @Job('mp-record')
   record(_payload: unknown, ctx: JobContext) {
     appendFileSync(settings.out, `${ctx.id} ${ctx.attempt}\n`);
+  }
+
+  /** Records when it ran (`<id> <attempt> timed <start> <end>`, epoch ms): the flow-control tests measure overlap and start rates. */
+  @Job('mp-timed')
+  async timed(payload: { ms: number }, ctx: JobContext) {
+    const start = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, payload.ms));
+    appendFileSync(settings.out, `${ctx.id} ${ctx.attempt} timed ${start} ${Date.now()}\n`);
   }
 
   /** Holds its slot until aborted: the crash test kills the process while these run. */
@@ -46,7 +56,9 @@ class RecordingProcessor {
   imports: [
     JobsModule.forRoot({
       storage: settings.storage,
-      queues: { mp: { concurrency: settings.concurrency, prefetch: settings.prefetch } },
+      queues: {
+        mp: { concurrency: settings.concurrency, prefetch: settings.prefetch, globalConcurrency: settings.globalConcurrency, rateLimit: settings.rateLimit },
+      },
       leaseMs: settings.leaseMs ?? 30_000,
       rescueIntervalMs: Math.max(50, Math.floor((settings.leaseMs ?? 30_000) / 2)),
       pollIntervalMs: settings.pollIntervalMs ?? 200,

@@ -5,6 +5,7 @@ import { enqueueCases } from './contract-enqueue.js';
 import { headerCases } from './contract-headers.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
+import { limitCases } from './contract-limits.js';
 import { oldestAvailableCases } from './contract-oldest.js';
 import { outcomeCases } from './contract-outcomes.js';
 import { uniqueKeyCases, uniqueWindowCases } from './contract-unique-keys.js';
@@ -33,5 +34,6 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     leaseCases();
     adminCases();
     oldestAvailableCases();
+    limitCases();
   });
 }

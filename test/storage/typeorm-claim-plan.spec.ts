@@ -86,7 +86,7 @@ if (await databaseAvailable('postgres')) {
       };
       const first = (s: { make(): Generator<Sql, unknown, unknown> }) => s.make().next().value as Sql;
       const [held] = await storage.claim('q2', 'w1', 1, 30_000);
-      const job = { queue: 'q2', name: 'job', payload: '{}', headers: null, priority: 0, maxAttempts: 1, runAt: null, delayMs: 0, uniqueKey: null, uniqueWhile: null, uniqueTtlMs: null, backoff: null, timeoutMs: null };
+      const job = { queue: 'q2', name: 'job', payload: '{}', headers: null, priority: 0, maxAttempts: 1, runAt: null, delayMs: 0, uniqueKey: null, uniqueWhile: null, uniqueTtlMs: null, backoff: null, timeoutMs: null, group: null };
       expect(await settingAfter(claimSql(storage))).toBe('off');
       expect(await settingAfter(first(storage.dialect.heartbeat([held!.id], 'w1', 30_000, [held!.id])))).toBe('off');
       expect(await settingAfter(first(storage.dialect.complete([{ id: held!.id, workerId: 'w1', result: null }])))).toBe('on');

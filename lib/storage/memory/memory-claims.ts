@@ -5,11 +5,11 @@ import { PENDING_STATES } from '../../core/job-record.js';
 
 const pending = new Set<JobState>(PENDING_STATES);
 
-/** Up to `limit` jobs of `queue` due at `now`: by priority, then runAt, then id. */
-export function dueInClaimOrder(jobs: Iterable<JobRecord>, queue: string, now: number, limit: number): JobRecord[] {
+/** Up to `limit` jobs of `queue` (of `group`, when given) due at `now`: by priority, then runAt, then id. */
+export function dueInClaimOrder(jobs: Iterable<JobRecord>, queue: string, now: number, limit: number, group?: string | null): JobRecord[] {
   const due: JobRecord[] = [];
   for (const job of jobs) {
-    if (job.queue === queue && pending.has(job.state) && job.runAt.getTime() <= now) due.push(job);
+    if (job.queue === queue && pending.has(job.state) && job.runAt.getTime() <= now && (group === undefined || job.group === group)) due.push(job);
   }
   due.sort((a, b) => a.priority - b.priority || a.runAt.getTime() - b.runAt.getTime() || Number(a.id) - Number(b.id));
   return due.slice(0, limit);

@@ -15,7 +15,9 @@ import type {
   ReleaseOptions,
   Storage,
 } from '../../core/storage.js';
+import type { QueueLimits, StoredQueueLimits } from '../../core/limits.js';
 import { MemoryAdmin } from './memory-admin.js';
+import { MemoryLimits } from './memory-limits.js';
 import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
 import { MemoryStats } from './memory-stats.js';
 import { MemoryUniqueKeys } from './memory-unique-keys.js';
@@ -35,6 +37,7 @@ export interface MemoryStorageOptions {
 export class MemoryStorage implements Storage {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly paused = new Set<string>();
+  private readonly limited = new MemoryLimits();
   private readonly counts = new MemoryStats();
   private readonly wake$ = new Subject<string>();
   private readonly keys: MemoryUniqueKeys;
@@ -89,6 +92,7 @@ export class MemoryStorage implements Storage {
         lockedUntil: null,
         lastError: null,
         uniqueKey: job.uniqueKey ?? null,
+        group: job.group ?? null,
         backoff: job.backoff ?? null,
         timeoutMs: job.timeoutMs ?? null,
         progress: null,
@@ -106,7 +110,7 @@ export class MemoryStorage implements Storage {
   async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
     const [result] = await this.enqueue([job]);
     const stored = this.jobs.get(result!.id)!;
-    if (result!.duplicate || stored.state !== 'available' || this.paused.has(stored.queue)) return { result: result!, claimed: null };
+    if (result!.duplicate || stored.state !== 'available' || this.paused.has(stored.queue) || this.limited.has(stored.queue)) return { result: result!, claimed: null };
     takeLease(stored, workerId, this.clock.now(), leaseMs); // a new job: attempt 0 → 1
     this.keys.track(stored);
     return { result: result!, claimed: structuredClone(stored) };
@@ -115,11 +119,13 @@ export class MemoryStorage implements Storage {
   async claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow = limit): Promise<JobRecord[]> {
     if (this.paused.has(queue) || limit <= 0) return [];
     const now = this.clock.now();
-    return dueInClaimOrder(this.jobs.values(), queue, now, limit).map((job, i) => {
-      takeLease(job, workerId, now, leaseMs, i >= startNow);
-      this.keys.track(job);
-      return structuredClone(job);
-    });
+    return this.limited.claim(queue, this.jobs.values(), now, limit, startNow, (n, first, group) =>
+      dueInClaimOrder(this.jobs.values(), queue, now, n, group).map((job, i) => {
+        takeLease(job, workerId, now, leaseMs, i >= first);
+        this.keys.track(job);
+        return structuredClone(job);
+      }),
+    );
   }
 
   async complete(items: CompleteItem[]): Promise<string[]> {
@@ -317,6 +323,23 @@ export class MemoryStorage implements Storage {
 
   async pausedQueues(): Promise<string[]> {
     return [...this.paused];
+  }
+
+  async setLimits(queue: string, limits: QueueLimits): Promise<void> {
+    this.limited.set(queue, limits);
+    this.wake$.next(queue);
+  }
+
+  isLimited(queue: string): boolean {
+    return this.limited.has(queue);
+  }
+
+  async limits(): Promise<StoredQueueLimits[]> {
+    return this.limited.list();
+  }
+
+  async blockQueue(queue: string, ms: number, group?: string | null): Promise<void> {
+    this.limited.block(queue, this.clock.now() + ms, group ?? null);
   }
 
   async prune(options: PruneOptions): Promise<number> {

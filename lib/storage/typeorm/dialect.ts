@@ -44,11 +44,16 @@ import type { DialectKind, TableNames } from './table-names.js';
  * | pausedQueues    | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
  * | prune           | postgres.statements.ts | mysql.statements.ts ¹       | sqlite.statements.ts    | common-flows.ts |
  * | pruneCounters   | postgres.statements.ts | mysql.statements.ts         | sqlite.statements.ts    | common-flows.ts |
+ * | (queue limits)  | limit-statements.ts    | limit-statements.ts         | limit-statements.ts     | limit-flows.ts  |
  *
  * ¹ MariaDB reads what these wrote through RETURNING. MySQL 8 has no RETURNING: there the flows
  * are in `mysql-no-returning.ts` (the INSERT's text still from `mysql.dialect.ts`). Which of
  * the two a server gets is decided at start-up from its version (`mysql-path.ts`); the other
  * methods are the same on both.
+ *
+ * Queue limits are not Dialect methods: `limit-flows.ts` builds, from a Dialect, the claim of a
+ * limited queue (around the dialect's `claim`, with its `group` filter for grouped claims), and
+ * the writes and reads of limits and blocks; `TypeOrmStorage` uses them for queues with limits.
  *
  * (`findByUniqueKey` is `byUniqueKey` there; `cancel`, `retry` and `prune` use `lockJob`,
  * `holders`, `releaseExpired`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its
@@ -68,8 +73,11 @@ export interface Dialect {
    * key up (`unique_active` NULL), so the next INSERT of the key can take it. Returns how many.
    */
   releaseExpired(keys: string[]): Step<number>;
-  /** The first `startNow` rows in claim order start at once; the rest are `prefetched` (see `Storage.claim`). */
-  claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number): Step<Row[]>;
+  /**
+   * The first `startNow` rows in claim order start at once; the rest are `prefetched` (see `Storage.claim`).
+   * `group` (limited queues' grouped claims): only jobs of that group (a name), or without one (null).
+   */
+  claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number, group?: string | null): Step<Row[]>;
   /**
    * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
    * available when its queue is paused; the stored row, as `claim` returns rows.
@@ -135,6 +143,8 @@ export interface InsertRow {
   uniqueTtlMs: number | null;
   backoff: string | null;
   timeoutMs: number | null;
+  /** The job's group (`job_group`), or null. */
+  group: string | null;
 }
 
 /** A row the INSERT stored (rows skipped for a taken unique key are absent). */

@@ -1,3 +1,4 @@
+import { assertGroup } from '../../core/limits.js';
 import type { EnqueueResult, NewJob } from '../../core/job-record.js';
 import { assertMs, DELAY_LIMIT } from '../../core/option-rules.js';
 import { assertName } from '../../core/validation.js';
@@ -44,6 +45,7 @@ export function toInsertRow(job: NewJob): InsertRow {
     uniqueTtlMs: ttl,
     backoff: job.backoff ? JSON.stringify(job.backoff) : null,
     timeoutMs: job.timeoutMs ?? null,
+    group: job.group === undefined || job.group === null ? null : assertGroup('group', job.group),
   };
 }
 

@@ -66,6 +66,7 @@ export function toJobRecord(r: Row): JobRecord {
     lockedUntil: asNullableDate(r.locked_until),
     lastError: parseJson(r.last_error) as JobErrorInfo | null,
     uniqueKey: asNullableString(r.unique_key),
+    group: asNullableString(r.job_group),
     backoff: parseJson(r.backoff) as BackoffSpec | null,
     timeoutMs: asNullableNumber(r.timeout_ms),
     progress: asNullableNumber(r.progress),

@@ -21,6 +21,10 @@ export interface TableNames {
   /** Roll-up count changes not yet folded into `counters` (PostgreSQL, MariaDB). */
   deltas: string;
   migrations: string;
+  /** Cluster-wide limits of queues, their start logs and blocks (`queue_limit`). */
+  limits: string;
+  /** Per group of a limited queue: its start log and block (`group_limit`). */
+  groupLimits: string;
   /** Quoted name of one of our indexes (`<prefix>job_<suffix>`). */
   index(suffix: string): string;
   /** Unquoted, for messages and lock keys. */
@@ -56,6 +60,8 @@ export function tableNames(kind: DialectKind, prefix: string, schema: string | n
     counters: qualified(`${prefix}counter`),
     deltas: qualified(`${prefix}counter_delta`),
     migrations: qualified(`${prefix}migration`),
+    limits: qualified(`${prefix}queue_limit`),
+    groupLimits: qualified(`${prefix}group_limit`),
     index: (suffix) => quote(`${prefix}job_${suffix}`),
     prefix,
     schema: kind === 'postgres' ? schema : null,

@@ -16,13 +16,16 @@ import type {
   Storage,
   Wakeup,
 } from '../../core/storage.js';
+import { assertGroup, type QueueLimits, type StoredQueueLimits } from '../../core/limits.js';
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { ReleasedRows } from './dialect.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
+import { limitFlows } from './dialects/limit-flows.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
+import { LimitedQueues } from './limited-queues.js';
 import type { ListenerEvent } from './pg-listener.js';
 import { buildStats, buildThroughput, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource } from './storage-setup.js';
@@ -54,6 +57,9 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
   static async fromDataSource(dataSource: unknown, cfg: DataSourceStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromDataSource(dataSource, cfg));
   }
+
+  /** Queues with limits: their claims take the limited flow (see `dialects/limit-statements.ts`). */
+  private readonly limited = new LimitedQueues(() => this.limits());
 
   async now(): Promise<number> {
     return this.run(this.dialect.now());
@@ -114,7 +120,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
    */
   async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
     const row = toInsertRow(job);
-    if (!this.dialect.insertClaimed || row.uniqueKey !== null || row.runAt !== null || row.delayMs !== 0) {
+    if (!this.dialect.insertClaimed || row.uniqueKey !== null || row.group !== null || row.runAt !== null || row.delayMs !== 0 || (await this.limited.has(row.queue))) {
       const [result] = await this.enqueue([job]);
       return { result: result!, claimed: null };
     }
@@ -127,7 +133,8 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     if (limit <= 0) return [];
     const n = Math.floor(limit);
     const first = Math.max(0, Math.min(n, Math.floor(startNow)));
-    const rows = await this.run(this.dialect.claim(queue, workerId, n, Math.round(leaseMs), first));
+    const limited = await this.limited.has(queue);
+    const rows = await this.run((limited ? limitFlows(this.dialect) : this.dialect).claim(queue, workerId, n, Math.round(leaseMs), first));
     if (rows.length) this.wrote();
     return rows.map(toJobRecord).sort(byClaimOrder);
   }
@@ -332,6 +339,26 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
       if (err instanceof LeaseLost) return { held: false, value: err.value as T };
       throw err;
     }
+  }
+
+  async setLimits(queue: string, limits: QueueLimits): Promise<void> {
+    await this.run(limitFlows(this.dialect).set(assertName('queue name', queue), limits));
+    this.limited.touched(queue);
+    this.signals.wake(queue);
+  }
+
+  isLimited(queue: string): boolean {
+    return this.limited.known(queue);
+  }
+
+  limits(): Promise<StoredQueueLimits[]> {
+    return this.run(limitFlows(this.dialect).list());
+  }
+
+  async blockQueue(queue: string, ms: number, group?: string | null): Promise<void> {
+    const g = group === undefined || group === null ? null : assertGroup('group', group);
+    await this.run(limitFlows(this.dialect).block(assertName('queue name', queue), Math.max(0, Math.round(ms)), g));
+    this.limited.touched(queue);
   }
 }
 

@@ -34,15 +34,15 @@ export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dial
    */
   const insertJobs = (rows: InsertRow[]) => {
     const tuple = `(?, ?, ?, ?, ?, COALESCE(?, ${plusMs(NOW, '?')}),
-      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ${plusMs(NOW, '?')}, ?, ?, ?)`;
+      CASE WHEN run_at > ${NOW} THEN 'scheduled' ELSE 'available' END, ${NOW}, ?, ?, ?, ${plusMs(NOW, '?')}, ?, ?, ?, ?)`;
     return sql(
       `INSERT IGNORE INTO ${t.jobs} (queue, name, payload, priority, max_attempts, run_at, state, created_at,
-                                     unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers)
+                                     unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers, job_group)
        VALUES ${rows.map(() => tuple).join(', ')}${path === 'returning' ? `
        RETURNING ${INSERTED_COLUMNS}` : ''}`,
       rows.flatMap((r) => [
         r.queue, r.name, r.payload, r.priority, r.maxAttempts, utc(r.runAt), r.delayMs,
-        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs, r.headers,
+        r.uniqueKey, r.uniqueWhile, r.uniqueKey, r.uniqueTtlMs, r.backoff, r.timeoutMs, r.headers, r.group,
       ]),
     );
   };
@@ -73,16 +73,16 @@ export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dial
    * otherwise sort a primary-key scan. The ORDER BY names `j.run_at`: a bare `run_at` would
    * mean the select list's text copy of it, and sort (filesort) instead of reading in order.
    */
-  const pickDue = (queue: string, limit: number) =>
+  const pickDue = (queue: string, limit: number, group: string | null | undefined) =>
     sql(
       `SELECT ${JOB_COLUMNS}, CAST(${NOW} AS CHAR) AS db_now
-       FROM ${t.jobs} j FORCE INDEX (${t.index('claim_idx')})
-       WHERE j.pending_queue = ? AND j.run_at <= ${NOW}
+       FROM ${t.jobs} j FORCE INDEX (${t.index(typeof group === 'string' ? 'group_idx' : 'claim_idx')})
+       WHERE ${typeof group === 'string' ? 'j.pending_group_queue' : 'j.pending_queue'} = ? AND j.run_at <= ${NOW}${group === undefined ? '' : group === null ? ' AND j.job_group IS NULL' : ' AND j.job_group = ?'}
          AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = ?)
        ORDER BY j.priority, j.run_at, j.id
        LIMIT ?
        FOR UPDATE SKIP LOCKED`,
-      [queue, queue, limit],
+      typeof group === 'string' ? [queue, group, queue, limit] : [queue, queue, limit],
     );
 
   /**
@@ -161,8 +161,8 @@ export function mysqlDialect(t: TableNames, path: MysqlPath = 'returning'): Dial
       yield applyDeltas(t, asString(stored.state) === 'running' ? deltasOf(rows, 'running', 1) : deltasOf(rows, 'pending', 1));
       return stored;
     }),
-    claim: (queue, workerId, limit, leaseMs, startNow) => step('tx-read-committed', function* () {
-      const { rows } = yield pickDue(queue, limit);
+    claim: (queue, workerId, limit, leaseMs, startNow, group) => step('tx-read-committed', function* () {
+      const { rows } = yield pickDue(queue, limit, group);
       if (!rows.length) return [];
       const now = asString(rows[0]!.db_now);
       const until = utc(new Date(asDate(now).getTime() + leaseMs))!;

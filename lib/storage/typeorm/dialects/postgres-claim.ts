@@ -21,13 +21,16 @@ export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertCla
    * a window function cannot sit beside FOR UPDATE, so it reads the locked rows, at most
    * `$3`, sorted in memory), which cost ~5% of a 250-row claim here.
    */
-  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, startNow: number) => {
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, startNow: number, group: string | null | undefined) => {
     const both = startNow > 0 && startNow < limit;
     const source = both ? 'ranked' : 'picked';
+    // A grouped claim (see `limit-statements.ts`): through group_idx, or the claim index for jobs without a group.
+    const params: unknown[] = both ? [queue, workerId, limit, leaseMs, startNow] : [queue, workerId, limit, leaseMs];
+    const ofGroup = group === undefined ? '' : group === null ? 'AND job_group IS NULL' : `AND job_group IS NOT NULL AND job_group = $${params.push(group)}`;
     return sql(
       `WITH picked AS (
          SELECT id${both ? ', priority, run_at' : ''} FROM ${t.jobs}
-         WHERE queue = $1 AND state IN ${PENDING} AND run_at <= ${CLOCK}
+         WHERE queue = $1 AND state IN ${PENDING} AND run_at <= ${CLOCK} ${ofGroup}
            AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1)
          ORDER BY priority, run_at, id
          LIMIT $3
@@ -45,7 +48,7 @@ export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertCla
        ), counted AS (${deltasPerQueue(t, 'claimed', [['pending', -1, '0'], ['running', 1, '0']])}
        ), async AS (${ASYNC_COMMIT}, ${epochMs(NOW)} AS started_at)
        SELECT claimed.*, async.started_at, async.started_at + $4::float8 AS locked_until FROM claimed, async`,
-      both ? [queue, workerId, limit, leaseMs, startNow] : [queue, workerId, limit, leaseMs],
+      params,
     );
   };
 
@@ -76,8 +79,8 @@ export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertCla
     );
 
   return {
-    claim: (queue, workerId, limit, leaseMs, startNow) => step('write', function* () {
-      return (yield claimJobs(queue, workerId, limit, leaseMs, startNow)).rows;
+    claim: (queue, workerId, limit, leaseMs, startNow, group) => step('write', function* () {
+      return (yield claimJobs(queue, workerId, limit, leaseMs, startNow, group)).rows;
     }),
     insertClaimed: (row, workerId, leaseMs) => step('write', function* () {
       return (yield insertClaimedJob(row, workerId, leaseMs)).rows[0]!;

@@ -34,17 +34,17 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    */
   const insertJobsText = (onConflict: string) => `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
-                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $15::text[])
+                              $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $15::text[], $16::text[])
            WITH ORDINALITY AS i(queue, name, payload, priority, max_attempts, run_at, delay_ms,
-                                unique_key, unique_while, backoff, timeout_ms, unique_ttl_ms, headers, ord)
+                                unique_key, unique_while, backoff, timeout_ms, unique_ttl_ms, headers, job_group, ord)
        ), due AS (
          SELECT i.*, COALESCE(i.run_at, ${NOW} + ${ms('i.delay_ms')}) AS due_at FROM input i
        ), ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers)
+                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers, job_group)
          SELECT queue, name, payload::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
                 priority, max_attempts, due_at, ${NOW}, unique_key, unique_while, unique_key,
-                ${NOW} + ${ms('unique_ttl_ms')}, backoff::json, timeout_ms, headers::json
+                ${NOW} + ${ms('unique_ttl_ms')}, backoff::json, timeout_ms, headers::json, job_group
          FROM due ORDER BY ord
          ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
@@ -74,6 +74,7 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
         t.channel,
         DELAYED_NOTIFY_HORIZON_MS,
         rows.map((r) => r.headers),
+        rows.map((r) => r.group),
       ],
     );
 
@@ -89,9 +90,9 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
          SELECT due_at, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END AS state
          FROM (SELECT COALESCE($6::timestamptz, ${NOW} + ${ms('$7::bigint')}) AS due_at) x
        ), ins AS (
-         INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at, backoff, timeout_ms, headers)
+         INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at, backoff, timeout_ms, headers, job_group)
          SELECT $1::text, $2::text, p.payload::json, d.state, $4::int, $5::int, d.due_at, ${NOW}, $8::text::json, $9::bigint,
-                $12::text::json
+                $12::text::json, $13::text
          FROM d, unnest($3::text[]) WITH ORDINALITY AS p(payload, ord)
          ORDER BY p.ord
          RETURNING id
@@ -110,14 +111,14 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
       (r) =>
         r.uniqueKey === null && r.queue === a.queue && r.name === a.name && r.priority === a.priority &&
         r.maxAttempts === a.maxAttempts && (r.runAt?.getTime() ?? null) === at && r.delayMs === a.delayMs &&
-        r.backoff === a.backoff && r.timeoutMs === a.timeoutMs && r.headers === a.headers,
+        r.backoff === a.backoff && r.timeoutMs === a.timeoutMs && r.headers === a.headers && r.group === a.group,
     );
   };
   const insertUniform = (rows: InsertRow[]) => {
     const a = rows[0]!;
     return sql(insertUniformText, [
       a.queue, a.name, rows.map((r) => r.payload), a.priority, a.maxAttempts, a.runAt, a.delayMs, a.backoff, a.timeoutMs, t.channel,
-      DELAYED_NOTIFY_HORIZON_MS, a.headers,
+      DELAYED_NOTIFY_HORIZON_MS, a.headers, a.group,
     ]);
   };
 
@@ -130,10 +131,10 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
    */
   const insertOneText = (onConflict: string) => `WITH ins AS (
          INSERT INTO ${t.jobs} (queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers)
+                                unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers, job_group)
          SELECT $1::text, $2::text, $3::text::json, CASE WHEN due_at > ${CLOCK} THEN 'scheduled' ELSE 'available' END,
                 $4::int, $5::int, due_at, ${NOW}, $8::text, $9::text, $8::text, ${NOW} + ${ms('$12::bigint')},
-                $10::text::json, $11::bigint, $15::text::json
+                $10::text::json, $11::bigint, $15::text::json, $16::text
          FROM (SELECT COALESCE($6::timestamptz, ${NOW} + ${ms('$7::bigint')}) AS due_at) d
          ${onConflict}
          RETURNING id, unique_key, queue, state, run_at
@@ -150,7 +151,7 @@ export function postgresEnqueue(t: TableNames): Pick<Dialect, 'insert'> {
       r.uniqueKey === null ? insertOnePlain : insertOneKeyed,
       [
         r.queue, r.name, r.payload, r.priority, r.maxAttempts, r.runAt, r.delayMs, r.uniqueKey, r.uniqueWhile, r.backoff, r.timeoutMs,
-        r.uniqueTtlMs, t.channel, DELAYED_NOTIFY_HORIZON_MS, r.headers,
+        r.uniqueTtlMs, t.channel, DELAYED_NOTIFY_HORIZON_MS, r.headers, r.group,
       ],
     );
 

@@ -29,16 +29,16 @@ export function sqliteDialect(t: TableNames): Dialect {
   const insertJobs = (rows: InsertRow[]) =>
     sql(
       `INSERT INTO ${t.jobs} (id, queue, name, payload, state, priority, max_attempts, run_at, created_at,
-                              unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers)
+                              unique_key, unique_while, unique_active, unique_until, backoff, timeout_ms, headers, job_group)
        SELECT b.base + i.ord, i.queue, i.name, i.payload, CASE WHEN i.due_at > ${NOW} THEN 'scheduled' ELSE 'available' END,
               i.priority, i.max_attempts, i.due_at, ${NOW}, i.unique_key, i.unique_while, i.unique_key,
-              ${NOW} + i.unique_ttl_ms, i.backoff, i.timeout_ms, i.headers
+              ${NOW} + i.unique_ttl_ms, i.backoff, i.timeout_ms, i.headers, i.job_group
        FROM ${firstNewId(t)} AS b,
             (SELECT key AS ord, value ->> 'q' AS queue, value ->> 'n' AS name, value ->> 'p' AS payload,
                     value ->> 'pr' AS priority, value ->> 'ma' AS max_attempts,
                     COALESCE(value ->> 'r', ${NOW} + (value ->> 'd')) AS due_at,
                     value ->> 'k' AS unique_key, value ->> 'w' AS unique_while, value ->> 'u' AS unique_ttl_ms,
-                    value ->> 'b' AS backoff, value ->> 't' AS timeout_ms, value ->> 'h' AS headers
+                    value ->> 'b' AS backoff, value ->> 't' AS timeout_ms, value ->> 'h' AS headers, value ->> 'g' AS job_group
              FROM json_each(?)) AS i
        WHERE true
        ORDER BY i.ord
@@ -49,7 +49,7 @@ export function sqliteDialect(t: TableNames): Dialect {
         JSON.stringify(
           rows.map((r) => ({
             q: r.queue, n: r.name, p: r.payload, pr: r.priority, ma: r.maxAttempts, r: msOf(r.runAt), d: r.delayMs,
-            k: r.uniqueKey, w: r.uniqueWhile, u: r.uniqueTtlMs, b: r.backoff, t: r.timeoutMs, h: r.headers,
+            k: r.uniqueKey, w: r.uniqueWhile, u: r.uniqueTtlMs, b: r.backoff, t: r.timeoutMs, h: r.headers, g: r.group,
           })),
         ),
       ],
@@ -62,19 +62,19 @@ export function sqliteDialect(t: TableNames): Dialect {
    * Each job comes back as one JSON text (see `JOB_JSON`). `prefetched`: the claimed jobs go
    * to the worker's buffer rather than starting at once (see the claim flow below).
    */
-  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, prefetched: boolean) =>
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, prefetched: boolean, group: string | null | undefined) =>
     sql(
       `UPDATE ${t.jobs}
        SET state = 'running', attempt = attempt + 1, locked_by = ?, locked_until = ${NOW} + ?, started_at = ${NOW},
            prefetched = ?, unique_active = CASE WHEN unique_while = 'queued' THEN NULL ELSE unique_active END
        WHERE id IN (
-         SELECT id FROM ${t.jobs} INDEXED BY ${t.index('claim_idx')}
-         WHERE queue = ? AND state IN ${PENDING} AND run_at <= ${NOW}
+         SELECT id FROM ${t.jobs} INDEXED BY ${t.index(typeof group === 'string' ? 'group_idx' : 'claim_idx')}
+         WHERE queue = ? AND state IN ${PENDING} AND run_at <= ${NOW}${group === undefined ? '' : group === null ? ' AND job_group IS NULL' : ' AND job_group IS NOT NULL AND job_group = ?'}
            AND NOT EXISTS (SELECT 1 FROM ${t.paused} WHERE queue = ?)
          ORDER BY priority, run_at, id
          LIMIT ?)
        RETURNING ${JOB_JSON}`,
-      [workerId, leaseMs, prefetched ? 1 : 0, queue, queue, limit],
+      [workerId, leaseMs, prefetched ? 1 : 0, queue, ...(typeof group === 'string' ? [group] : []), queue, limit],
     );
 
   /**
@@ -215,10 +215,10 @@ export function sqliteDialect(t: TableNames): Dialect {
     // claims in one transaction (the second only when both kinds are asked for and the first
     // came back full). A worker asks for both only when it has free slots and nothing
     // buffered; its usual refill is all prefetched, one statement.
-    claim: (queue, workerId, limit, leaseMs, startNow) => step('tx', function* () {
+    claim: (queue, workerId, limit, leaseMs, startNow, group) => step('tx', function* () {
       const rows: Row[] = [];
-      if (startNow > 0) rows.push(...(yield claimJobs(queue, workerId, startNow, leaseMs, false)).rows);
-      if (limit > startNow && rows.length === startNow) rows.push(...(yield claimJobs(queue, workerId, limit - startNow, leaseMs, true)).rows);
+      if (startNow > 0) rows.push(...(yield claimJobs(queue, workerId, startNow, leaseMs, false, group)).rows);
+      if (limit > startNow && rows.length === startNow) rows.push(...(yield claimJobs(queue, workerId, limit - startNow, leaseMs, true, group)).rows);
       const n = rows.length;
       if (n) yield applyDeltas(t, [{ queue, event: 'pending', n: -n }, { queue, event: 'running', n }]);
       return rowsOfJobsJson(`[${rows.map((r) => r.job as string).join(',')}]`);

@@ -23,7 +23,7 @@ export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${NOW})`;
 const JOB_COLUMN_NAMES = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
   'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
-  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'headers',
+  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'headers', 'job_group',
 ] as const;
 
 export const JOB_COLUMNS = JOB_COLUMN_NAMES.join(', ');
@@ -49,6 +49,7 @@ export function rowsOfJobsJson(text: string): Row[] {
     locked_until: v[14], last_error: v[15], unique_key: v[16], backoff: v[17], timeout_ms: v[18], progress: v[19],
     progress_data: v[20], result: v[21], cancel_requested: v[22], interruptions: v[23], prefetched: v[24], rescued_unstarted: v[25],
     headers: v[26],
+    job_group: v[27],
   }));
 }
 

@@ -128,6 +128,41 @@ export const mysqlMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS headers TEXT NULL`,
     ],
   },
+  {
+    version: 8,
+    name: 'queue limits: global concurrency, rate limits, blocks',
+    // See the PostgreSQL migration 8. Valid on MySQL 8 as it is (no MariaDB-only syntax).
+    up: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.limits} (
+        queue VARCHAR(128) NOT NULL PRIMARY KEY,
+        global_concurrency INT NULL,
+        rate_limit INT NULL,
+        rate_interval_ms BIGINT NULL,
+        blocked_until BIGINT NULL,
+        starts LONGTEXT NOT NULL,
+        group_concurrency INT NULL,
+        group_rate_limit INT NULL,
+        group_rate_interval_ms BIGINT NULL,
+        group_blocked_until BIGINT NULL,
+        group_cursor VARCHAR(128) NULL
+      ) ${TABLE_OPTIONS}`,
+      ...addColumnIfMissing(t, 'job_group', 'VARCHAR(128) NULL'),
+      // No partial indexes: a generated column that is NULL unless the job is pending and has a
+      // group leads the index, so a job without a group keeps one entry that no change of its
+      // state rewrites (an index led by pending_queue would be rewritten by every claim).
+      // VIRTUAL: added without copying the table.
+      ...addColumnIfMissing(t, 'pending_group_queue', `VARCHAR(128) AS (CASE WHEN state IN ${PENDING_STATES} AND job_group IS NOT NULL THEN queue END) VIRTUAL`),
+      ...addIndexIfMissing(t, 'group_idx', '(pending_group_queue, job_group, priority, run_at, id)'),
+      `CREATE TABLE IF NOT EXISTS ${t.groupLimits} (
+        queue VARCHAR(128) NOT NULL,
+        grp VARCHAR(128) NOT NULL,
+        blocked_until BIGINT NULL,
+        starts LONGTEXT NOT NULL,
+        last_start BIGINT NULL,
+        PRIMARY KEY (queue, grp)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 /**
@@ -140,6 +175,19 @@ function addColumnIfMissing(t: TableNames, column: string, definition: string): 
   return [
     `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${alter.replace(/'/g, "''")}', 'DO 0') FROM information_schema.COLUMNS
        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND COLUMN_NAME = '${column}')`,
+    'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
+    'EXECUTE jobs_migration_ddl',
+    'DEALLOCATE PREPARE jobs_migration_ddl',
+  ];
+}
+
+/** An index on the job table, created only when information_schema does not list it yet (MySQL has no CREATE INDEX IF NOT EXISTS). */
+function addIndexIfMissing(t: TableNames, suffix: string, columns: string): string[] {
+  const name = `${t.prefix}job_${suffix}`;
+  const create = `CREATE INDEX ${t.index(suffix)} ON ${t.jobs} ${columns}`;
+  return [
+    `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${create.replace(/'/g, "''")}', 'DO 0') FROM information_schema.STATISTICS
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND INDEX_NAME = '${name}')`,
     'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
     'EXECUTE jobs_migration_ddl',
     'DEALLOCATE PREPARE jobs_migration_ddl',

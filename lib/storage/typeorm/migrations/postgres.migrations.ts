@@ -163,4 +163,42 @@ export const postgresMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS headers json`,
     ],
   },
+  {
+    version: 8,
+    name: 'queue limits: global concurrency, rate limits, blocks',
+    up: (t) => [
+      // One row per queue that has limits or a block. A claim of such a queue locks its row
+      // (FOR UPDATE) for its transaction: claims of one limited queue run one at a time
+      // across the cluster, and read the running count and the start log under that lock.
+      // Times are epoch ms on the database's clock. `starts`: the rate limit's sliding log
+      // (JSON [[ms, n], …], see core/limits.ts). A queue without a row claims as before.
+      `CREATE TABLE IF NOT EXISTS ${t.limits} (
+        queue text PRIMARY KEY,
+        global_concurrency integer,
+        rate_limit integer,
+        rate_interval_ms bigint,
+        blocked_until bigint,
+        starts text NOT NULL DEFAULT '[]',
+        group_concurrency integer,
+        group_rate_limit integer,
+        group_rate_interval_ms bigint,
+        group_blocked_until bigint,
+        group_cursor text
+      )`,
+      // A job's group within its queue; nullable, no default: a catalog change only. Groups of a
+      // limited queue: `group_limit` holds each group's start log and block, and a grouped claim
+      // finds the groups with waiting jobs by skipping through group_idx (one probe per group).
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS job_group text`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('group_idx')} ON ${t.jobs} (queue, job_group, priority, run_at, id)
+         WHERE state IN ${PENDING_STATES} AND job_group IS NOT NULL`,
+      `CREATE TABLE IF NOT EXISTS ${t.groupLimits} (
+        queue text NOT NULL,
+        grp text NOT NULL,
+        blocked_until bigint,
+        starts text NOT NULL DEFAULT '[]',
+        last_start bigint,
+        PRIMARY KEY (queue, grp)
+      )`,
+    ],
+  },
 ];

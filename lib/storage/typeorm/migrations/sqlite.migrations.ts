@@ -118,4 +118,36 @@ export const sqliteMigrations: Migration[] = [
     // cannot be half-applied (SQLite has no ADD COLUMN IF NOT EXISTS).
     up: (t) => [`ALTER TABLE ${t.jobs} ADD COLUMN headers TEXT`],
   },
+  {
+    version: 8,
+    name: 'queue limits: global concurrency, rate limits, blocks',
+    // See the PostgreSQL migration 8. A claim of a limited queue runs in one BEGIN IMMEDIATE,
+    // which serializes it with every other writer already.
+    up: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.limits} (
+        queue TEXT PRIMARY KEY,
+        global_concurrency INTEGER,
+        rate_limit INTEGER,
+        rate_interval_ms INTEGER,
+        blocked_until INTEGER,
+        starts TEXT NOT NULL DEFAULT '[]',
+        group_concurrency INTEGER,
+        group_rate_limit INTEGER,
+        group_rate_interval_ms INTEGER,
+        group_blocked_until INTEGER,
+        group_cursor TEXT
+      ) STRICT`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN job_group TEXT`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('group_idx')} ON ${t.jobs} (queue, job_group, priority, run_at, id)
+         WHERE state IN ${PENDING_STATES} AND job_group IS NOT NULL`,
+      `CREATE TABLE IF NOT EXISTS ${t.groupLimits} (
+        queue TEXT NOT NULL,
+        grp TEXT NOT NULL,
+        blocked_until INTEGER,
+        starts TEXT NOT NULL DEFAULT '[]',
+        last_start INTEGER,
+        PRIMARY KEY (queue, grp)
+      ) STRICT`,
+    ],
+  },
 ];
