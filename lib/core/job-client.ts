@@ -16,7 +16,8 @@ import {
 import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
 import type { EngineLogger } from './engine-options.js';
-import type { EnqueueResult, NewJob } from './job-record.js';
+import type { EnqueueResult, FlowIds, NewFlowNode, NewJob } from './job-record.js';
+import { buildFlow, FLOW_OPTION_KEYS, type FlowNode } from './flow-builder.js';
 import { jobNameOf, tokenDefaultsOf, type JobToken, type JobTokenDefaults } from './job-token.js';
 import { assertKnownKeys } from './known-keys.js';
 import { toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
@@ -172,6 +173,28 @@ export class JobClient {
     return results;
   }
 
+  /**
+   * Stores a flow (see `Storage.enqueueFlow`): every job validated first, then the whole tree
+   * in one transaction (the caller's, with `{ manager }`). Resolves with the tree of ids.
+   */
+  async flow(root: FlowNode, options: { manager?: unknown } = {}): Promise<FlowIds> {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('flow options', 'expected { manager? }');
+    assertKnownKeys(options, FLOW_OPTION_KEYS, 'flow options');
+    if (!this.storage.enqueueFlow) throw new InvalidOptionsError('flow', 'this storage does not store flows');
+    const { tree, jobs } = await buildFlow(root, (job, payload, opts, where) => this.build(job, payload, opts, where));
+    const ids = await this.storage.enqueueFlow(tree, { manager: options.manager });
+    const flat: EnqueueResult[] = [];
+    const walk = (node: FlowIds) => {
+      flat.push({ id: node.id, duplicate: false });
+      node.children.forEach(walk);
+    };
+    walk(ids);
+    // Only the leaves are due; a parent becomes available when its children have finished.
+    this.after(jobs, flat, false);
+    if (options.manager === undefined) this.wakeLocal(leavesOf(tree));
+    return ids;
+  }
+
   /** Checks a job as `enqueue` would (name, payload, schema, size, options) without storing it. */
   async validate(nameOrToken: string | JobToken<unknown>, payload: unknown, options: EnqueueOptions = {}): Promise<void> {
     await this.build(nameOrToken, payload, options);
@@ -309,3 +332,10 @@ export class JobClient {
 }
 
 const UNIQUE_WHILE = new Set(['queued', 'running', 'until-complete']);
+
+/** The jobs of the nodes without children: the ones due at once. */
+function leavesOf(node: NewFlowNode, out: NewJob[] = []): NewJob[] {
+  if (!node.children.length) out.push(node.job);
+  for (const child of node.children) leavesOf(child, out);
+  return out;
+}

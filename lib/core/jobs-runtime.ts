@@ -24,7 +24,8 @@ import { assertKnownKeys, knownKeys } from './known-keys.js';
 import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { JOB_STATES, type JobState } from './job-record.js';
+import { JOB_STATES, type FlowTree, type JobState } from './job-record.js';
+import { readFlow } from './flow-builder.js';
 
 function assertState(state: unknown): JobState {
   if (!JOB_STATES.includes(state as JobState)) {
@@ -118,6 +119,11 @@ export class JobsRuntime {
 
   getJob(id: string): Promise<JobRecord | null> {
     return this.storage.get(String(id));
+  }
+
+  /** The flow under `id` with each job's state, or null when there is no such job. */
+  getFlow(id: string): Promise<FlowTree | null> {
+    return readFlow(this.storage, String(id));
   }
 
   async cancel(id: string): Promise<JobRecord> {

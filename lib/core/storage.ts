@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { EnqueueResult, JobErrorInfo, JobRecord, JobState, NewJob } from './job-record.js';
+import type { EnqueueResult, FlowIds, JobErrorInfo, JobRecord, JobState, NewFlowNode, NewJob } from './job-record.js';
 import { knownKeys } from './known-keys.js';
 
 /**
@@ -24,6 +24,23 @@ export interface Storage {
    * `EntityManager`): the insert joins the caller's transaction.
    */
   enqueue(jobs: NewJob[], options?: EnqueueStorageOptions): Promise<EnqueueResult[]>;
+
+  /**
+   * Optional (flows): stores a tree of jobs in one transaction (joining `options.manager`'s):
+   * every node with children is stored `waiting` with a count of its unfinished children;
+   * the others as `enqueue` stores them. Each finishing transition of a child (completed,
+   * dead, cancelled: by `complete`, `fail`, `release`, `rescue` or `cancel`) counts down its
+   * parent in the same transaction as its own change of state; the count reaching 0 makes the
+   * parent available, exactly once (a write guarded by `state = 'waiting'`). A child ending
+   * dead or cancelled under a parent whose `onChildFailure` is `fail` ends the parent dead
+   * instead, and cancels the parent's other pending descendants. `cancel` of a waiting parent
+   * cancels it and its pending descendants. `prune` keeps a finished child while its parent
+   * waits. `rescue` also repairs any waiting parent whose children have all finished.
+   */
+  enqueueFlow?(root: NewFlowNode, options?: EnqueueStorageOptions): Promise<FlowIds>;
+
+  /** Optional (flows): the children of `parentId`, by id. */
+  children?(parentId: string): Promise<JobRecord[]>;
 
   /**
    * Optional: stores one job that has no unique key and is due now already claimed by

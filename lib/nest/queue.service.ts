@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { BulkJob, EnqueueOptions } from '../core/enqueue-options.js';
 import type { JobEvent } from '../core/job-events.js';
-import type { EnqueueResult, JobRecord, JobState } from '../core/job-record.js';
+import type { EnqueueResult, FlowIds, FlowTree, JobRecord, JobState } from '../core/job-record.js';
+import type { FlowNode } from '../core/flow-builder.js';
 import type { JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
 import type { ListFilter, ListPage, OldestAvailable, QueueStats, ThroughputMinute } from '../core/storage.js';
@@ -24,6 +25,20 @@ export class QueueService {
   /** Stores many jobs in one round trip; every job is validated before any is stored. */
   enqueueMany(jobs: BulkJob[], options?: { manager?: unknown }): Promise<EnqueueResult[]> {
     return this.runtime.client.enqueueMany(jobs, options);
+  }
+
+  /**
+   * Stores a flow: a tree of jobs in which each parent waits (state `waiting`) until all its
+   * children have finished, then runs (its handler reads them with `ctx.children()`). One
+   * transaction, also the caller's with `{ manager }`. Resolves with the tree of ids.
+   */
+  flow(root: FlowNode, options?: { manager?: unknown }): Promise<FlowIds> {
+    return this.runtime.client.flow(root, options);
+  }
+
+  /** The flow under `id` (its root or any job in it), with each job's record; null when there is no such job. */
+  getFlow(id: string): Promise<FlowTree | null> {
+    return this.runtime.getFlow(id);
   }
 
   /** The job, or null when no job has this id. */

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import { adminCases } from './contract-admin.js';
 import { claimCases } from './contract-claim.js';
 import { enqueueCases } from './contract-enqueue.js';
+import { flowCases } from './contract-flows.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
 import { oldestAvailableCases } from './contract-oldest.js';
@@ -31,5 +32,6 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     leaseCases();
     adminCases();
     oldestAvailableCases();
+    flowCases();
   });
 }

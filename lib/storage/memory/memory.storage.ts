@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { EnqueueResult, JobRecord, NewJob } from '../../core/job-record.js';
+import type { EnqueueResult, FlowIds, JobRecord, NewFlowNode, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
   CompleteItem,
@@ -16,6 +16,7 @@ import type {
   Storage,
 } from '../../core/storage.js';
 import { MemoryAdmin } from './memory-admin.js';
+import { MemoryFlows } from './memory-flows.js';
 import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
 import { MemoryStats } from './memory-stats.js';
 import { MemoryUniqueKeys } from './memory-unique-keys.js';
@@ -41,11 +42,13 @@ export class MemoryStorage implements Storage {
   private nextId = 1;
   private readonly clock: Clock;
   private readonly admin: MemoryAdmin;
+  private readonly flows: MemoryFlows;
 
   constructor(options: MemoryStorageOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.keys = new MemoryUniqueKeys(this.jobs, this.clock);
-    this.admin = new MemoryAdmin(this.jobs, this.keys, this.clock, this.wake$, this.cancel$);
+    this.flows = new MemoryFlows(this.jobs, this.clock, this.wake$, this.cancel$, (queue, now) => this.counts.died(queue, now));
+    this.admin = new MemoryAdmin(this.jobs, this.keys, this.clock, this.wake$, this.cancel$, this.flows);
   }
 
   async init(): Promise<void> {}
@@ -96,9 +99,19 @@ export class MemoryStorage implements Storage {
         interruptions: 0,
         prefetched: false,
         rescuedUnstarted: false,
+        parentId: null,
       });
       return { id, duplicate: false };
     });
+  }
+
+  /** See `Storage.enqueueFlow`: one synchronous step, so the tree is stored whole. */
+  async enqueueFlow(root: NewFlowNode): Promise<FlowIds> {
+    return this.flows.store(root, (node) => this.insert([node.job])[0]!.id);
+  }
+
+  async children(parentId: string): Promise<JobRecord[]> {
+    return this.flows.children(String(parentId)).map((j) => structuredClone(j));
   }
 
   async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
@@ -132,6 +145,7 @@ export class MemoryStorage implements Storage {
       unlock(job);
       this.counts.completed(job.queue, now);
       this.keys.track(job);
+      this.flows.finished(job);
       held.push(item.id);
     }
     return held;
@@ -158,6 +172,7 @@ export class MemoryStorage implements Storage {
         job.runAt = new Date(now + item.retryDelayMs);
       }
       this.keys.track(job);
+      this.flows.finished(job);
       held.push(item.id);
     }
     return held;
@@ -198,6 +213,7 @@ export class MemoryStorage implements Storage {
       if (options.interrupted) job.interruptions++;
       unlock(job);
       this.keys.track(job);
+      this.flows.finished(job);
       held.push(id);
     }
     if (held.length) this.wake$.next(this.jobs.get(held[0]!)!.queue);
@@ -250,8 +266,9 @@ export class MemoryStorage implements Storage {
         job.runAt = new Date(now);
       }
       this.keys.track(job);
+      this.flows.finished(job);
     }
-    return moved;
+    return moved + this.flows.repair();
   }
 
   async progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void> {
