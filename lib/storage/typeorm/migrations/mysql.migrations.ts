@@ -1,5 +1,5 @@
 import type { TableNames } from '../table-names.js';
-import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
+import { ALL_STATES, ALL_STATES_9, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
 
 /** utf8mb4 for any text; binary collation so queue names and unique keys compare exactly. */
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
@@ -118,6 +118,20 @@ export const mysqlMigrations: Migration[] = [
       `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS interruptions INT NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 9,
+    name: 'flows: waiting parents, parent_id, pending_children, on_child_failure, child_status',
+    up: (t) => [
+      // See the PostgreSQL migration 9. One ALTER replaces the CHECK (DDL commits implicitly:
+      // dropping and adding in one statement leaves no window without it), then the columns
+      // and keys, each resumable.
+      `ALTER TABLE ${t.jobs} DROP CONSTRAINT ${t.index('state_check')}, ADD CONSTRAINT ${t.index('state_check')} CHECK (state IN ${ALL_STATES_9})`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS parent_id BIGINT NULL, ADD COLUMN IF NOT EXISTS pending_children INT NULL,
+         ADD COLUMN IF NOT EXISTS on_child_failure VARCHAR(8) NULL, ADD COLUMN IF NOT EXISTS child_status TINYINT NULL`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('parent_idx')} ON ${t.jobs} (parent_id, id)`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('child_status_idx')} ON ${t.jobs} (child_status, state)`,
+    ],
+  },
 ];
 
 /**
@@ -157,7 +171,32 @@ export const mysql8Migrations: Migration[] = mysqlMigrations.map((m): Migration 
       return { ...m, up: (t) => addColumnIfMissing(t, 'unique_until', 'DATETIME(3) NULL') };
     case 6:
       return { ...m, up: (t) => addColumnIfMissing(t, 'interruptions', 'INT NOT NULL DEFAULT 0') };
+    case 9:
+      return {
+        ...m,
+        up: (t) => [
+          m.up(t)[0]!,
+          ...addColumnIfMissing(t, 'parent_id', 'BIGINT NULL'),
+          ...addColumnIfMissing(t, 'pending_children', 'INT NULL'),
+          ...addColumnIfMissing(t, 'on_child_failure', 'VARCHAR(8) NULL'),
+          ...addColumnIfMissing(t, 'child_status', 'TINYINT NULL'),
+          ...addIndexIfMissing(t, 'parent_idx', '(parent_id, id)'),
+          ...addIndexIfMissing(t, 'child_status_idx', '(child_status, state)'),
+        ],
+      };
     default:
       return m;
   }
 });
+
+/** `CREATE INDEX IF NOT EXISTS`, which MySQL lacks: as `addColumnIfMissing`, from information_schema. */
+function addIndexIfMissing(t: TableNames, suffix: string, columns: string): string[] {
+  const create = `CREATE INDEX ${t.index(suffix)} ON ${t.jobs} ${columns}`;
+  return [
+    `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${create.replace(/'/g, "''")}', 'DO 0') FROM information_schema.STATISTICS
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND INDEX_NAME = '${t.prefix}job_${suffix}')`,
+    'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
+    'EXECUTE jobs_migration_ddl',
+    'DEALLOCATE PREPARE jobs_migration_ddl',
+  ];
+}
