@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
+import type { EnqueueResult, FlowIds, JobRecord, JobState, NewFlowNode, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
   CompleteItem,
@@ -20,6 +20,8 @@ import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { ReleasedRows } from './dialect.js';
+import { flowLinks, type FlowLinks, type Settled } from './dialects/flow-links.js';
+import { storeFlow } from './typeorm-flows.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
@@ -45,6 +47,44 @@ class LeaseLost {
  * The connection and its lifecycle are `TypeOrmConnection`'s.
  */
 export class TypeOrmStorage extends TypeOrmConnection implements Storage {
+  private linksOf: FlowLinks | undefined;
+
+  /** Flows (see `dialects/flow-links.ts`); built on first use, once the dialect is known. */
+  private get links(): FlowLinks {
+    return (this.linksOf ??= flowLinks(this.dialect.kind, this.dialect.tables));
+  }
+
+  /**
+   * Runs a finishing transition whose flow bookkeeping reports what it did to parents; the
+   * signals go out after the commit (a worker woken earlier would find the parent still waiting).
+   */
+  private async settling<T>(write: (done: (s: Settled) => void) => Promise<T>): Promise<T> {
+    const got: Settled[] = [];
+    const value = await write((s) => got.push(s));
+    for (const s of got) {
+      for (const queue of new Set(s.woken)) this.signals.wake(queue);
+      for (const id of s.cancelRequested) this.signals.cancelled(id);
+    }
+    return value;
+  }
+
+  /** See `Storage.enqueueFlow` and `typeorm-flows.ts`. */
+  async enqueueFlow(root: NewFlowNode, options: EnqueueStorageOptions = {}): Promise<FlowIds> {
+    const manager = options.manager === undefined || options.manager === null ? null : assertManagerOf(this.dataSource, options.manager);
+    const stored = manager
+      ? await storeFlow(root, this.dialect, this.links, (s) => this.exec().runOn(manager, s))
+      : await this.exec().transaction((_m, run) => storeFlow(root, this.dialect, this.links, run));
+    this.wrote();
+    if (!manager) for (const queue of stored.leafQueues) this.signals.wake(queue);
+    return stored.ids;
+  }
+
+  async children(parentId: string): Promise<JobRecord[]> {
+    const key = String(parentId);
+    if (!isJobId(key)) return [];
+    return (await this.run(this.links.children(key))).map(toJobRecord);
+  }
+
   /** A storage with its own DataSource, destroyed by `close()`. */
   static async fromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromConfig(cfg));
@@ -134,7 +174,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
 
   async complete(items: CompleteItem[]): Promise<string[]> {
     const valid = items.filter((i) => isJobId(i.id)).map((i) => ({ id: i.id, workerId: i.workerId, result: i.result ?? null }));
-    return this.batched(valid, (chunk) => this.dialect.complete(chunk));
+    return this.settling((done) => this.batched(valid, (chunk) => this.links.after(this.dialect.complete(chunk), done)));
   }
 
   async fail(items: FailItem[]): Promise<string[]> {
@@ -146,12 +186,14 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
       cancelled: i.cancelled === true,
       interrupted: i.interrupted === true,
     }));
-    return this.batched(valid, (chunk) => this.dialect.fail(chunk));
+    return this.settling((done) => this.batched(valid, (chunk) => this.links.after(this.dialect.fail(chunk), done)));
   }
 
   async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
     const valid = ids.filter(isJobId);
-    return this.batched(valid, (chunk) => heldOf(this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true)));
+    return this.settling((done) =>
+      this.batched(valid, (chunk) => this.links.after(heldOf(this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true)), done)),
+    );
   }
 
   async heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[] = []): Promise<HeartbeatResult> {
@@ -170,7 +212,16 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
 
   /** Also folds the count deltas: rescue is the maintenance every worker instance runs. */
   async rescue(limit = 1000): Promise<number> {
-    const moved = await this.run(this.dialect.rescue(Math.max(1, Math.floor(limit)), LEASE_EXPIRED));
+    const n = Math.max(1, Math.floor(limit));
+    const moved = await this.settling(async (done) => {
+      // The rescued jobs are counted into their flow parents in the rescue's transaction: the
+      // repair step counts every finished, uncounted child (the ones just rescued among them).
+      const rescue = this.dialect.rescue(n, LEASE_EXPIRED);
+      const repair = this.links.repair(n, done);
+      return this.run(step(rescue.mode === 'tx-read-committed' ? rescue.mode : 'tx', function* () {
+        return (yield* rescue.make()) + (yield* repair.make());
+      }));
+    });
     await this.foldCounters();
     return moved;
   }
@@ -218,7 +269,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
   async cancel(id: string): Promise<JobRecord | null> {
     const key = String(id);
     if (!isJobId(key)) return null;
-    const row = await this.run(this.dialect.cancel(key));
+    const row = await this.settling((done) => this.run(this.links.cancel(key, this.dialect.cancel(key), done)));
     const job = row ? toJobRecord(row) : null;
     if (job?.cancelRequested) this.signals.cancelled(job.id);
     return job;
@@ -322,12 +373,12 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     toResult: (value: T) => string | null,
   ): Promise<{ held: boolean; value: T }> {
     try {
-      return await this.exec().transaction(async (manager, run) => {
+      return await this.settling((done) => this.exec().transaction(async (manager, run) => {
         const value = await work(manager);
-        const held = isJobId(id) ? await run(this.dialect.complete([{ id, workerId, result: toResult(value) }])) : [];
+        const held = isJobId(id) ? await run(this.links.after(this.dialect.complete([{ id, workerId, result: toResult(value) }]), done)) : [];
         if (!held.length) throw new LeaseLost(value);
         return { held: true, value };
-      });
+      }));
     } catch (err) {
       if (err instanceof LeaseLost) return { held: false, value: err.value as T };
       throw err;

@@ -187,7 +187,7 @@ export function mysqlStatements(t: TableNames): CommonStatements {
     // MariaDB has no partial or expression indexes. One state per statement and ORDER BY
     // finished_at, so the (state, finished_at) index is the one that answers in order.
     prune: (olderThan, state, limit, queue) =>
-      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) ORDER BY finished_at LIMIT ? RETURNING queue`, [
+      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) AND (child_status IS NULL OR child_status = 2) ORDER BY finished_at LIMIT ? RETURNING queue`, [
         state,
         utc(olderThan),
         queue,

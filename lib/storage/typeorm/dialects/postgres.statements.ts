@@ -309,6 +309,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
            WHERE state IN ${FINISHED} AND state = $1
              AND COALESCE(completed_at, failed_at, created_at) < $2
              AND ($4::text IS NULL OR queue = $4)
+             AND (child_status IS NULL OR child_status = 2)
            LIMIT $3 FOR UPDATE SKIP LOCKED)
          DELETE FROM ${t.jobs} WHERE id = ANY (ARRAY(SELECT id FROM doomed)) RETURNING queue`,
         [state, olderThan, limit, queue],

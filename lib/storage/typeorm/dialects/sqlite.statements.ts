@@ -196,6 +196,7 @@ export function sqliteStatements(t: TableNames): CommonStatements {
            WHERE state IN ${FINISHED} AND state = ?
              AND COALESCE(completed_at, failed_at, created_at) < ?
              AND (? IS NULL OR queue = ?)
+             AND (child_status IS NULL OR child_status = 2)
            LIMIT ?)
          RETURNING queue`,
         [state, olderThan.getTime(), queue, queue, limit],
