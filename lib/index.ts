@@ -36,6 +36,8 @@ export type { ScheduleInput, ScheduleSpec } from './core/schedule-spec.js';
 export type { MissedTicks } from './core/handler-registry.js';
 export type { UniqueWhile, OnChildFailure, FlowIds, FlowTree, ChildOutcome } from './core/job-record.js';
 export type { FlowNode } from './core/flow-builder.js';
+export type { BatchOptions } from './core/batch-builder.js';
+export type { BatchInfo, BatchResult, BatchCounts, BatchCallbackPayload } from './core/job-record.js';
 export { MAX_FLOW_DEPTH, MAX_FLOW_NODES } from './core/flow-builder.js';
 export { FakeClock } from './core/fake-clock.js';
 export { MemoryStorage } from './storage/memory/memory.storage.js';

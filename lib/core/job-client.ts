@@ -16,7 +16,8 @@ import {
 import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import type { JobEvent } from './job-events.js';
 import type { EngineLogger } from './engine-options.js';
-import type { EnqueueResult, FlowIds, NewFlowNode, NewJob } from './job-record.js';
+import type { BatchResult, EnqueueResult, FlowIds, NewFlowNode, NewJob } from './job-record.js';
+import { buildBatch, type BatchOptions } from './batch-builder.js';
 import { buildFlow, FLOW_OPTION_KEYS, type FlowNode } from './flow-builder.js';
 import { jobNameOf, tokenDefaultsOf, type JobToken, type JobTokenDefaults } from './job-token.js';
 import { assertKnownKeys } from './known-keys.js';
@@ -139,11 +140,37 @@ export class JobClient {
   }
 
   async enqueueMany(items: BulkJob[], options: { manager?: unknown } = {}): Promise<EnqueueResult[]> {
-    if (!Array.isArray(items)) throw new InvalidOptionsError('enqueueMany', 'expected an array of { name, payload, options? }');
-    if (items.length > MAX_BULK) {
-      throw new InvalidOptionsError('enqueueMany', `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
-    }
     assertKnownKeys(options, ENQUEUE_MANY_KEYS, 'enqueueMany options');
+    const jobs = await this.buildMany(items, 'enqueueMany');
+    if (!jobs.length) return [];
+    const results = await this.storage.enqueue(jobs, { manager: options.manager });
+    this.after(jobs, results, options.manager === undefined);
+    return results;
+  }
+
+  /**
+   * Stores `items` (as `enqueueMany`, without unique keys) as one batch, in one transaction;
+   * its callbacks are stored exactly once each, when they fall due (see `Storage.enqueueBatch`).
+   */
+  async batch(items: BulkJob[], options: BatchOptions = {}): Promise<BatchResult> {
+    if (!this.storage.enqueueBatch) throw new InvalidOptionsError('batch', 'this storage does not store batches');
+    const spec = await buildBatch(options, (job, payload, opts, where) => this.build(job, payload, opts, where));
+    const jobs = await this.buildMany(items, 'batch');
+    if (!jobs.length) throw new InvalidOptionsError('batch', 'expected at least one job');
+    jobs.forEach((job, i) => {
+      if (job.uniqueKey !== null) throw new InvalidOptionsError(`batch[${i}].options.uniqueKey`, 'a batch stores new jobs only: unique keys are not taken in batches');
+    });
+    const result = await this.storage.enqueueBatch(jobs, spec.batch, { manager: spec.manager });
+    this.after(jobs, result.ids.map((id) => ({ id, duplicate: false })), spec.manager === undefined);
+    return result;
+  }
+
+  /** Validates and shapes the jobs of `enqueueMany` or `batch` (`label`). */
+  private async buildMany(items: BulkJob[], label: string): Promise<NewJob[]> {
+    if (!Array.isArray(items)) throw new InvalidOptionsError(label, 'expected an array of { name, payload, options? }');
+    if (items.length > MAX_BULK) {
+      throw new InvalidOptionsError(label, `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
+    }
     if (!items.length) return [];
     const built: Array<NewJob | Promise<NewJob>> = [];
     let pending = false;
@@ -151,14 +178,14 @@ export class JobClient {
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
         if (typeof item !== 'object' || item === null) {
-          throw new InvalidOptionsError(`enqueueMany[${i}]`, 'expected { name, payload, options? }');
+          throw new InvalidOptionsError(`${label}[${i}]`, 'expected { name, payload, options? }');
         }
-        assertKnownKeys(item, BULK_JOB_KEYS, `enqueueMany[${i}]`, `enqueueMany[${i}].`);
+        assertKnownKeys(item, BULK_JOB_KEYS, `${label}[${i}]`, `${label}[${i}].`);
         const itemOptions = item.options ?? {};
         if (typeof itemOptions === 'object' && itemOptions !== null && 'manager' in itemOptions) {
-          throw new InvalidOptionsError(`enqueueMany[${i}].options.manager`, managerPerBatch());
+          throw new InvalidOptionsError(`${label}[${i}].options.manager`, managerPerBatch());
         }
-        const job = this.build(item.name, item.payload, itemOptions, `enqueueMany[${i}].options`);
+        const job = this.build(item.name, item.payload, itemOptions, `${label}[${i}].options`);
         if (job instanceof Promise) pending = true;
         built.push(job);
       }
@@ -167,10 +194,7 @@ export class JobClient {
       for (const job of built) if (job instanceof Promise) job.catch(() => undefined);
       throw err;
     }
-    const jobs = pending ? await Promise.all(built) : (built as NewJob[]);
-    const results = await this.storage.enqueue(jobs, { manager: options.manager });
-    this.after(jobs, results, options.manager === undefined);
-    return results;
+    return pending ? await Promise.all(built) : (built as NewJob[]);
   }
 
   /**

@@ -94,6 +94,8 @@ export interface JobRecord {
   rescuedUnstarted: boolean;
   /** The flow parent this job is a child of (see `Storage.enqueueFlow`); null or absent otherwise. */
   parentId?: string | null;
+  /** The batch this job belongs to (see `Storage.enqueueBatch`); null or absent otherwise. */
+  batchId?: string | null;
 }
 
 export type UniqueWhile = 'queued' | 'running' | 'until-complete';
@@ -177,4 +179,52 @@ export interface ChildOutcome {
   result: unknown;
   /** The child's last error (dead, or failed before), else null. */
   error: JobErrorInfo | null;
+}
+
+/** A batch's callbacks as handed to `Storage.enqueueBatch`: each stored as given when it fires, with its payload replaced. */
+export interface NewBatch {
+  /** JSON text of the batch's own payload. */
+  payload: string;
+  callbacks: { complete?: NewJob; success?: NewJob; failure?: NewJob };
+}
+
+export interface BatchResult {
+  batchId: string;
+  ids: string[];
+}
+
+/** Finished jobs of a batch, as counted when each one finished (kept after the jobs are pruned). */
+export interface BatchCounts {
+  total: number;
+  completed: number;
+  dead: number;
+  cancelled: number;
+}
+
+/** The payload a batch callback receives. */
+export interface BatchCallbackPayload<TPayload = unknown> {
+  batchId: string;
+  payload: TPayload;
+  counts: BatchCounts;
+}
+
+/** `QueueService.getBatch`. */
+export interface BatchInfo {
+  id: string;
+  payload: unknown;
+  counts: BatchCounts;
+  /** The batch's jobs still stored, by state. */
+  states: Partial<Record<JobState, number>>;
+  /** Which callbacks have been enqueued. */
+  fired: { complete: boolean; success: boolean; failure: boolean };
+}
+
+/** Whether each callback is due, from the counts. */
+export function dueCallbacks(c: BatchCounts): { complete: boolean; success: boolean; failure: boolean } {
+  return { complete: c.completed + c.dead + c.cancelled >= c.total, success: c.completed >= c.total, failure: c.dead > 0 };
+}
+
+/** The callback job of a batch, as it fires: the template with the callback payload. */
+export function callbackJob(template: NewJob, batchId: string, payload: string, counts: BatchCounts): NewJob {
+  return { ...template, payload: `{"batchId":${JSON.stringify(batchId)},"payload":${payload},"counts":${JSON.stringify(counts)}}`, uniqueKey: null, runAt: null, delayMs: null };
 }

@@ -24,7 +24,7 @@ import { assertKnownKeys, knownKeys } from './known-keys.js';
 import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { JOB_STATES, type FlowTree, type JobState } from './job-record.js';
+import { JOB_STATES, type BatchInfo, type FlowTree, type JobState } from './job-record.js';
 import { readFlow } from './flow-builder.js';
 
 function assertState(state: unknown): JobState {
@@ -119,6 +119,11 @@ export class JobsRuntime {
 
   getJob(id: string): Promise<JobRecord | null> {
     return this.storage.get(String(id));
+  }
+
+  /** The batch's counts, or null when there is no such batch (or the storage keeps none). */
+  async getBatch(id: string): Promise<BatchInfo | null> {
+    return this.storage.getBatch ? this.storage.getBatch(String(id)) : null;
   }
 
   /** The flow under `id` with each job's state, or null when there is no such job. */

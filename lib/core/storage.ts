@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { EnqueueResult, FlowIds, JobErrorInfo, JobRecord, JobState, NewFlowNode, NewJob } from './job-record.js';
+import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, JobErrorInfo, JobRecord, JobState, NewBatch, NewFlowNode, NewJob } from './job-record.js';
 import { knownKeys } from './known-keys.js';
 
 /**
@@ -38,6 +38,17 @@ export interface Storage {
    * waits. `rescue` also repairs any waiting parent whose children have all finished.
    */
   enqueueFlow?(root: NewFlowNode, options?: EnqueueStorageOptions): Promise<FlowIds>;
+
+  /**
+   * Optional (batches): stores `jobs` (no unique keys) and their batch in one transaction.
+   * Each job's finishing transition adds it to the batch's counts in its own transaction; the
+   * transition that makes a callback due (`dueCallbacks`) stores it (`callbackJob`) in that
+   * same transaction, behind a guarded flag, so each callback is stored exactly once.
+   */
+  enqueueBatch?(jobs: NewJob[], batch: NewBatch, options?: EnqueueStorageOptions): Promise<BatchResult>;
+
+  /** Optional (batches): the batch's counts, or null. */
+  getBatch?(id: string): Promise<BatchInfo | null>;
 
   /** Optional (flows): the children of `parentId`, by id. */
   children?(parentId: string): Promise<JobRecord[]>;

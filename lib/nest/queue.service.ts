@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { BulkJob, EnqueueOptions } from '../core/enqueue-options.js';
 import type { JobEvent } from '../core/job-events.js';
-import type { EnqueueResult, FlowIds, FlowTree, JobRecord, JobState } from '../core/job-record.js';
+import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, FlowTree, JobRecord, JobState } from '../core/job-record.js';
+import type { BatchOptions } from '../core/batch-builder.js';
 import type { FlowNode } from '../core/flow-builder.js';
 import type { JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
@@ -39,6 +40,21 @@ export class QueueService {
   /** The flow under `id` (its root or any job in it), with each job's record; null when there is no such job. */
   getFlow(id: string): Promise<FlowTree | null> {
     return this.runtime.getFlow(id);
+  }
+
+  /**
+   * Stores many jobs (as `enqueueMany`) as one batch, in one transaction, and enqueues each
+   * callback exactly once when it falls due, with `{ batchId, payload, counts }`: `onComplete`
+   * when every job has finished, `onSuccess` when all completed, `onFailure` when the first
+   * ends dead.
+   */
+  batch(jobs: BulkJob[], options?: BatchOptions): Promise<BatchResult> {
+    return this.runtime.client.batch(jobs, options);
+  }
+
+  /** The batch's counts (finished jobs by outcome, stored jobs by state) and which callbacks fired; null when there is no such batch. */
+  getBatch(id: string): Promise<BatchInfo | null> {
+    return this.runtime.getBatch(id);
   }
 
   /** The job, or null when no job has this id. */

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { adminCases } from './contract-admin.js';
 import { claimCases } from './contract-claim.js';
+import { batchCases } from './contract-batches.js';
 import { enqueueCases } from './contract-enqueue.js';
 import { flowCases } from './contract-flows.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
@@ -33,5 +34,6 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     adminCases();
     oldestAvailableCases();
     flowCases();
+    batchCases();
   });
 }

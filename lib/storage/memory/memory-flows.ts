@@ -27,6 +27,8 @@ export class MemoryFlows {
     private readonly wake$: Subject<string>,
     private readonly cancel$: Subject<string>,
     private readonly died: (queue: string, now: number) => void,
+    /** Told of every finished job too (batch counts). */
+    private readonly onFinished: (job: JobRecord) => void = () => undefined,
   ) {}
 
   /** Stores the tree (`insert` stores one job and returns its id), parents `waiting`. */
@@ -52,6 +54,7 @@ export class MemoryFlows {
 
   /** Call after `job` entered a finished state. Counts its parent down, or ends it (onChildFailure 'fail'). */
   finished(job: JobRecord): void {
+    if (finished.has(job.state)) this.onFinished(job);
     if (!finished.has(job.state) || job.parentId == null) return;
     const parent = this.jobs.get(job.parentId);
     const link = this.parents.get(job.parentId);

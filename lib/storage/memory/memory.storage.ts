@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { EnqueueResult, FlowIds, JobRecord, NewFlowNode, NewJob } from '../../core/job-record.js';
+import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, JobRecord, NewBatch, NewFlowNode, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
   CompleteItem,
@@ -16,6 +16,7 @@ import type {
   Storage,
 } from '../../core/storage.js';
 import { MemoryAdmin } from './memory-admin.js';
+import { MemoryBatches } from './memory-batches.js';
 import { MemoryFlows } from './memory-flows.js';
 import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
 import { MemoryStats } from './memory-stats.js';
@@ -43,11 +44,13 @@ export class MemoryStorage implements Storage {
   private readonly clock: Clock;
   private readonly admin: MemoryAdmin;
   private readonly flows: MemoryFlows;
+  private readonly batches: MemoryBatches;
 
   constructor(options: MemoryStorageOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.keys = new MemoryUniqueKeys(this.jobs, this.clock);
-    this.flows = new MemoryFlows(this.jobs, this.clock, this.wake$, this.cancel$, (queue, now) => this.counts.died(queue, now));
+    this.batches = new MemoryBatches(this.jobs, (jobs) => this.insert(jobs), this.wake$);
+    this.flows = new MemoryFlows(this.jobs, this.clock, this.wake$, this.cancel$, (queue, now) => this.counts.died(queue, now), (job) => this.batches.finished(job));
     this.admin = new MemoryAdmin(this.jobs, this.keys, this.clock, this.wake$, this.cancel$, this.flows);
   }
 
@@ -100,6 +103,7 @@ export class MemoryStorage implements Storage {
         prefetched: false,
         rescuedUnstarted: false,
         parentId: null,
+        batchId: null,
       });
       return { id, duplicate: false };
     });
@@ -108,6 +112,14 @@ export class MemoryStorage implements Storage {
   /** See `Storage.enqueueFlow`: one synchronous step, so the tree is stored whole. */
   async enqueueFlow(root: NewFlowNode): Promise<FlowIds> {
     return this.flows.store(root, (node) => this.insert([node.job])[0]!.id);
+  }
+
+  async enqueueBatch(jobs: NewJob[], batch: NewBatch): Promise<BatchResult> {
+    return this.batches.store(jobs, batch);
+  }
+
+  async getBatch(id: string): Promise<BatchInfo | null> {
+    return this.batches.get(id);
   }
 
   async children(parentId: string): Promise<JobRecord[]> {
