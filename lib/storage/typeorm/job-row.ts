@@ -74,6 +74,7 @@ export function toJobRecord(r: Row): JobRecord {
     prefetched: asBool(r.prefetched),
     rescuedUnstarted: asBool(r.rescued_unstarted),
     parentId: r.parent_id == null ? null : String(r.parent_id),
+    batchId: r.batch_id == null ? null : String(r.batch_id),
   };
 }
 

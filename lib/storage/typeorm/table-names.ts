@@ -21,6 +21,8 @@ export interface TableNames {
   /** Roll-up count changes not yet folded into `counters` (PostgreSQL, MariaDB). */
   deltas: string;
   migrations: string;
+  /** Batches of jobs and their counts (`QueueService.batch`). */
+  batches: string;
   /** Quoted name of one of our indexes (`<prefix>job_<suffix>`). */
   index(suffix: string): string;
   /** Unquoted, for messages and lock keys. */
@@ -56,6 +58,7 @@ export function tableNames(kind: DialectKind, prefix: string, schema: string | n
     counters: qualified(`${prefix}counter`),
     deltas: qualified(`${prefix}counter_delta`),
     migrations: qualified(`${prefix}migration`),
+    batches: qualified(`${prefix}batch`),
     index: (suffix) => quote(`${prefix}job_${suffix}`),
     prefix,
     schema: kind === 'postgres' ? schema : null,

@@ -1,9 +1,10 @@
-import type { FlowIds, NewFlowNode } from '../../core/job-record.js';
+import type { BatchInfo, BatchResult, FlowIds, JobState, NewBatch, NewFlowNode, NewJob } from '../../core/job-record.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { Dialect } from './dialect.js';
 import type { FlowLinks, LinkNode } from './dialects/flow-links.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import type { Step } from './flow.js';
+import { asNumber, asString } from './job-row.js';
 
 type Run = <T>(step: Step<T>) => Promise<T>;
 
@@ -42,4 +43,33 @@ export async function storeFlow(root: NewFlowNode, dialect: Dialect, links: Flow
     level = next;
   }
   return { ids, leafQueues: [...leafQueues] };
+}
+
+/** Stores a batch inside the caller's transaction (`run`): its row, the jobs as `enqueue` stores them, then their membership. */
+export async function storeBatch(jobs: NewJob[], batch: NewBatch, dialect: Dialect, links: FlowLinks, run: Run): Promise<BatchResult> {
+  const rows = jobs.map((job) => {
+    if (job.uniqueKey) throw new InvalidOptionsError('batch', 'a batch stores new jobs only: unique keys are not taken in batches');
+    return toInsertRow(job);
+  });
+  const batchId = await run(links.createBatch(rows.length, batch));
+  const plan = new EnqueuePlan(rows);
+  await insertPlanned(plan, dialect, run);
+  const ids = plan.finish().map((r) => r.id);
+  await run(links.joinBatch(batchId, ids));
+  return { batchId, ids };
+}
+
+/** `Storage.getBatch` from `FlowLinks.getBatch`'s rows. */
+export async function readBatch(id: string, links: FlowLinks, run: Run): Promise<BatchInfo | null> {
+  const { batch, states } = await run(links.getBatch(id));
+  if (!batch) return null;
+  const byState: Partial<Record<JobState, number>> = {};
+  for (const r of states) byState[asString(r.state) as JobState] = asNumber(r.n);
+  return {
+    id: String(batch.id),
+    payload: JSON.parse(asString(batch.payload)) as unknown,
+    counts: { total: asNumber(batch.total), completed: asNumber(batch.completed), dead: asNumber(batch.dead), cancelled: asNumber(batch.cancelled) },
+    states: byState,
+    fired: { complete: asNumber(batch.complete_fired) === 1, success: asNumber(batch.success_fired) === 1, failure: asNumber(batch.failure_fired) === 1 },
+  };
 }

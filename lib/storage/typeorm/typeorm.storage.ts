@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { EnqueueResult, FlowIds, JobRecord, JobState, NewFlowNode, NewJob } from '../../core/job-record.js';
+import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, JobRecord, JobState, NewBatch, NewFlowNode, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
   CompleteItem,
@@ -21,7 +21,7 @@ import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { ReleasedRows } from './dialect.js';
 import { flowLinks, type FlowLinks, type Settled } from './dialects/flow-links.js';
-import { storeFlow } from './typeorm-flows.js';
+import { readBatch, storeBatch, storeFlow } from './typeorm-flows.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
@@ -51,7 +51,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
 
   /** Flows (see `dialects/flow-links.ts`); built on first use, once the dialect is known. */
   private get links(): FlowLinks {
-    return (this.linksOf ??= flowLinks(this.dialect.kind, this.dialect.tables));
+    return (this.linksOf ??= flowLinks(this.dialect));
   }
 
   /**
@@ -68,15 +68,29 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     return value;
   }
 
+  /** In the caller's transaction (`manager`), else in one of its own; wakes `queues` after its commit. */
+  private async inTransaction<T>(manager: unknown, work: (run: <R>(s: Step<R>) => Promise<R>) => Promise<T>, queues: (value: T) => string[]): Promise<T> {
+    const m = manager === undefined || manager === null ? null : assertManagerOf(this.dataSource, manager);
+    const value = m ? await work((s) => this.exec().runOn(m, s)) : await this.exec().transaction((_m, run) => work(run));
+    this.wrote();
+    if (!m) for (const queue of new Set(queues(value))) this.signals.wake(queue);
+    return value;
+  }
+
   /** See `Storage.enqueueFlow` and `typeorm-flows.ts`. */
   async enqueueFlow(root: NewFlowNode, options: EnqueueStorageOptions = {}): Promise<FlowIds> {
-    const manager = options.manager === undefined || options.manager === null ? null : assertManagerOf(this.dataSource, options.manager);
-    const stored = manager
-      ? await storeFlow(root, this.dialect, this.links, (s) => this.exec().runOn(manager, s))
-      : await this.exec().transaction((_m, run) => storeFlow(root, this.dialect, this.links, run));
-    this.wrote();
-    if (!manager) for (const queue of stored.leafQueues) this.signals.wake(queue);
+    const stored = await this.inTransaction(options.manager, (run) => storeFlow(root, this.dialect, this.links, run), (v) => v.leafQueues);
     return stored.ids;
+  }
+
+  /** See `Storage.enqueueBatch` and `typeorm-flows.ts`. */
+  async enqueueBatch(jobs: NewJob[], batch: NewBatch, options: EnqueueStorageOptions = {}): Promise<BatchResult> {
+    return this.inTransaction(options.manager, (run) => storeBatch(jobs, batch, this.dialect, this.links, run), () => jobs.map((j) => j.queue));
+  }
+
+  async getBatch(id: string): Promise<BatchInfo | null> {
+    const key = String(id);
+    return isJobId(key) ? readBatch(key, this.links, (s) => this.run(s)) : null;
   }
 
   async children(parentId: string): Promise<JobRecord[]> {

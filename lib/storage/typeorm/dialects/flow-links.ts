@@ -1,7 +1,8 @@
-import type { CountDelta } from '../dialect.js';
+import { callbackJob, dueCallbacks, type BatchCounts, type NewBatch } from '../../../core/job-record.js';
+import type { CountDelta, Dialect } from '../dialect.js';
+import { toInsertRow } from '../enqueue-plan.js';
 import { sql, step, type Flow, type Row, type Sql, type Step } from '../flow.js';
 import { asNumber, asString } from '../job-row.js';
-import type { DialectKind, TableNames } from '../table-names.js';
 import type { CommonStatements } from './common-flows.js';
 import { JOB_COLUMNS as MYSQL_COLUMNS, mysqlStatements, NOW as MYSQL_NOW } from './mysql.statements.js';
 import { jobColumns, NOW as PG_NOW, postgresStatements } from './postgres.statements.js';
@@ -54,7 +55,8 @@ export interface LinkNode {
  * whose children is unfinished or uncounted (its counter skewed, e.g. by a manual edit) moves
  * on as its children say, whatever its counter holds.
  */
-export function flowLinks(kind: DialectKind, t: TableNames) {
+export function flowLinks(dialect: Dialect) {
+  const { kind, tables: t } = dialect;
   const common: CommonStatements = kind === 'postgres' ? postgresStatements(t) : kind === 'mysql' ? mysqlStatements(t) : sqliteStatements(t);
   const now = kind === 'postgres' ? PG_NOW : kind === 'mysql' ? MYSQL_NOW : SQLITE_NOW;
   const lock = kind === 'sqlite' ? '' : ' FOR UPDATE';
@@ -198,6 +200,38 @@ export function flowLinks(kind: DialectKind, t: TableNames) {
     return ended;
   }
 
+  /**
+   * Adds finished jobs to their batches' counts (each batch row locked by its UPDATE, in id
+   * order) and stores each callback the new counts make due, behind its guarded flag.
+   */
+  function* countIntoBatches(rows: Row[], out: Settled): Flow<void> {
+    const byBatch = new Map<string, Row[]>();
+    for (const r of rows) {
+      const bid = String(r.batch_id);
+      const list = byBatch.get(bid) ?? [];
+      list.push(r);
+      byBatch.set(bid, list);
+    }
+    for (const bid of [...byBatch.keys()].sort(sortIds)) {
+      const list = byBatch.get(bid)!;
+      const n = (state: string) => list.filter((r) => r.state === state).length;
+      yield q(`UPDATE ${t.batches} SET completed = completed + ?, dead = dead + ?, cancelled = cancelled + ? WHERE id = ?`, [n('completed'), n('dead'), n('cancelled'), id(bid)]);
+      const batch = (yield q(`SELECT total, completed, dead, cancelled, payload, callbacks, complete_fired, success_fired, failure_fired FROM ${t.batches} WHERE id = ?`, [id(bid)])).rows[0];
+      if (!batch) continue;
+      const counts: BatchCounts = { total: asNumber(batch.total), completed: asNumber(batch.completed), dead: asNumber(batch.dead), cancelled: asNumber(batch.cancelled) };
+      const templates = JSON.parse(asString(batch.callbacks)) as NewBatch['callbacks'];
+      const due = dueCallbacks(counts);
+      for (const which of ['failure', 'success', 'complete'] as const) {
+        const template = templates[which];
+        if (!template || !due[which] || asNumber(batch[`${which}_fired`]) !== 0) continue;
+        const { affected } = yield q(`UPDATE ${t.batches} SET ${which}_fired = 1 WHERE id = ? AND ${which}_fired = 0`, [id(bid)]);
+        if (!affected) continue;
+        yield* dialect.insert([toInsertRow(callbackJob(template, bid, asString(batch.payload), counts))]).make();
+        out.woken.push(template.queue);
+      }
+    }
+  }
+
   /** See `flowLinks`: counts the finished, uncounted rows among `written` into their parents, up the tree. */
   function* settle(written: string[]): Flow<Settled> {
     const out: Settled = { woken: [], cancelRequested: [] };
@@ -207,12 +241,17 @@ export function flowLinks(kind: DialectKind, t: TableNames) {
       for (let i = 0; i < todo.length; i += MAX_IDS) {
         const chunk = todo.slice(i, i + MAX_IDS);
         const { rows } = yield q(
-          `SELECT id, name, state, parent_id FROM ${t.jobs} WHERE id IN (${marks(chunk.length)}) AND child_status = 0 AND state IN ${FINISHED}`,
+          `SELECT id, name, state, parent_id, batch_id FROM ${t.jobs} WHERE id IN (${marks(chunk.length)}) AND child_status = 0 AND state IN ${FINISHED}`,
           ids(chunk),
         );
         if (!rows.length) continue;
-        yield q(`UPDATE ${t.jobs} SET child_status = 1 WHERE id IN (${marks(rows.length)}) AND child_status = 0`, rows.map((r) => id(String(r.id))));
+        // A batch's job needs no keeping once counted (the batch keeps the counts): 2 at once.
+        yield q(
+          `UPDATE ${t.jobs} SET child_status = CASE WHEN parent_id IS NULL THEN 2 ELSE 1 END WHERE id IN (${marks(rows.length)}) AND child_status = 0`,
+          rows.map((r) => id(String(r.id))),
+        );
         next.push(...(yield* countInto(rows, out)));
+        yield* countIntoBatches(rows.filter((r) => r.batch_id != null), out);
       }
       todo = next;
     }
@@ -309,6 +348,40 @@ export function flowLinks(kind: DialectKind, t: TableNames) {
           }
           if (rows.length) yield common.applyDeltas(rows.map((r): CountDelta => ({ queue: asString(r.queue), event: 'pending', n: -1, runAt: r.run_at })));
         }
+      });
+    },
+
+    /** Stores a batch's row; returns its id. */
+    createBatch(total: number, batch: NewBatch): Step<string> {
+      return step('tx', function* () {
+        const callbacks = JSON.stringify(batch.callbacks);
+        const created = kind === 'sqlite' ? now : kind === 'mysql' ? MYSQL_NOW : 'now()';
+        const insert = `INSERT INTO ${t.batches} (total, payload, callbacks, created_at) VALUES (?, ?, ?, ${created})`;
+        if (kind === 'mysql') {
+          yield q(insert, [total, batch.payload, callbacks]);
+          return String((yield q(`SELECT LAST_INSERT_ID() AS id`)).rows[0]!.id);
+        }
+        return String((yield q(`${insert} RETURNING id`, [total, batch.payload, callbacks])).rows[0]!.id);
+      });
+    },
+
+    /** Makes just-inserted jobs members of batch `batchId` (not counted yet). */
+    joinBatch(batchId: string, jobIds: string[]): Step<void> {
+      return step('tx', function* () {
+        for (let i = 0; i < jobIds.length; i += MAX_IDS) {
+          const chunk = jobIds.slice(i, i + MAX_IDS);
+          yield q(`UPDATE ${t.jobs} SET batch_id = ?, child_status = 0 WHERE id IN (${marks(chunk.length)})`, [id(batchId), ...ids(chunk)]);
+        }
+      });
+    },
+
+    /** The batch's row and its stored jobs by state. */
+    getBatch(batchId: string): Step<{ batch: Row | null; states: Row[] }> {
+      return step('read', function* () {
+        const batch = (yield q(`SELECT id, total, completed, dead, cancelled, payload, complete_fired, success_fired, failure_fired FROM ${t.batches} WHERE id = ?`, [id(batchId)])).rows[0] ?? null;
+        if (!batch) return { batch, states: [] };
+        const states = (yield q(`SELECT state, count(*) AS n FROM ${t.jobs} WHERE batch_id = ? GROUP BY state`, [id(batchId)])).rows;
+        return { batch, states };
       });
     },
 

@@ -39,7 +39,7 @@ export const JOB_COLUMNS = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', time('run_at'), time('created_at'),
   time('started_at'), time('completed_at'), time('failed_at'), 'locked_by', time('locked_until'), 'last_error',
   'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested', 'interruptions',
-  'prefetched', 'rescued_unstarted', 'parent_id',
+  'prefetched', 'rescued_unstarted', 'parent_id', 'batch_id',
 ].join(', ');
 
 /** What an enqueue reads of the rows it stored: ids for the results, queue and run_at for the pending counts. */

@@ -23,7 +23,7 @@ export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${NOW})`;
 const JOB_COLUMN_NAMES = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
   'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
-  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'parent_id',
+  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'parent_id', 'batch_id',
 ] as const;
 
 export const JOB_COLUMNS = JOB_COLUMN_NAMES.join(', ');

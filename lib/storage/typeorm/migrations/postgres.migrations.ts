@@ -155,7 +155,7 @@ export const postgresMigrations: Migration[] = [
   },
   {
     version: 9,
-    name: 'flows: waiting parents, parent_id, pending_children, on_child_failure, child_status',
+    name: 'flows and batches: waiting parents, parent_id, pending_children, on_child_failure, child_status, batch_id, batches',
     up: (t) => [
       // A flow's parent waits in state 'waiting' (never in the claim index, which covers the
       // pending states only) until its children have finished. `child_status` of a child:
@@ -171,6 +171,23 @@ export const postgresMigrations: Migration[] = [
       // The rescuer's repair pass: finished children not counted yet, and waiting parents.
       `CREATE INDEX IF NOT EXISTS ${t.index('uncounted_idx')} ON ${t.jobs} (id) WHERE child_status = 0 AND state IN ${FINISHED_STATES}`,
       `CREATE INDEX IF NOT EXISTS ${t.index('waiting_idx')} ON ${t.jobs} (id) WHERE state = 'waiting'`,
+      // A batch's jobs (child_status as for a flow's children) and its counts, kept by the
+      // finishing transitions; `*_fired`: the callback has been stored (guarded 0 → 1).
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS batch_id bigint`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('batch_idx')} ON ${t.jobs} (batch_id, state) WHERE batch_id IS NOT NULL`,
+      `CREATE TABLE IF NOT EXISTS ${t.batches} (
+        id bigserial PRIMARY KEY,
+        total integer NOT NULL,
+        completed integer NOT NULL DEFAULT 0,
+        dead integer NOT NULL DEFAULT 0,
+        cancelled integer NOT NULL DEFAULT 0,
+        payload text NOT NULL,
+        callbacks text NOT NULL,
+        complete_fired smallint NOT NULL DEFAULT 0,
+        success_fired smallint NOT NULL DEFAULT 0,
+        failure_fired smallint NOT NULL DEFAULT 0,
+        created_at timestamptz(3) NOT NULL DEFAULT now()
+      )`,
     ],
   },
 ];

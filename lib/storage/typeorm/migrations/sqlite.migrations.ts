@@ -116,7 +116,7 @@ export const sqliteMigrations: Migration[] = [
   },
   {
     version: 9,
-    name: 'flows: waiting parents, parent_id, pending_children, on_child_failure, child_status',
+    name: 'flows and batches: waiting parents, parent_id, pending_children, on_child_failure, child_status, batch_id, batches',
     // See the PostgreSQL migration 9. SQLite cannot alter a CHECK constraint: the table is
     // rebuilt (`rebuildWithWaitingState`), inside the migration's one BEGIN IMMEDIATE.
     up: () => [],
@@ -154,4 +154,19 @@ function* rebuildWithWaitingState(t: TableNames): Flow<void> {
   yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('parent_idx')} ON ${t.jobs} (parent_id, id) WHERE parent_id IS NOT NULL`);
   yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('uncounted_idx')} ON ${t.jobs} (id) WHERE child_status = 0 AND state IN ${FINISHED_STATES}`);
   yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('waiting_idx')} ON ${t.jobs} (id) WHERE state = 'waiting'`);
+  yield sql(`ALTER TABLE ${t.jobs} ADD COLUMN batch_id INTEGER`);
+  yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('batch_idx')} ON ${t.jobs} (batch_id, state) WHERE batch_id IS NOT NULL`);
+  yield sql(`CREATE TABLE IF NOT EXISTS ${t.batches} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    total INTEGER NOT NULL,
+    completed INTEGER NOT NULL DEFAULT 0,
+    dead INTEGER NOT NULL DEFAULT 0,
+    cancelled INTEGER NOT NULL DEFAULT 0,
+    payload TEXT NOT NULL,
+    callbacks TEXT NOT NULL,
+    complete_fired INTEGER NOT NULL DEFAULT 0,
+    success_fired INTEGER NOT NULL DEFAULT 0,
+    failure_fired INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  ) STRICT`);
 }
