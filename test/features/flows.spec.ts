@@ -1,11 +1,22 @@
 import type { INestApplication } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidOptionsError, Job, MaxRetries, Processor, QueueService, type ChildOutcome, type FlowNode, type JobContext } from '../../lib/index.js';
+import {
+  InvalidOptionsError,
+  Job,
+  MaxRetries,
+  Processor,
+  QueueService,
+  type BatchCallbackPayload,
+  type ChildOutcome,
+  type FlowNode,
+  type JobContext,
+} from '../../lib/index.js';
 import { featureKinds, openTarget, startInstance, until, type FeatureTarget } from '../support/feature-targets.js';
 
 /** Handler runs, in the order they started, and what each parent saw of its children. */
 const runs: string[] = [];
 const seen = new Map<string, ChildOutcome[]>();
+const reports: Array<{ name: string; payload: BatchCallbackPayload<{ import: string }> }> = [];
 
 @Processor({ queue: 'flows', maxRetries: MaxRetries.count(0) })
 class FlowProcessor {
@@ -14,6 +25,11 @@ class FlowProcessor {
     runs.push(`resize:${payload.image}`);
     if (payload.image === 'broken') throw new Error(`cannot read ${payload.image}`);
     return { thumb: `${payload.image}.small` };
+  }
+
+  @Job('report')
+  report(payload: BatchCallbackPayload<{ import: string }>, ctx: JobContext) {
+    reports.push({ name: ctx.name, payload });
   }
 
   @Job('album')
@@ -35,6 +51,7 @@ for (const kind of await featureKinds()) {
     beforeEach(async () => {
       runs.length = 0;
       seen.clear();
+      reports.length = 0;
       target = await openTarget(kind);
       app = await startInstance(target, [FlowProcessor]);
       queue = app.get(QueueService);
@@ -80,6 +97,25 @@ for (const kind of await featureKinds()) {
       expect((await queue.cancel(ids.id)).state).toBe('cancelled');
       const flow = (await queue.getFlow(ids.id))!;
       expect([flow.children[0]!.job.state, flow.children[0]!.children[0]!.job.state]).toEqual(['cancelled', 'cancelled']);
+    });
+
+    it('batch: callbacks run once each with the batch payload and counts', async () => {
+      const { batchId, ids } = await queue.batch(
+        [{ name: 'resize', payload: { image: 'a' } }, { name: 'resize', payload: { image: 'broken' } }, { name: 'resize', payload: { image: 'c' } }],
+        { onComplete: 'report', onSuccess: 'report', onFailure: 'report', payload: { import: 'june' } },
+      );
+      expect(ids).toHaveLength(3);
+      expect((await queue.getJob(ids[0]!))!.batchId).toBe(batchId);
+      await until(() => reports.length >= 2, 15_000, 'the failure and completion callbacks');
+      await until(async () => (await queue.getBatch(batchId))!.fired.complete, 15_000, 'the batch to complete');
+      const info = (await queue.getBatch(batchId))!;
+      expect(info.counts).toEqual({ total: 3, completed: 2, dead: 1, cancelled: 0 });
+      expect(info.fired).toEqual({ complete: true, success: false, failure: true });
+      await until(() => reports.length === 2, 5_000, 'exactly two callbacks');
+      const complete = reports.find((r) => r.payload.counts.completed + r.payload.counts.dead === 3)!;
+      expect(complete.payload).toEqual({ batchId, payload: { import: 'june' }, counts: { total: 3, completed: 2, dead: 1, cancelled: 0 } });
+      await expect(queue.batch([], {})).rejects.toThrow(/at least one job/);
+      await expect(queue.batch([{ name: 'resize', payload: {} }], { onDone: 'report' } as never)).rejects.toBeInstanceOf(InvalidOptionsError);
     });
 
     it('refuses bad flows with clear errors before storing anything', async () => {
