@@ -8,8 +8,8 @@ import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { databaseAvailable, freshPostgresSchema, PG_URL } from '../support/databases.js';
 import { readRuns, startWorker, until, type WorkerProcess } from './cluster.js';
 
-const FLOWS = Number(process.env.FLOW_KILL_FLOWS ?? 50);
-const CHILDREN = Number(process.env.FLOW_KILL_CHILDREN ?? 20);
+const FLOWS = Number(process.env.FLOW_KILL_FLOWS ?? 200);
+const CHILDREN = Number(process.env.FLOW_KILL_CHILDREN ?? 50);
 
 const job = (name: string) => ({ queue: 'mp', name, payload: '{}', priority: 0, maxAttempts: 10 });
 const flow = (): NewFlowNode => ({
