@@ -202,6 +202,9 @@ export class JobsRuntime {
     if (filter.queue !== undefined) assertName('queue name', filter.queue);
     if (filter.name !== undefined) assertName('job name', filter.name);
     if (filter.state !== undefined) assertState(filter.state);
+    for (const key of ['parentId', 'batchId'] as const) {
+      if (filter[key] !== undefined && !/^\d{1,20}$/.test(String(filter[key]))) throw new InvalidOptionsError(key, 'expected a job or batch id (decimal digits)');
+    }
     if (filter.cursor != null && !/^\d{1,20}$/.test(String(filter.cursor))) {
       throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
     }

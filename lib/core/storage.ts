@@ -255,12 +255,16 @@ export interface ListFilter {
   queue?: string;
   state?: JobState;
   name?: string;
+  /** Only the children of this flow parent. */
+  parentId?: string;
+  /** Only the jobs of this batch. */
+  batchId?: string;
   limit?: number;
   /** Opaque cursor returned by the previous page. */
   cursor?: string | null;
 }
 
-export const LIST_FILTER_KEYS = knownKeys<ListFilter>({ queue: true, state: true, name: true, limit: true, cursor: true });
+export const LIST_FILTER_KEYS = knownKeys<ListFilter>({ queue: true, state: true, name: true, parentId: true, batchId: true, limit: true, cursor: true });
 
 export interface ListPage {
   jobs: JobRecord[];

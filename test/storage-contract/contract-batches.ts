@@ -20,6 +20,7 @@ export function batchCases(): void {
     const { batchId, ids } = await s.enqueueBatch!([newJob(), newJob(), newJob()], { payload: '{"report":7}', callbacks: callbacks() });
     expect(ids).toHaveLength(3);
     expect((await s.get(ids[0]!))!.batchId).toBe(batchId);
+    expect((await s.list({ batchId })).jobs.map((j) => j.id)).toEqual([...ids].reverse());
     const claimed = await s.claim('q', 'w1', 3, 30_000);
     await s.complete(claimed.slice(0, 2).map((j) => ({ id: j.id, workerId: 'w1' })));
     expect(await callbacksStored()).toEqual([]);

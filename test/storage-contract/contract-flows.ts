@@ -27,6 +27,7 @@ export function flowCases(): void {
     expect(await stateOf(ids.children[1]!.id)).toBe('waiting');
     expect((await s.get(ids.children[0]!.id))!.parentId).toBe(ids.id);
     expect((await s.list({ state: 'waiting' })).jobs.map((j) => j.id).sort()).toEqual([ids.id, ids.children[1]!.id].sort());
+    expect((await s.list({ parentId: ids.id })).jobs.map((j) => j.id)).toEqual([ids.children[1]!.id, ids.children[0]!.id]);
     // Only the leaves are claimed; waiting parents never are.
     expect(await runDue()).toEqual(['a', 'b1']);
     expect(await stateOf(ids.children[1]!.id)).toBe('available');

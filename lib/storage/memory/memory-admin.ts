@@ -27,6 +27,7 @@ export class MemoryAdmin {
     if (Number.isNaN(after)) throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
     const jobs = [...this.jobs.values()]
       .filter((j) => (!filter.queue || j.queue === filter.queue) && (!filter.state || j.state === filter.state) && (!filter.name || j.name === filter.name))
+      .filter((j) => (filter.parentId === undefined || j.parentId === String(filter.parentId)) && (filter.batchId === undefined || j.batchId === String(filter.batchId)))
       .filter((j) => Number(j.id) < after)
       .sort((a, b) => Number(b.id) - Number(a.id))
       .slice(0, limit + 1);

@@ -214,4 +214,6 @@ export interface ListWhere {
   queue?: string;
   state?: JobState;
   name?: string;
+  parentId?: string;
+  batchId?: string;
 }

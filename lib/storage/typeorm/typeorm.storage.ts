@@ -275,7 +275,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     const limit = Math.max(1, Math.min(1000, Math.floor(filter.limit ?? 100)));
     const cursor = filter.cursor ?? null;
     if (cursor !== null && !isJobId(cursor)) throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
-    const rows = await this.run(this.dialect.list({ queue: filter.queue, state: filter.state, name: filter.name }, limit + 1, cursor));
+    const rows = await this.run(this.dialect.list({ queue: filter.queue, state: filter.state, name: filter.name, parentId: filter.parentId, batchId: filter.batchId }, limit + 1, cursor));
     const jobs = rows.slice(0, limit).map(toJobRecord);
     return { jobs, nextCursor: rows.length > limit ? jobs[jobs.length - 1]!.id : null };
   }

@@ -190,6 +190,8 @@ export function postgresStatements(t: TableNames): CommonStatements {
       if (where.queue !== undefined) add((p) => `queue = ${p}`, where.queue);
       if (where.state !== undefined) add((p) => `state = ${p}`, where.state);
       if (where.name !== undefined) add((p) => `name = ${p}`, where.name);
+      if (where.parentId !== undefined) add((p) => `parent_id = ${p}::bigint`, where.parentId);
+      if (where.batchId !== undefined) add((p) => `batch_id = ${p}::bigint`, where.batchId);
       if (before !== null) add((p) => `id < ${p}::bigint`, before);
       params.push(limit);
       const w = cond.length ? `WHERE ${cond.join(' AND ')}` : '';

@@ -114,6 +114,8 @@ export function sqliteStatements(t: TableNames): CommonStatements {
       if (where.queue !== undefined) add('queue = ?', where.queue);
       if (where.state !== undefined) add('state = ?', where.state);
       if (where.name !== undefined) add('name = ?', where.name);
+      if (where.parentId !== undefined) add('parent_id = ?', Number(where.parentId));
+      if (where.batchId !== undefined) add('batch_id = ?', Number(where.batchId));
       if (before !== null) add('id < ?', Number(before));
       const w = cond.length ? `WHERE ${cond.join(' AND ')}` : '';
       return sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} ${w} ORDER BY id DESC LIMIT ?`, [...params, limit]);
