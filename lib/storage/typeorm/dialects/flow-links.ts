@@ -1,19 +1,12 @@
-import { callbackJob, dueCallbacks, type BatchCounts, type NewBatch } from '../../../core/job-record.js';
 import type { CountDelta, Dialect } from '../dialect.js';
-import { toInsertRow } from '../enqueue-plan.js';
-import { sql, step, type Flow, type Row, type Sql, type Step } from '../flow.js';
+import { step, type Flow, type Row, type Step } from '../flow.js';
 import { asNumber, asString } from '../job-row.js';
-import type { CommonStatements } from './common-flows.js';
-import { JOB_COLUMNS as MYSQL_COLUMNS, mysqlStatements, NOW as MYSQL_NOW } from './mysql.statements.js';
-import { jobColumns, NOW as PG_NOW, postgresStatements } from './postgres.statements.js';
-import { JOB_COLUMNS as SQLITE_COLUMNS, NOW as SQLITE_NOW, sqliteStatements } from './sqlite.statements.js';
+import { batchLinks } from './batch-links.js';
+import { linkSql } from './link-sql.js';
 
-const FINISHED = `('completed', 'dead', 'cancelled')`;
-const PENDING = `('scheduled', 'available', 'retryable')`;
+import { FINISHED, MAX_IDS, PENDING } from './link-sql.js';
 const FAILED = new Set(['dead', 'cancelled']);
 const PENDING_SET = new Set(['scheduled', 'available', 'retryable']);
-/** Children per statement of the repair pass and of a level of cancelled descendants. */
-const MAX_IDS = 500;
 /** Levels of a flow (see `MAX_FLOW_DEPTH`), with room for trees built before a lower bound. */
 const MAX_LEVELS = 64;
 
@@ -57,23 +50,9 @@ export interface LinkNode {
  */
 export function flowLinks(dialect: Dialect) {
   const { kind, tables: t } = dialect;
-  const common: CommonStatements = kind === 'postgres' ? postgresStatements(t) : kind === 'mysql' ? mysqlStatements(t) : sqliteStatements(t);
-  const now = kind === 'postgres' ? PG_NOW : kind === 'mysql' ? MYSQL_NOW : SQLITE_NOW;
-  const lock = kind === 'sqlite' ? '' : ' FOR UPDATE';
-  const yes = kind === 'postgres' ? 'true' : '1';
-  const runAt = kind === 'mysql' ? 'CAST(run_at AS CHAR) AS run_at' : 'run_at';
-  const later = kind === 'sqlite' ? `max(run_at, ${now})` : `GREATEST(run_at, ${now})`;
-  const columns = kind === 'postgres' ? jobColumns() : kind === 'mysql' ? MYSQL_COLUMNS : SQLITE_COLUMNS;
-  const errorParam = kind === 'postgres' ? '?::json' : '?';
-  /** `?` placeholders, numbered for PostgreSQL (no statement here has a `?` anywhere else). */
-  const q = (text: string, params: unknown[] = []): Sql => {
-    let n = 0;
-    return sql(kind === 'postgres' ? text.replace(/\?/g, () => `$${++n}`) : text, params);
-  };
-  const id = (v: string): unknown => (kind === 'sqlite' ? Number(v) : v);
-  const ids = (list: string[]) => list.map(id);
-  const marks = (n: number) => new Array<string>(n).fill('?').join(', ');
-  const sortIds = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  const x = linkSql(dialect);
+  const { common, now, lock, yes, runAt, later, columns, errorParam, q, id, ids, marks, sortIds } = x;
+  const batches = batchLinks(dialect, x);
 
   /** PostgreSQL: tells every instance on commit (a queue name: work is due there; `!cancel:<id>`). */
   function* notify(payload: string): Flow<void> {
@@ -200,38 +179,6 @@ export function flowLinks(dialect: Dialect) {
     return ended;
   }
 
-  /**
-   * Adds finished jobs to their batches' counts (each batch row locked by its UPDATE, in id
-   * order) and stores each callback the new counts make due, behind its guarded flag.
-   */
-  function* countIntoBatches(rows: Row[], out: Settled): Flow<void> {
-    const byBatch = new Map<string, Row[]>();
-    for (const r of rows) {
-      const bid = String(r.batch_id);
-      const list = byBatch.get(bid) ?? [];
-      list.push(r);
-      byBatch.set(bid, list);
-    }
-    for (const bid of [...byBatch.keys()].sort(sortIds)) {
-      const list = byBatch.get(bid)!;
-      const n = (state: string) => list.filter((r) => r.state === state).length;
-      yield q(`UPDATE ${t.batches} SET completed = completed + ?, dead = dead + ?, cancelled = cancelled + ? WHERE id = ?`, [n('completed'), n('dead'), n('cancelled'), id(bid)]);
-      const batch = (yield q(`SELECT total, completed, dead, cancelled, payload, callbacks, complete_fired, success_fired, failure_fired FROM ${t.batches} WHERE id = ?`, [id(bid)])).rows[0];
-      if (!batch) continue;
-      const counts: BatchCounts = { total: asNumber(batch.total), completed: asNumber(batch.completed), dead: asNumber(batch.dead), cancelled: asNumber(batch.cancelled) };
-      const templates = JSON.parse(asString(batch.callbacks)) as NewBatch['callbacks'];
-      const due = dueCallbacks(counts);
-      for (const which of ['failure', 'success', 'complete'] as const) {
-        const template = templates[which];
-        if (!template || !due[which] || asNumber(batch[`${which}_fired`]) !== 0) continue;
-        const { affected } = yield q(`UPDATE ${t.batches} SET ${which}_fired = 1 WHERE id = ? AND ${which}_fired = 0`, [id(bid)]);
-        if (!affected) continue;
-        yield* dialect.insert([toInsertRow(callbackJob(template, bid, asString(batch.payload), counts))]).make();
-        out.woken.push(template.queue);
-      }
-    }
-  }
-
   /** See `flowLinks`: counts the finished, uncounted rows among `written` into their parents, up the tree. */
   function* settle(written: string[]): Flow<Settled> {
     const out: Settled = { woken: [], cancelRequested: [] };
@@ -251,7 +198,7 @@ export function flowLinks(dialect: Dialect) {
           rows.map((r) => id(String(r.id))),
         );
         next.push(...(yield* countInto(rows, out)));
-        yield* countIntoBatches(rows.filter((r) => r.batch_id != null), out);
+        yield* batches.countInto(rows.filter((r) => r.batch_id != null), out.woken);
       }
       todo = next;
     }
@@ -351,39 +298,9 @@ export function flowLinks(dialect: Dialect) {
       });
     },
 
-    /** Stores a batch's row; returns its id. */
-    createBatch(total: number, batch: NewBatch): Step<string> {
-      return step('tx', function* () {
-        const callbacks = JSON.stringify(batch.callbacks);
-        const created = kind === 'sqlite' ? now : kind === 'mysql' ? MYSQL_NOW : 'now()';
-        const insert = `INSERT INTO ${t.batches} (total, payload, callbacks, created_at) VALUES (?, ?, ?, ${created})`;
-        if (kind === 'mysql') {
-          yield q(insert, [total, batch.payload, callbacks]);
-          return String((yield q(`SELECT LAST_INSERT_ID() AS id`)).rows[0]!.id);
-        }
-        return String((yield q(`${insert} RETURNING id`, [total, batch.payload, callbacks])).rows[0]!.id);
-      });
-    },
-
-    /** Makes just-inserted jobs members of batch `batchId` (not counted yet). */
-    joinBatch(batchId: string, jobIds: string[]): Step<void> {
-      return step('tx', function* () {
-        for (let i = 0; i < jobIds.length; i += MAX_IDS) {
-          const chunk = jobIds.slice(i, i + MAX_IDS);
-          yield q(`UPDATE ${t.jobs} SET batch_id = ?, child_status = 0 WHERE id IN (${marks(chunk.length)})`, [id(batchId), ...ids(chunk)]);
-        }
-      });
-    },
-
-    /** The batch's row and its stored jobs by state. */
-    getBatch(batchId: string): Step<{ batch: Row | null; states: Row[] }> {
-      return step('read', function* () {
-        const batch = (yield q(`SELECT id, total, completed, dead, cancelled, payload, complete_fired, success_fired, failure_fired FROM ${t.batches} WHERE id = ?`, [id(batchId)])).rows[0] ?? null;
-        if (!batch) return { batch, states: [] };
-        const states = (yield q(`SELECT state, count(*) AS n FROM ${t.jobs} WHERE batch_id = ? GROUP BY state`, [id(batchId)])).rows;
-        return { batch, states };
-      });
-    },
+    createBatch: batches.create,
+    joinBatch: batches.join,
+    getBatch: batches.get,
 
     /** A parent's children, by id, as `get` returns a job. */
     children(parentId: string): Step<Row[]> {
