@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, JobRecord, JobState, NewBatch, NewFlowNode, NewJob } from '../../core/job-record.js';
+import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
   CompleteItem,
@@ -20,15 +20,13 @@ import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { ReleasedRows } from './dialect.js';
-import { flowLinks, type FlowLinks, type Settled } from './dialects/flow-links.js';
-import { readBatch, storeBatch, storeFlow } from './typeorm-flows.js';
+import { TypeOrmFlowStorage } from './typeorm-flow-storage.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import type { ListenerEvent } from './pg-listener.js';
 import { buildStats, buildThroughput, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource } from './storage-setup.js';
-import { TypeOrmConnection } from './typeorm-connection.js';
 import { assertManagerOf } from './typeorm-options.js';
 
 const FINISHED: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled']);
@@ -44,61 +42,9 @@ class LeaseLost {
  * The Storage contract on TypeORM: SQLite (the embedded default), PostgreSQL and MariaDB.
  * Hot paths are raw parameterized SQL from a dialect (see `dialects/`), run by an executor
  * that knows the database's concurrency rules (see `executors/`); nothing hydrates entities.
- * The connection and its lifecycle are `TypeOrmConnection`'s.
+ * The connection and its lifecycle are `TypeOrmConnection`'s; flows and batches `TypeOrmFlowStorage`'s.
  */
-export class TypeOrmStorage extends TypeOrmConnection implements Storage {
-  private linksOf: FlowLinks | undefined;
-
-  /** Flows (see `dialects/flow-links.ts`); built on first use, once the dialect is known. */
-  private get links(): FlowLinks {
-    return (this.linksOf ??= flowLinks(this.dialect));
-  }
-
-  /**
-   * Runs a finishing transition whose flow bookkeeping reports what it did to parents; the
-   * signals go out after the commit (a worker woken earlier would find the parent still waiting).
-   */
-  private async settling<T>(write: (done: (s: Settled) => void) => Promise<T>): Promise<T> {
-    const got: Settled[] = [];
-    const value = await write((s) => got.push(s));
-    for (const s of got) {
-      for (const queue of new Set(s.woken)) this.signals.wake(queue);
-      for (const id of s.cancelRequested) this.signals.cancelled(id);
-    }
-    return value;
-  }
-
-  /** In the caller's transaction (`manager`), else in one of its own; wakes `queues` after its commit. */
-  private async inTransaction<T>(manager: unknown, work: (run: <R>(s: Step<R>) => Promise<R>) => Promise<T>, queues: (value: T) => string[]): Promise<T> {
-    const m = manager === undefined || manager === null ? null : assertManagerOf(this.dataSource, manager);
-    const value = m ? await work((s) => this.exec().runOn(m, s)) : await this.exec().transaction((_m, run) => work(run));
-    this.wrote();
-    if (!m) for (const queue of new Set(queues(value))) this.signals.wake(queue);
-    return value;
-  }
-
-  /** See `Storage.enqueueFlow` and `typeorm-flows.ts`. */
-  async enqueueFlow(root: NewFlowNode, options: EnqueueStorageOptions = {}): Promise<FlowIds> {
-    const stored = await this.inTransaction(options.manager, (run) => storeFlow(root, this.dialect, this.links, run), (v) => v.leafQueues);
-    return stored.ids;
-  }
-
-  /** See `Storage.enqueueBatch` and `typeorm-flows.ts`. */
-  async enqueueBatch(jobs: NewJob[], batch: NewBatch, options: EnqueueStorageOptions = {}): Promise<BatchResult> {
-    return this.inTransaction(options.manager, (run) => storeBatch(jobs, batch, this.dialect, this.links, run), () => jobs.map((j) => j.queue));
-  }
-
-  async getBatch(id: string): Promise<BatchInfo | null> {
-    const key = String(id);
-    return isJobId(key) ? readBatch(key, this.links, (s) => this.run(s)) : null;
-  }
-
-  async children(parentId: string): Promise<JobRecord[]> {
-    const key = String(parentId);
-    if (!isJobId(key)) return [];
-    return (await this.run(this.links.children(key))).map(toJobRecord);
-  }
-
+export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
   /** A storage with its own DataSource, destroyed by `close()`. */
   static async fromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromConfig(cfg));
