@@ -50,6 +50,9 @@ import type { DialectKind, TableNames } from './table-names.js';
  * the two a server gets is decided at start-up from its version (`mysql-path.ts`); the other
  * methods are the same on both.
  *
+ * Flows and batches (`flow-links.ts`, `batch-links.ts`, `link-sql.ts`) are not Dialect methods:
+ * written once in portable SQL, they wrap the finishing transitions' steps (see the README).
+ *
  * (`findByUniqueKey` is `byUniqueKey` there; `cancel`, `retry` and `prune` use `lockJob`,
  * `holders`, `releaseExpired`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its
  * database's Dialect from these.
