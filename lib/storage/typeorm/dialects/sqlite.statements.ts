@@ -48,6 +48,7 @@ export function rowsOfJobsJson(text: string): Row[] {
     run_at: v[8], created_at: v[9], started_at: v[10], completed_at: v[11], failed_at: v[12], locked_by: v[13],
     locked_until: v[14], last_error: v[15], unique_key: v[16], backoff: v[17], timeout_ms: v[18], progress: v[19],
     progress_data: v[20], result: v[21], cancel_requested: v[22], interruptions: v[23], prefetched: v[24], rescued_unstarted: v[25],
+    parent_id: v[26], batch_id: v[27],
   }));
 }
 
