@@ -309,6 +309,8 @@ export interface OldestAvailable {
 
 export interface QueueStats {
   queue: string;
+  /** Flow parents waiting for their children. */
+  waiting: number;
   available: number;
   scheduled: number;
   running: number;

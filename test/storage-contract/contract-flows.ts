@@ -28,6 +28,7 @@ export function flowCases(): void {
     expect((await s.get(ids.children[0]!.id))!.parentId).toBe(ids.id);
     expect((await s.list({ state: 'waiting' })).jobs.map((j) => j.id).sort()).toEqual([ids.id, ids.children[1]!.id].sort());
     expect((await s.list({ parentId: ids.id })).jobs.map((j) => j.id)).toEqual([ids.children[1]!.id, ids.children[0]!.id]);
+    expect((await s.stats()).find((st) => st.queue === 'q')).toMatchObject({ waiting: 2, available: 2, scheduled: 0 });
     // Only the leaves are claimed; waiting parents never are.
     expect(await runDue()).toEqual(['a', 'b1']);
     expect(await stateOf(ids.children[1]!.id)).toBe('available');
@@ -36,6 +37,7 @@ export function flowCases(): void {
     expect(await stateOf(ids.id)).toBe('available');
     expect(await runDue()).toEqual(['album']);
     expect(await runDue()).toEqual([]);
+    expect((await s.stats()).find((st) => st.queue === 'q')).toMatchObject({ waiting: 0, available: 0, running: 0 });
   });
 
   it('children() gives each child with its state and stored result', async () => {
@@ -62,6 +64,9 @@ export function flowCases(): void {
     expect(await stateOf(ids.children[2]!.children[0]!.id)).toBe('cancelled');
     expect(await s.claim('qb', 'w1', 10, 30_000)).toEqual([]);
     expect(await s.claim('qc', 'w1', 10, 30_000)).toEqual([]);
+    const stats = await s.stats();
+    for (const queue of ['q', 'qb', 'qc']) expect(stats.find((st) => st.queue === queue)).toMatchObject({ waiting: 0, available: 0 });
+    expect(stats.find((st) => st.queue === 'q')).toMatchObject({ dead: 1 });
   });
 
   it("onChildFailure 'fail' moves up: a parent that ends dead fails its own parent", async () => {
@@ -109,6 +114,7 @@ export function flowCases(): void {
     expect(await stateOf(two.children[0]!.children[0]!.id)).toBe('cancelled');
     expect((await s.get(running!.id))!.cancelRequested).toBe(true);
     expect(await s.claim('q2', 'w1', 10, 30_000)).toEqual([]);
+    expect((await s.stats()).find((st) => st.queue === 'q2')).toMatchObject({ waiting: 0, available: 0 });
   });
 
   it('a child whose worker died counts once the rescuer ends it', async () => {

@@ -173,7 +173,7 @@ export type ReleasedRows = HeartbeatRows;
 export type CounterEvent = 'completed' | 'died';
 
 /** State counts kept exact by the writes that change them (grain 's'). */
-export type StateEvent = 'pending' | 'running' | 'dead';
+export type StateEvent = 'pending' | 'running' | 'dead' | 'waiting';
 
 export type CountEvent = CounterEvent | StateEvent;
 

@@ -92,6 +92,7 @@ export function flowLinks(dialect: Dialect) {
             ids(waiting),
           );
           yield q(`UPDATE ${t.jobs} SET child_status = 2 WHERE parent_id IN (${marks(waiting.length)}) AND child_status = 1`, ids(waiting));
+          yield common.applyDeltas(rows.filter((r) => r.state === 'waiting').map((r): CountDelta => ({ queue: asString(r.queue), event: 'waiting', n: -1 })));
           next.push(...waiting);
         }
         if (running.length) {
@@ -124,7 +125,7 @@ export function flowLinks(dialect: Dialect) {
         [error, id(pid)],
       );
       if (!affected) return null;
-      yield common.applyDeltas([{ queue, event: 'dead', n: 1 }, { queue, event: 'died', n: 1 }]);
+      yield common.applyDeltas([{ queue, event: 'waiting', n: -1 }, { queue, event: 'dead', n: 1 }, { queue, event: 'died', n: 1 }]);
       yield* release(pid);
       yield* cancelUnder([pid], out);
       return pid;
@@ -134,7 +135,7 @@ export function flowLinks(dialect: Dialect) {
       [id(pid)],
     );
     if (!affected) return null;
-    yield common.applyDeltas([{ queue, event: 'pending', n: 1, runAt: parent.run_at }]);
+    yield common.applyDeltas([{ queue, event: 'waiting', n: -1 }, { queue, event: 'pending', n: 1, runAt: parent.run_at }]);
     yield* release(pid);
     yield* notify(queue);
     out.woken.push(queue);
@@ -219,9 +220,10 @@ export function flowLinks(dialect: Dialect) {
     cancel(jobId: string, inner: Step<Row | null>, done: (s: Settled) => void): Step<Row | null> {
       return step('tx', function* () {
         const out: Settled = { woken: [], cancelRequested: [] };
-        const { rows } = yield q(`SELECT state FROM ${t.jobs} WHERE id = ?${lock}`, [id(jobId)]);
+        const { rows } = yield q(`SELECT queue, state FROM ${t.jobs} WHERE id = ?${lock}`, [id(jobId)]);
         if (rows[0]?.state === 'waiting') {
           yield q(`UPDATE ${t.jobs} SET failed_at = ${now}, pending_children = 0, state = 'cancelled' WHERE id = ? AND state = 'waiting'`, [id(jobId)]);
+          yield common.applyDeltas([{ queue: asString(rows[0].queue), event: 'waiting', n: -1 }]);
           yield* release(jobId);
           yield* cancelUnder([jobId], out);
         } else {
@@ -293,7 +295,13 @@ export function flowLinks(dialect: Dialect) {
           for (const n of chunk) {
             yield q(`UPDATE ${t.jobs} SET pending_children = ?, on_child_failure = ?, state = 'waiting' WHERE id = ?`, [n.children, n.onChildFailure, id(n.id)]);
           }
-          if (rows.length) yield common.applyDeltas(rows.map((r): CountDelta => ({ queue: asString(r.queue), event: 'pending', n: -1, runAt: r.run_at })));
+          // Out of the pending count the INSERT put them in, into the waiting one.
+          if (rows.length) {
+            yield common.applyDeltas(rows.flatMap((r): CountDelta[] => [
+              { queue: asString(r.queue), event: 'pending', n: -1, runAt: r.run_at },
+              { queue: asString(r.queue), event: 'waiting', n: 1 },
+            ]));
+          }
         }
       });
     },
