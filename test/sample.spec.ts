@@ -74,7 +74,10 @@ describe('sample/01-quick-start', () => {
     expect(log).toMatch(/started\s+send-digest #\d+, attempt 2/);
     expect(log).toMatch(/completed\s+send-digest #\d+/);
     expect(log).toMatch(/dead\s+sync-newsletter #\d+ after 3 attempt\(s\): Newsletter API answered 503/);
-    expect(log).toMatch(/Demo jobs finished: 4 completed, 1 dead/);
+    expect(log).toMatch(/Album 'Summer' built from 3 photos: beach.thumb.jpg, harbour.thumb.jpg, sunset.thumb.jpg/);
+    expect(log).toMatch(/Import from customers.csv finished \(batch #\d+\): 4 of 4 chunks completed, 0 dead\./);
+    expect(log.match(/Import from customers.csv finished/g)).toHaveLength(1);
+    expect(log).toMatch(/Demo jobs finished: 9 completed, 1 dead/);
     expect(log).toMatch(/Workers drained; shut down cleanly/);
   });
 

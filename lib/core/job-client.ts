@@ -17,7 +17,9 @@ import type { HandlerDefinition, HandlerRegistry } from './handler-registry.js';
 import { headersJson } from './headers.js';
 import type { JobEvent } from './job-events.js';
 import type { EngineLogger } from './engine-options.js';
-import type { EnqueueResult, NewJob } from './job-record.js';
+import type { BatchResult, EnqueueResult, FlowIds, NewFlowNode, NewJob } from './job-record.js';
+import { buildBatch, type BatchOptions } from './batch-builder.js';
+import { buildFlow, FLOW_OPTION_KEYS, type FlowNode } from './flow-builder.js';
 import { jobNameOf, tokenDefaultsOf, type JobToken, type JobTokenDefaults } from './job-token.js';
 import { assertKnownKeys } from './known-keys.js';
 import { toBackoff, toMaxRetries, type MaxRetries } from './retry-policy.js';
@@ -164,11 +166,57 @@ export class JobClient {
   }
 
   async enqueueMany(items: BulkJob[], options: { manager?: unknown } = {}): Promise<EnqueueResult[]> {
-    if (!Array.isArray(items)) throw new InvalidOptionsError('enqueueMany', 'expected an array of { name, payload, options? }');
-    if (items.length > MAX_BULK) {
-      throw new InvalidOptionsError('enqueueMany', `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
-    }
     assertKnownKeys(options, ENQUEUE_MANY_KEYS, 'enqueueMany options');
+    const jobs = await this.buildMany(items, 'enqueueMany');
+    if (!jobs.length) return [];
+    const write = async () => {
+      const results = await this.storage.enqueue(jobs, { manager: options.manager });
+      this.after(jobs, results, options.manager === undefined);
+      return results;
+    };
+    return (await this.throughMiddleware(jobs, (i) => items[i]!.options ?? {}, write))!;
+  }
+
+  /** `write` stores `jobs`, through the enqueue middleware when some apply (a throw before the write stores nothing). */
+  private throughMiddleware(
+    jobs: NewJob[],
+    optionsOf: (i: number) => Readonly<Omit<EnqueueOptions, 'manager'>>,
+    write: () => Promise<EnqueueResult[] | null>,
+  ): Promise<EnqueueResult[] | null> {
+    if (!jobs.some((job) => this.hooked(job))) return write();
+    return enqueueThrough(this.middleware, jobs, optionsOf, write, this.lateError);
+  }
+
+  /**
+   * Stores `items` (as `enqueueMany`, without unique keys) as one batch, in one transaction;
+   * its callbacks are stored exactly once each, when they fall due (see `Storage.enqueueBatch`).
+   */
+  async batch(items: BulkJob[], options: BatchOptions = {}): Promise<BatchResult> {
+    if (!this.storage.enqueueBatch) throw new InvalidOptionsError('batch', 'this storage does not store batches');
+    const spec = await buildBatch(options, (job, payload, opts, where) => this.build(job, payload, opts, where));
+    const jobs = await this.buildMany(items, 'batch');
+    if (!jobs.length) throw new InvalidOptionsError('batch', 'expected at least one job');
+    jobs.forEach((job, i) => {
+      if (job.uniqueKey !== null) throw new InvalidOptionsError(`batch[${i}].options.uniqueKey`, 'a batch stores new jobs only: unique keys are not taken in batches');
+    });
+    const enqueueBatch = this.storage.enqueueBatch.bind(this.storage);
+    let result!: BatchResult;
+    const write = async () => {
+      result = await enqueueBatch(jobs, spec.batch, { manager: spec.manager });
+      const results = result.ids.map((id) => ({ id, duplicate: false }));
+      this.after(jobs, results, spec.manager === undefined);
+      return results;
+    };
+    await this.throughMiddleware(jobs, (i) => items[i]!.options ?? {}, write);
+    return result;
+  }
+
+  /** Validates and shapes the jobs of `enqueueMany` or `batch` (`label`). */
+  private async buildMany(items: BulkJob[], label: string): Promise<NewJob[]> {
+    if (!Array.isArray(items)) throw new InvalidOptionsError(label, 'expected an array of { name, payload, options? }');
+    if (items.length > MAX_BULK) {
+      throw new InvalidOptionsError(label, `at most ${MAX_BULK} jobs per call, got ${items.length}; split the list`);
+    }
     if (!items.length) return [];
     const built: Array<NewJob | Promise<NewJob>> = [];
     let pending = false;
@@ -176,14 +224,14 @@ export class JobClient {
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
         if (typeof item !== 'object' || item === null) {
-          throw new InvalidOptionsError(`enqueueMany[${i}]`, 'expected { name, payload, options? }');
+          throw new InvalidOptionsError(`${label}[${i}]`, 'expected { name, payload, options? }');
         }
-        assertKnownKeys(item, BULK_JOB_KEYS, `enqueueMany[${i}]`, `enqueueMany[${i}].`);
+        assertKnownKeys(item, BULK_JOB_KEYS, `${label}[${i}]`, `${label}[${i}].`);
         const itemOptions = item.options ?? {};
         if (typeof itemOptions === 'object' && itemOptions !== null && 'manager' in itemOptions) {
-          throw new InvalidOptionsError(`enqueueMany[${i}].options.manager`, managerPerBatch());
+          throw new InvalidOptionsError(`${label}[${i}].options.manager`, managerPerBatch());
         }
-        const job = this.build(item.name, item.payload, itemOptions, `enqueueMany[${i}].options`);
+        const job = this.build(item.name, item.payload, itemOptions, `${label}[${i}].options`);
         if (job instanceof Promise) pending = true;
         built.push(job);
       }
@@ -192,14 +240,35 @@ export class JobClient {
       for (const job of built) if (job instanceof Promise) job.catch(() => undefined);
       throw err;
     }
-    const jobs = pending ? await Promise.all(built) : (built as NewJob[]);
+    return pending ? await Promise.all(built) : (built as NewJob[]);
+  }
+
+  /**
+   * Stores a flow (see `Storage.enqueueFlow`): every job validated first, then the whole tree
+   * in one transaction (the caller's, with `{ manager }`). Resolves with the tree of ids.
+   */
+  async flow(root: FlowNode, options: { manager?: unknown } = {}): Promise<FlowIds> {
+    if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('flow options', 'expected { manager? }');
+    assertKnownKeys(options, FLOW_OPTION_KEYS, 'flow options');
+    if (!this.storage.enqueueFlow) throw new InvalidOptionsError('flow', 'this storage does not store flows');
+    const { tree, jobs, options: jobOptions } = await buildFlow(root, (job, payload, opts, where) => this.build(job, payload, opts, where));
+    const enqueueFlow = this.storage.enqueueFlow.bind(this.storage);
+    let ids!: FlowIds;
     const write = async () => {
-      const results = await this.storage.enqueue(jobs, { manager: options.manager });
-      this.after(jobs, results, options.manager === undefined);
-      return results;
+      ids = await enqueueFlow(tree, { manager: options.manager });
+      const flat: EnqueueResult[] = [];
+      const walk = (node: FlowIds) => {
+        flat.push({ id: node.id, duplicate: false });
+        node.children.forEach(walk);
+      };
+      walk(ids);
+      // Only the leaves are due; a parent becomes available when its children have finished.
+      this.after(jobs, flat, false);
+      if (options.manager === undefined) this.wakeLocal(leavesOf(tree));
+      return flat;
     };
-    if (!jobs.some((job) => this.hooked(job))) return write();
-    return (await enqueueThrough(this.middleware, jobs, (i) => items[i]!.options ?? {}, write, this.lateError))!;
+    await this.throughMiddleware(jobs, (i) => jobOptions[i]!, write);
+    return ids;
   }
 
   /** Whether a job goes through the enqueue middleware: when there are some, every job but the module's own (schedule rows). */
@@ -336,4 +405,11 @@ export class JobClient {
     if (g === undefined) return null;
     return assertGroup(`group of ${def!.owner}`, typeof g === 'function' ? g(payload) : g);
   }
+}
+
+/** The jobs of the nodes without children: the ones due at once. */
+function leavesOf(node: NewFlowNode, out: NewJob[] = []): NewJob[] {
+  if (!node.children.length) out.push(node.job);
+  for (const child of node.children) leavesOf(child, out);
+  return out;
 }

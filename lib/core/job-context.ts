@@ -1,3 +1,5 @@
+import type { ChildOutcome } from './job-record.js';
+
 /** What a handler receives beside its payload. */
 export interface JobContext {
   readonly id: string;
@@ -17,6 +19,11 @@ export interface JobContext {
    * Reports progress (0..100, optional JSON data); stored (throttled) and emitted as an event.
    */
   progress(percent: number, data?: unknown): Promise<void>;
+  /**
+   * A flow parent's children (see `QueueService.flow`), by id: each one's id, name, state, and
+   * stored result (completed) or last error. Empty for a job that is not a flow parent.
+   */
+  children(): Promise<ChildOutcome[]>;
   /**
    * With a TypeORM storage: an `EntityManager` whose transaction also marks this job
    * completed, so the handler's writes and the completion commit together. Undefined on

@@ -6,9 +6,12 @@ import type { JobErrorInfo } from '../errors/job-error-info.js';
 
 /**
  * `scheduled` and `retryable` are waiting for their `runAt`; once it is due they are
- * claimed exactly like `available` jobs (no promotion step is needed).
+ * claimed exactly like `available` jobs (no promotion step is needed). `waiting`: a flow's
+ * parent whose children have not all finished; it is never claimed, and becomes `available`
+ * (or ends as its `onChildFailure` says) when the last of them finishes.
  */
 export type JobState =
+  | 'waiting'
   | 'scheduled'
   | 'available'
   | 'retryable'
@@ -18,6 +21,7 @@ export type JobState =
   | 'cancelled';
 
 export const JOB_STATES: readonly JobState[] = [
+  'waiting',
   'scheduled',
   'available',
   'retryable',
@@ -92,6 +96,10 @@ export interface JobRecord {
    * counts: a job that crashes its process can be given one uncounted crash, never more.
    */
   rescuedUnstarted: boolean;
+  /** The flow parent this job is a child of (see `Storage.enqueueFlow`); null or absent otherwise. */
+  parentId?: string | null;
+  /** The batch this job belongs to (see `Storage.enqueueBatch`); null or absent otherwise. */
+  batchId?: string | null;
 }
 
 export type UniqueWhile = 'queued' | 'running' | 'until-complete';
@@ -139,4 +147,92 @@ export interface EnqueueResult {
   id: string;
   /** True when a job with the same `uniqueKey` was already waiting and no new job was stored. */
   duplicate: boolean;
+}
+
+/**
+ * What a failed child (one that ended `dead` or `cancelled`) does to its flow parent:
+ * `fail` (the parent ends dead, naming the child, and its other pending descendants are
+ * cancelled), `ignore` (the parent runs anyway) or `continue` (the parent runs anyway; it sees
+ * the failure in `ctx.children()`).
+ */
+export type OnChildFailure = 'fail' | 'ignore' | 'continue';
+
+export const ON_CHILD_FAILURE: readonly OnChildFailure[] = ['fail', 'ignore', 'continue'];
+
+/** One node of a flow as handed to `Storage.enqueueFlow`: validated, no unique key. */
+export interface NewFlowNode {
+  job: NewJob;
+  onChildFailure: OnChildFailure;
+  children: NewFlowNode[];
+}
+
+/** The ids of a stored flow, in the shape of the tree that was given. */
+export interface FlowIds {
+  id: string;
+  children: FlowIds[];
+}
+
+/** A stored flow with its jobs (`QueueService.getFlow`). */
+export interface FlowTree {
+  job: JobRecord;
+  children: FlowTree[];
+}
+
+/** A finished (or not yet finished) child, as a flow parent's handler sees it in `ctx.children()`. */
+export interface ChildOutcome {
+  id: string;
+  name: string;
+  state: JobState;
+  /** The child's stored result (completed), else null. */
+  result: unknown;
+  /** The child's last error (dead, or failed before), else null. */
+  error: JobErrorInfo | null;
+}
+
+/** A batch's callbacks as handed to `Storage.enqueueBatch`: each stored as given when it fires, with its payload replaced. */
+export interface NewBatch {
+  /** JSON text of the batch's own payload. */
+  payload: string;
+  callbacks: { complete?: NewJob; success?: NewJob; failure?: NewJob };
+}
+
+export interface BatchResult {
+  batchId: string;
+  ids: string[];
+}
+
+/** Finished jobs of a batch, as counted when each one finished (kept after the jobs are pruned). */
+export interface BatchCounts {
+  total: number;
+  completed: number;
+  dead: number;
+  cancelled: number;
+}
+
+/** The payload a batch callback receives. */
+export interface BatchCallbackPayload<TPayload = unknown> {
+  batchId: string;
+  payload: TPayload;
+  counts: BatchCounts;
+}
+
+/** `QueueService.getBatch`. */
+export interface BatchInfo {
+  id: string;
+  payload: unknown;
+  counts: BatchCounts;
+  /** The batch's jobs still stored, by state. */
+  states: Partial<Record<JobState, number>>;
+  /** Which callbacks have been enqueued. */
+  fired: { complete: boolean; success: boolean; failure: boolean };
+}
+
+/** Whether each callback is due, from the counts. */
+export function dueCallbacks(c: BatchCounts): { complete: boolean; success: boolean; failure: boolean } {
+  return { complete: c.completed + c.dead + c.cancelled >= c.total, success: c.completed >= c.total, failure: c.dead > 0 };
+}
+
+/** The callback job of a batch, as it fires: the template with the callback payload. */
+export function callbackJob(template: NewJob, batchId: string, payload: string, counts: BatchCounts): NewJob {
+  return { ...template, payload: `{"batchId":${JSON.stringify(batchId)},"payload":${payload},"counts":${JSON.stringify(counts)}}`, uniqueKey: null, runAt: null, delayMs: null };
 }

@@ -5,7 +5,7 @@ import type { JobHandlerFn } from './handler-registry.js';
 import type { JobContext } from './job-context.js';
 
 export type { JobHandlerFn };
-import type { JobRecord } from './job-record.js';
+import type { ChildOutcome, JobRecord } from './job-record.js';
 
 /**
  * One job's run inside a queue runner: its record, its abort state (reason, signal, timers),
@@ -15,6 +15,8 @@ import type { JobRecord } from './job-record.js';
 /** Where `ctx.progress` reports to (the runner). */
 export interface ProgressSink {
   reportProgress(record: JobRecord, percent: number, data?: unknown): Promise<void>;
+  /** A flow parent's children (`ctx.children()`). */
+  childrenOf(id: string): Promise<ChildOutcome[]>;
 }
 
 /**
@@ -76,6 +78,10 @@ export class RunContext implements JobContext {
 
   progress(percent: number, data?: unknown): Promise<void> {
     return this.#runner.reportProgress(this.#run.record, percent, data);
+  }
+
+  children(): Promise<ChildOutcome[]> {
+    return this.#runner.childrenOf(this.id);
   }
 }
 

@@ -27,7 +27,8 @@ import { assertKnownKeys, knownKeys } from './known-keys.js';
 import type { RuntimeSettings } from './settings.js';
 import { assertInt, assertName } from './validation.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { JOB_STATES, type JobState } from './job-record.js';
+import { JOB_STATES, type BatchInfo, type FlowTree, type JobState } from './job-record.js';
+import { readFlow } from './flow-builder.js';
 
 function assertState(state: unknown): JobState {
   if (!JOB_STATES.includes(state as JobState)) {
@@ -129,6 +130,16 @@ export class JobsRuntime {
     return this.storage.get(String(id));
   }
 
+  /** The batch's counts, or null when there is no such batch (or the storage keeps none). */
+  async getBatch(id: string): Promise<BatchInfo | null> {
+    return this.storage.getBatch ? this.storage.getBatch(String(id)) : null;
+  }
+
+  /** The flow under `id` with each job's state, or null when there is no such job. */
+  getFlow(id: string): Promise<FlowTree | null> {
+    return readFlow(this.storage, String(id));
+  }
+
   async cancel(id: string): Promise<JobRecord> {
     const before = await this.storage.get(String(id));
     const job = await this.storage.cancel(String(id));
@@ -210,6 +221,9 @@ export class JobsRuntime {
     if (filter.queue !== undefined) assertName('queue name', filter.queue);
     if (filter.name !== undefined) assertName('job name', filter.name);
     if (filter.state !== undefined) assertState(filter.state);
+    for (const key of ['parentId', 'batchId'] as const) {
+      if (filter[key] !== undefined && !/^\d{1,20}$/.test(String(filter[key]))) throw new InvalidOptionsError(key, 'expected a job or batch id (decimal digits)');
+    }
     if (filter.cursor != null && !/^\d{1,20}$/.test(String(filter.cursor))) {
       throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
     }

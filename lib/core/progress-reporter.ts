@@ -1,5 +1,6 @@
 import { coerceError } from './coerce-error.js';
-import type { JobRecord } from './job-record.js';
+import type { ChildOutcome, JobRecord } from './job-record.js';
+import { childOutcome } from './flow-builder.js';
 import type { ProgressSink } from './job-run.js';
 import type { WorkerDeps } from './job-executor.js';
 
@@ -34,6 +35,12 @@ export class ProgressReporter implements ProgressSink {
     } catch (err) {
       this.deps.logger.warn(`Could not store progress of job ${record.id}: ${coerceError(err).message}`);
     }
+  }
+
+  /** `ctx.children()`: read from the storage when it is asked for (empty on a storage without flows). */
+  async childrenOf(id: string): Promise<ChildOutcome[]> {
+    const storage = this.deps.storage;
+    return storage.children ? (await storage.children(id)).map(childOutcome) : [];
   }
 
   /** The job's run is over: forget its throttle. */

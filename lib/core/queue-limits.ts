@@ -67,5 +67,5 @@ function configuredLimits(q: QueueOptions): QueueLimits {
 const zero = () => ({ lastHour: 0, today: 0, thisMonth: 0, allTime: 0 });
 
 function emptyStats(queue: string): QueueStats {
-  return { queue, available: 0, scheduled: 0, running: 0, dead: 0, paused: false, completed: zero(), died: zero() };
+  return { queue, waiting: 0, available: 0, scheduled: 0, running: 0, dead: 0, paused: false, completed: zero(), died: zero() };
 }

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { EnqueueResult, JobErrorInfo, JobRecord, JobState, NewJob } from './job-record.js';
+import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, JobErrorInfo, JobRecord, JobState, NewBatch, NewFlowNode, NewJob } from './job-record.js';
 import { knownKeys } from './known-keys.js';
 import type { QueueLimits, StoredQueueLimits } from './limits.js';
 
@@ -25,6 +25,34 @@ export interface Storage {
    * `EntityManager`): the insert joins the caller's transaction.
    */
   enqueue(jobs: NewJob[], options?: EnqueueStorageOptions): Promise<EnqueueResult[]>;
+
+  /**
+   * Optional (flows): stores a tree of jobs in one transaction (joining `options.manager`'s):
+   * every node with children is stored `waiting` with a count of its unfinished children;
+   * the others as `enqueue` stores them. Each finishing transition of a child (completed,
+   * dead, cancelled: by `complete`, `fail`, `release`, `rescue` or `cancel`) counts down its
+   * parent in the same transaction as its own change of state; the count reaching 0 makes the
+   * parent available, exactly once (a write guarded by `state = 'waiting'`). A child ending
+   * dead or cancelled under a parent whose `onChildFailure` is `fail` ends the parent dead
+   * instead, and cancels the parent's other pending descendants. `cancel` of a waiting parent
+   * cancels it and its pending descendants. `prune` keeps a finished child while its parent
+   * waits. `rescue` also repairs any waiting parent whose children have all finished.
+   */
+  enqueueFlow?(root: NewFlowNode, options?: EnqueueStorageOptions): Promise<FlowIds>;
+
+  /**
+   * Optional (batches): stores `jobs` (no unique keys) and their batch in one transaction.
+   * Each job's finishing transition adds it to the batch's counts in its own transaction; the
+   * transition that makes a callback due (`dueCallbacks`) stores it (`callbackJob`) in that
+   * same transaction, behind a guarded flag, so each callback is stored exactly once.
+   */
+  enqueueBatch?(jobs: NewJob[], batch: NewBatch, options?: EnqueueStorageOptions): Promise<BatchResult>;
+
+  /** Optional (batches): the batch's counts, or null. */
+  getBatch?(id: string): Promise<BatchInfo | null>;
+
+  /** Optional (flows): the children of `parentId`, by id. */
+  children?(parentId: string): Promise<JobRecord[]>;
 
   /**
    * Optional: stores one job that has no unique key and is due now already claimed by
@@ -249,12 +277,16 @@ export interface ListFilter {
   queue?: string;
   state?: JobState;
   name?: string;
+  /** Only the children of this flow parent. */
+  parentId?: string;
+  /** Only the jobs of this batch. */
+  batchId?: string;
   limit?: number;
   /** Opaque cursor returned by the previous page. */
   cursor?: string | null;
 }
 
-export const LIST_FILTER_KEYS = knownKeys<ListFilter>({ queue: true, state: true, name: true, limit: true, cursor: true });
+export const LIST_FILTER_KEYS = knownKeys<ListFilter>({ queue: true, state: true, name: true, parentId: true, batchId: true, limit: true, cursor: true });
 
 export interface ListPage {
   jobs: JobRecord[];
@@ -299,6 +331,8 @@ export interface OldestAvailable {
 
 export interface QueueStats {
   queue: string;
+  /** Flow parents waiting for their children. */
+  waiting: number;
   available: number;
   scheduled: number;
   running: number;

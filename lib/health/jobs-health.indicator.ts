@@ -95,7 +95,7 @@ export class JobsHealthIndicator {
 
 function emptyStats(queue: string): QueueStats {
   const none = { lastHour: 0, today: 0, thisMonth: 0, allTime: 0 };
-  return { queue, available: 0, scheduled: 0, running: 0, dead: 0, paused: false, completed: none, died: { ...none } };
+  return { queue, waiting: 0, available: 0, scheduled: 0, running: 0, dead: 0, paused: false, completed: none, died: { ...none } };
 }
 
 /** What is wrong with this instance's workers: not running, or no longer renewing their leases. */

@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { BulkJob, EnqueueOptions } from '../core/enqueue-options.js';
 import type { JobEvent } from '../core/job-events.js';
-import type { EnqueueResult, JobRecord, JobState } from '../core/job-record.js';
+import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, FlowTree, JobRecord, JobState } from '../core/job-record.js';
+import type { BatchOptions } from '../core/batch-builder.js';
+import type { FlowNode } from '../core/flow-builder.js';
 import type { JobToken } from '../core/job-token.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
 import type { QueueLimits } from '../core/limits.js';
@@ -25,6 +27,35 @@ export class QueueService {
   /** Stores many jobs in one round trip; every job is validated before any is stored. */
   enqueueMany(jobs: BulkJob[], options?: { manager?: unknown }): Promise<EnqueueResult[]> {
     return this.runtime.client.enqueueMany(jobs, options);
+  }
+
+  /**
+   * Stores a flow: a tree of jobs in which each parent waits (state `waiting`) until all its
+   * children have finished, then runs (its handler reads them with `ctx.children()`). One
+   * transaction, also the caller's with `{ manager }`. Resolves with the tree of ids.
+   */
+  flow(root: FlowNode, options?: { manager?: unknown }): Promise<FlowIds> {
+    return this.runtime.client.flow(root, options);
+  }
+
+  /** The flow under `id` (its root or any job in it), with each job's record; null when there is no such job. */
+  getFlow(id: string): Promise<FlowTree | null> {
+    return this.runtime.getFlow(id);
+  }
+
+  /**
+   * Stores many jobs (as `enqueueMany`) as one batch, in one transaction, and enqueues each
+   * callback exactly once when it falls due, with `{ batchId, payload, counts }`: `onComplete`
+   * when every job has finished, `onSuccess` when all completed, `onFailure` when the first
+   * ends dead.
+   */
+  batch(jobs: BulkJob[], options?: BatchOptions): Promise<BatchResult> {
+    return this.runtime.client.batch(jobs, options);
+  }
+
+  /** The batch's counts (finished jobs by outcome, stored jobs by state) and which callbacks fired; null when there is no such batch. */
+  getBatch(id: string): Promise<BatchInfo | null> {
+    return this.runtime.getBatch(id);
   }
 
   /** The job, or null when no job has this id. */

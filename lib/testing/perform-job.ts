@@ -31,6 +31,10 @@ const noProgress: ProgressSink = {
     }
     return Promise.resolve();
   },
+  /** A direct run stores no job: it has no children. */
+  childrenOf() {
+    return Promise.resolve([]);
+  },
 };
 
 let performed = 0;

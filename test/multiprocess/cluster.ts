@@ -40,7 +40,7 @@ export function startWorker(settings: WorkerSettings): Promise<WorkerProcess> {
 }
 
 /** Lines each worker wrote: `<jobId> <attempt>[ started]`. */
-export function readRuns(files: string[]): { id: string; attempt: number; started: boolean }[] {
+export function readRuns(files: string[]): { id: string; attempt: number; started: boolean; tag: string | undefined }[] {
   return files.flatMap((f) =>
     existsSync(f)
       ? readFileSync(f, 'utf8')
@@ -48,7 +48,7 @@ export function readRuns(files: string[]): { id: string; attempt: number; starte
           .filter(Boolean)
           .map((line) => {
             const [id, attempt, tag] = line.split(' ');
-            return { id: id!, attempt: Number(attempt), started: tag === 'started' };
+            return { id: id!, attempt: Number(attempt), started: tag === 'started', tag };
           })
       : [],
   );

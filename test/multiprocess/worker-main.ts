@@ -37,6 +37,21 @@ class RecordingProcessor {
     appendFileSync(settings.out, `${ctx.id} ${ctx.attempt} timed ${start} ${Date.now()}\n`);
   }
 
+  /** A flow's child: a short run, recorded. */
+  @Job('mp-flow-child')
+  async flowChild(_payload: unknown, ctx: JobContext) {
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 20)));
+    appendFileSync(settings.out, `${ctx.id} ${ctx.attempt} child\n`);
+  }
+
+  /** A flow's parent: recorded with whether every child had completed when it started. */
+  @Job('mp-flow-parent')
+  async flowParent(_payload: unknown, ctx: JobContext) {
+    const children = await ctx.children();
+    const ok = children.length > 0 && children.every((c) => c.state === 'completed');
+    appendFileSync(settings.out, `${ctx.id} ${ctx.attempt} ${ok ? 'parent-ok' : 'parent-early'}\n`);
+  }
+
   /** Holds its slot until aborted: the crash test kills the process while these run. */
   @Job('mp-hold')
   async hold(payload: { holdMs: number }, ctx: JobContext) {

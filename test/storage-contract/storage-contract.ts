@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { adminCases } from './contract-admin.js';
 import { claimCases } from './contract-claim.js';
+import { batchCases } from './contract-batches.js';
 import { enqueueCases } from './contract-enqueue.js';
 import { headerCases } from './contract-headers.js';
+import { flowCases } from './contract-flows.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
 import { limitCases } from './contract-limits.js';
@@ -35,5 +37,7 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     adminCases();
     oldestAvailableCases();
     limitCases();
+    flowCases();
+    batchCases();
   });
 }

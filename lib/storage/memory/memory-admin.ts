@@ -4,6 +4,7 @@ import type { JobRecord, JobState } from '../../core/job-record.js';
 import { PENDING_STATES } from '../../core/job-record.js';
 import type { ListFilter, ListPage, PruneOptions } from '../../core/storage.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
+import type { MemoryFlows } from './memory-flows.js';
 import type { MemoryUniqueKeys } from './memory-unique-keys.js';
 
 const pending = new Set<JobState>(PENDING_STATES);
@@ -17,6 +18,7 @@ export class MemoryAdmin {
     private readonly clock: Clock,
     private readonly wake$: Subject<string>,
     private readonly cancel$: Subject<string>,
+    private readonly flows: MemoryFlows,
   ) {}
 
   list(filter: ListFilter): ListPage {
@@ -25,6 +27,7 @@ export class MemoryAdmin {
     if (Number.isNaN(after)) throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
     const jobs = [...this.jobs.values()]
       .filter((j) => (!filter.queue || j.queue === filter.queue) && (!filter.state || j.state === filter.state) && (!filter.name || j.name === filter.name))
+      .filter((j) => (filter.parentId === undefined || j.parentId === String(filter.parentId)) && (filter.batchId === undefined || j.batchId === String(filter.batchId)))
       .filter((j) => Number(j.id) < after)
       .sort((a, b) => Number(b.id) - Number(a.id))
       .slice(0, limit + 1);
@@ -35,10 +38,13 @@ export class MemoryAdmin {
   cancel(id: string): JobRecord | null {
     const job = this.jobs.get(String(id));
     if (!job) return null;
-    if (pending.has(job.state)) {
+    if (pending.has(job.state) || job.state === 'waiting') {
+      const wasWaiting = job.state === 'waiting';
       job.state = 'cancelled';
       job.failedAt = new Date(this.clock.now());
       this.keys.track(job);
+      if (wasWaiting) this.flows.cancelDescendants(job.id);
+      this.flows.finished(job);
     } else if (job.state === 'running' && !job.cancelRequested) {
       job.cancelRequested = true;
       this.cancel$.next(job.id);
@@ -60,7 +66,7 @@ export class MemoryAdmin {
   retry(id: string): JobRecord | null {
     const job = this.jobs.get(String(id));
     if (!job) return null;
-    if (job.state === 'running' || pending.has(job.state)) return structuredClone(job);
+    if (job.state === 'running' || job.state === 'waiting' || pending.has(job.state)) return structuredClone(job);
     job.state = 'available';
     job.attempt = 0;
     job.interruptions = 0;
@@ -81,6 +87,7 @@ export class MemoryAdmin {
     for (const [id, job] of this.jobs) {
       if (!states.has(job.state) || !finished.has(job.state)) continue;
       if (options.queue !== undefined && job.queue !== options.queue) continue;
+      if (this.flows.heldByParent(job)) continue;
       const at = (job.completedAt ?? job.failedAt ?? job.createdAt).getTime();
       if (at < before) {
         this.jobs.delete(id);

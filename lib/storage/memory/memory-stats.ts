@@ -30,6 +30,7 @@ export class MemoryStats {
       const s = get(job.queue);
       if (pending.has(job.state)) job.runAt.getTime() <= now ? s.available++ : s.scheduled++;
       else if (job.state === 'running') s.running++;
+      else if (job.state === 'waiting') s.waiting++;
       else if (job.state === 'dead') s.dead++;
     }
     for (const [queue, c] of this.completedCounts) get(queue).completed = c.read(now);

@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../../core/clock.js';
-import type { EnqueueResult, JobRecord, NewJob } from '../../core/job-record.js';
+import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, JobRecord, NewBatch, NewFlowNode, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
   CompleteItem,
@@ -17,6 +17,8 @@ import type {
 } from '../../core/storage.js';
 import type { QueueLimits, StoredQueueLimits } from '../../core/limits.js';
 import { MemoryAdmin } from './memory-admin.js';
+import { MemoryBatches } from './memory-batches.js';
+import { MemoryFlows } from './memory-flows.js';
 import { MemoryLimits } from './memory-limits.js';
 import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
 import { MemoryStats } from './memory-stats.js';
@@ -45,11 +47,15 @@ export class MemoryStorage implements Storage {
   private nextId = 1;
   private readonly clock: Clock;
   private readonly admin: MemoryAdmin;
+  private readonly flows: MemoryFlows;
+  private readonly batches: MemoryBatches;
 
   constructor(options: MemoryStorageOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.keys = new MemoryUniqueKeys(this.jobs, this.clock);
-    this.admin = new MemoryAdmin(this.jobs, this.keys, this.clock, this.wake$, this.cancel$);
+    this.batches = new MemoryBatches(this.jobs, (jobs) => this.insert(jobs), this.wake$);
+    this.flows = new MemoryFlows(this.jobs, this.clock, this.wake$, this.cancel$, (queue, now) => this.counts.died(queue, now), (job) => this.batches.finished(job));
+    this.admin = new MemoryAdmin(this.jobs, this.keys, this.clock, this.wake$, this.cancel$, this.flows);
   }
 
   async init(): Promise<void> {}
@@ -102,9 +108,28 @@ export class MemoryStorage implements Storage {
         interruptions: 0,
         prefetched: false,
         rescuedUnstarted: false,
+        parentId: null,
+        batchId: null,
       });
       return { id, duplicate: false };
     });
+  }
+
+  /** See `Storage.enqueueFlow`: one synchronous step, so the tree is stored whole. */
+  async enqueueFlow(root: NewFlowNode): Promise<FlowIds> {
+    return this.flows.store(root, (node) => this.insert([node.job])[0]!.id);
+  }
+
+  async enqueueBatch(jobs: NewJob[], batch: NewBatch): Promise<BatchResult> {
+    return this.batches.store(jobs, batch);
+  }
+
+  async getBatch(id: string): Promise<BatchInfo | null> {
+    return this.batches.get(id);
+  }
+
+  async children(parentId: string): Promise<JobRecord[]> {
+    return this.flows.children(String(parentId)).map((j) => structuredClone(j));
   }
 
   async enqueueClaimed(job: NewJob, workerId: string, leaseMs: number): Promise<ClaimedEnqueue> {
@@ -140,6 +165,7 @@ export class MemoryStorage implements Storage {
       unlock(job);
       this.counts.completed(job.queue, now);
       this.keys.track(job);
+      this.flows.finished(job);
       held.push(item.id);
     }
     return held;
@@ -166,6 +192,7 @@ export class MemoryStorage implements Storage {
         job.runAt = new Date(now + item.retryDelayMs);
       }
       this.keys.track(job);
+      this.flows.finished(job);
       held.push(item.id);
     }
     return held;
@@ -206,6 +233,7 @@ export class MemoryStorage implements Storage {
       if (options.interrupted) job.interruptions++;
       unlock(job);
       this.keys.track(job);
+      this.flows.finished(job);
       held.push(id);
     }
     if (held.length) this.wake$.next(this.jobs.get(held[0]!)!.queue);
@@ -258,8 +286,9 @@ export class MemoryStorage implements Storage {
         job.runAt = new Date(now);
       }
       this.keys.track(job);
+      this.flows.finished(job);
     }
-    return moved;
+    return moved + this.flows.repair();
   }
 
   async progress(id: string, workerId: string, percent: number, data?: string | null): Promise<void> {

@@ -42,5 +42,5 @@ export class PeriodCounter {
 
 export function emptyStats(queue: string, paused: boolean): QueueStats {
   const zero = () => ({ lastHour: 0, today: 0, thisMonth: 0, allTime: 0 });
-  return { queue, available: 0, scheduled: 0, running: 0, dead: 0, paused, completed: zero(), died: zero() };
+  return { queue, waiting: 0, available: 0, scheduled: 0, running: 0, dead: 0, paused, completed: zero(), died: zero() };
 }

@@ -54,6 +54,8 @@ import type { DialectKind, TableNames } from './table-names.js';
  * Queue limits are not Dialect methods: `limit-flows.ts` builds, from a Dialect, the claim of a
  * limited queue (around the dialect's `claim`, with its `group` filter for grouped claims), and
  * the writes and reads of limits and blocks; `TypeOrmStorage` uses them for queues with limits.
+ * Flows and batches (`flow-links.ts`, `batch-links.ts`, `link-sql.ts`) are not Dialect methods:
+ * written once in portable SQL, they wrap the finishing transitions' steps (see the README).
  *
  * (`findByUniqueKey` is `byUniqueKey` there; `cancel`, `retry` and `prune` use `lockJob`,
  * `holders`, `releaseExpired`, `get` and `applyDeltas` of the same file.) Each `<db>.dialect.ts` assembles its
@@ -182,7 +184,7 @@ export type ReleasedRows = HeartbeatRows;
 export type CounterEvent = 'completed' | 'died';
 
 /** State counts kept exact by the writes that change them (grain 's'). */
-export type StateEvent = 'pending' | 'running' | 'dead';
+export type StateEvent = 'pending' | 'running' | 'dead' | 'waiting';
 
 export type CountEvent = CounterEvent | StateEvent;
 
@@ -226,4 +228,6 @@ export interface ListWhere {
   queue?: string;
   state?: JobState;
   name?: string;
+  parentId?: string;
+  batchId?: string;
 }

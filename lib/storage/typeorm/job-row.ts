@@ -76,6 +76,8 @@ export function toJobRecord(r: Row): JobRecord {
     interruptions: r.interruptions == null ? 0 : asNumber(r.interruptions),
     prefetched: asBool(r.prefetched),
     rescuedUnstarted: asBool(r.rescued_unstarted),
+    parentId: r.parent_id == null ? null : String(r.parent_id),
+    batchId: r.batch_id == null ? null : String(r.batch_id),
   };
 }
 

@@ -41,7 +41,7 @@ export function buildStats(rows: StatsRow[], paused: string[], at: number, windo
   const get = (queue: string) => {
     let s = byQueue.get(queue);
     if (!s) {
-      s = { queue, available: 0, scheduled: 0, running: 0, dead: 0, paused: pausedSet.has(queue), completed: zero(), died: zero(), pending: 0 };
+      s = { queue, waiting: 0, available: 0, scheduled: 0, running: 0, dead: 0, paused: pausedSet.has(queue), completed: zero(), died: zero(), pending: 0 };
       byQueue.set(queue, s);
     }
     return s;
@@ -57,6 +57,7 @@ export function buildStats(rows: StatsRow[], paused: string[], at: number, windo
       s.pending += r.n;
       if (r.bucket > minute) s.scheduled += r.n;
     } else if (r.event === 'running') s.running += r.n;
+    else if (r.event === 'waiting') s.waiting += r.n;
     else if (r.event === 'dead') s.dead += r.n;
     else if (r.event === 'completed' || r.event === 'died') {
       const p = r.event === 'completed' ? s.completed : s.died;

@@ -25,6 +25,8 @@ export interface TableNames {
   limits: string;
   /** Per group of a limited queue: its start log and block (`group_limit`). */
   groupLimits: string;
+  /** Batches of jobs and their counts (`QueueService.batch`). */
+  batches: string;
   /** Quoted name of one of our indexes (`<prefix>job_<suffix>`). */
   index(suffix: string): string;
   /** Unquoted, for messages and lock keys. */
@@ -62,6 +64,7 @@ export function tableNames(kind: DialectKind, prefix: string, schema: string | n
     migrations: qualified(`${prefix}migration`),
     limits: qualified(`${prefix}queue_limit`),
     groupLimits: qualified(`${prefix}group_limit`),
+    batches: qualified(`${prefix}batch`),
     index: (suffix) => quote(`${prefix}job_${suffix}`),
     prefix,
     schema: kind === 'postgres' ? schema : null,

@@ -21,6 +21,7 @@ import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { ReleasedRows } from './dialect.js';
+import { TypeOrmFlowStorage } from './typeorm-flow-storage.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
 import { limitFlows } from './dialects/limit-flows.js';
@@ -29,7 +30,6 @@ import { LimitedQueues } from './limited-queues.js';
 import type { ListenerEvent } from './pg-listener.js';
 import { buildStats, buildThroughput, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource } from './storage-setup.js';
-import { TypeOrmConnection } from './typeorm-connection.js';
 import { assertManagerOf } from './typeorm-options.js';
 
 const FINISHED: ReadonlySet<JobState> = new Set(['completed', 'dead', 'cancelled']);
@@ -45,9 +45,9 @@ class LeaseLost {
  * The Storage contract on TypeORM: SQLite (the embedded default), PostgreSQL and MariaDB.
  * Hot paths are raw parameterized SQL from a dialect (see `dialects/`), run by an executor
  * that knows the database's concurrency rules (see `executors/`); nothing hydrates entities.
- * The connection and its lifecycle are `TypeOrmConnection`'s.
+ * The connection and its lifecycle are `TypeOrmConnection`'s; flows and batches `TypeOrmFlowStorage`'s.
  */
-export class TypeOrmStorage extends TypeOrmConnection implements Storage {
+export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
   /** A storage with its own DataSource, destroyed by `close()`. */
   static async fromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromConfig(cfg));
@@ -141,7 +141,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
 
   async complete(items: CompleteItem[]): Promise<string[]> {
     const valid = items.filter((i) => isJobId(i.id)).map((i) => ({ id: i.id, workerId: i.workerId, result: i.result ?? null }));
-    return this.batched(valid, (chunk) => this.dialect.complete(chunk));
+    return this.settling((done) => this.batched(valid, (chunk) => this.links.after(this.dialect.complete(chunk), done)));
   }
 
   async fail(items: FailItem[]): Promise<string[]> {
@@ -153,12 +153,14 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
       cancelled: i.cancelled === true,
       interrupted: i.interrupted === true,
     }));
-    return this.batched(valid, (chunk) => this.dialect.fail(chunk));
+    return this.settling((done) => this.batched(valid, (chunk) => this.links.after(this.dialect.fail(chunk), done)));
   }
 
   async release(ids: string[], workerId: string, runAt?: Date, options: ReleaseOptions = {}): Promise<string[]> {
     const valid = ids.filter(isJobId);
-    return this.batched(valid, (chunk) => heldOf(this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true)));
+    return this.settling((done) =>
+      this.batched(valid, (chunk) => this.links.after(heldOf(this.dialect.release(chunk, workerId, runAt ?? null, options.interrupted === true)), done)),
+    );
   }
 
   async heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[] = []): Promise<HeartbeatResult> {
@@ -177,7 +179,16 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
 
   /** Also folds the count deltas: rescue is the maintenance every worker instance runs. */
   async rescue(limit = 1000): Promise<number> {
-    const moved = await this.run(this.dialect.rescue(Math.max(1, Math.floor(limit)), LEASE_EXPIRED));
+    const n = Math.max(1, Math.floor(limit));
+    const moved = await this.settling(async (done) => {
+      // The rescued jobs are counted into their flow parents in the rescue's transaction: the
+      // repair step counts every finished, uncounted child (the ones just rescued among them).
+      const rescue = this.dialect.rescue(n, LEASE_EXPIRED);
+      const repair = this.links.repair(n, done);
+      return this.run(step(rescue.mode === 'tx-read-committed' ? rescue.mode : 'tx', function* () {
+        return (yield* rescue.make()) + (yield* repair.make());
+      }));
+    });
     await this.foldCounters();
     return moved;
   }
@@ -217,7 +228,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     const limit = Math.max(1, Math.min(1000, Math.floor(filter.limit ?? 100)));
     const cursor = filter.cursor ?? null;
     if (cursor !== null && !isJobId(cursor)) throw new InvalidOptionsError('cursor', 'not a cursor returned by list()');
-    const rows = await this.run(this.dialect.list({ queue: filter.queue, state: filter.state, name: filter.name }, limit + 1, cursor));
+    const rows = await this.run(this.dialect.list({ queue: filter.queue, state: filter.state, name: filter.name, parentId: filter.parentId, batchId: filter.batchId }, limit + 1, cursor));
     const jobs = rows.slice(0, limit).map(toJobRecord);
     return { jobs, nextCursor: rows.length > limit ? jobs[jobs.length - 1]!.id : null };
   }
@@ -225,7 +236,7 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
   async cancel(id: string): Promise<JobRecord | null> {
     const key = String(id);
     if (!isJobId(key)) return null;
-    const row = await this.run(this.dialect.cancel(key));
+    const row = await this.settling((done) => this.run(this.links.cancel(key, this.dialect.cancel(key), done)));
     const job = row ? toJobRecord(row) : null;
     if (job?.cancelRequested) this.signals.cancelled(job.id);
     return job;
@@ -329,12 +340,12 @@ export class TypeOrmStorage extends TypeOrmConnection implements Storage {
     toResult: (value: T) => string | null,
   ): Promise<{ held: boolean; value: T }> {
     try {
-      return await this.exec().transaction(async (manager, run) => {
+      return await this.settling((done) => this.exec().transaction(async (manager, run) => {
         const value = await work(manager);
-        const held = isJobId(id) ? await run(this.dialect.complete([{ id, workerId, result: toResult(value) }])) : [];
+        const held = isJobId(id) ? await run(this.links.after(this.dialect.complete([{ id, workerId, result: toResult(value) }]), done)) : [];
         if (!held.length) throw new LeaseLost(value);
         return { held: true, value };
-      });
+      }));
     } catch (err) {
       if (err instanceof LeaseLost) return { held: false, value: err.value as T };
       throw err;

@@ -36,7 +36,7 @@ export function mysqlNoReturning(
    */
   const pickFinished = (olderThan: Date, state: string, limit: number, queue: string | null) =>
     sql(
-      `SELECT id, queue FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+      `SELECT id, queue FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) AND (child_status IS NULL OR child_status = 2) ORDER BY finished_at LIMIT ? FOR UPDATE SKIP LOCKED`,
       [state, utc(olderThan), queue, queue, limit],
     );
 

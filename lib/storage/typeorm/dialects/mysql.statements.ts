@@ -39,7 +39,7 @@ export const JOB_COLUMNS = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', time('run_at'), time('created_at'),
   time('started_at'), time('completed_at'), time('failed_at'), 'locked_by', time('locked_until'), 'last_error',
   'unique_key', 'backoff', 'timeout_ms', 'progress', 'progress_data', 'result', 'cancel_requested', 'interruptions',
-  'prefetched', 'rescued_unstarted', 'headers', 'job_group',
+  'prefetched', 'rescued_unstarted', 'headers', 'job_group', 'parent_id', 'batch_id',
 ].join(', ');
 
 /** What an enqueue reads of the rows it stored: ids for the results, queue and run_at for the pending counts. */
@@ -104,6 +104,8 @@ export function mysqlStatements(t: TableNames): CommonStatements {
       if (where.queue !== undefined) add('queue = ?', where.queue);
       if (where.state !== undefined) add('state = ?', where.state);
       if (where.name !== undefined) add('name = ?', where.name);
+      if (where.parentId !== undefined) add('parent_id = ?', where.parentId);
+      if (where.batchId !== undefined) add('batch_id = ?', where.batchId);
       if (before !== null) add('id < ?', before);
       const w = cond.length ? `WHERE ${cond.join(' AND ')}` : '';
       return sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} ${w} ORDER BY id DESC LIMIT ?`, [...params, limit]);
@@ -187,7 +189,7 @@ export function mysqlStatements(t: TableNames): CommonStatements {
     // MariaDB has no partial or expression indexes. One state per statement and ORDER BY
     // finished_at, so the (state, finished_at) index is the one that answers in order.
     prune: (olderThan, state, limit, queue) =>
-      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) ORDER BY finished_at LIMIT ? RETURNING queue`, [
+      sql(`DELETE FROM ${t.jobs} WHERE state = ? AND finished_at < ? AND (? IS NULL OR queue = ?) AND (child_status IS NULL OR child_status = 2) ORDER BY finished_at LIMIT ? RETURNING queue`, [
         state,
         utc(olderThan),
         queue,

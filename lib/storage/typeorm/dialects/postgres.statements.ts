@@ -42,7 +42,7 @@ export const ms = (expr: string) => `(${expr})::float8 * interval '1 millisecond
 const JOB_COLUMNS = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
   'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
-  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'headers', 'job_group',
+  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'headers', 'job_group', 'parent_id', 'batch_id',
 ] as const;
 const TIME_COLUMNS = new Set<string>(['run_at', 'created_at', 'started_at', 'completed_at', 'failed_at', 'locked_until']);
 const JSON_COLUMNS = new Set<string>(['payload', 'headers', 'last_error', 'backoff', 'progress_data', 'result']);
@@ -190,6 +190,8 @@ export function postgresStatements(t: TableNames): CommonStatements {
       if (where.queue !== undefined) add((p) => `queue = ${p}`, where.queue);
       if (where.state !== undefined) add((p) => `state = ${p}`, where.state);
       if (where.name !== undefined) add((p) => `name = ${p}`, where.name);
+      if (where.parentId !== undefined) add((p) => `parent_id = ${p}::bigint`, where.parentId);
+      if (where.batchId !== undefined) add((p) => `batch_id = ${p}::bigint`, where.batchId);
       if (before !== null) add((p) => `id < ${p}::bigint`, before);
       params.push(limit);
       const w = cond.length ? `WHERE ${cond.join(' AND ')}` : '';
@@ -309,6 +311,7 @@ export function postgresStatements(t: TableNames): CommonStatements {
            WHERE state IN ${FINISHED} AND state = $1
              AND COALESCE(completed_at, failed_at, created_at) < $2
              AND ($4::text IS NULL OR queue = $4)
+             AND (child_status IS NULL OR child_status = 2)
            LIMIT $3 FOR UPDATE SKIP LOCKED)
          DELETE FROM ${t.jobs} WHERE id = ANY (ARRAY(SELECT id FROM doomed)) RETURNING queue`,
         [state, olderThan, limit, queue],

@@ -23,7 +23,7 @@ export const UNIQUE_LIVE = `(unique_until IS NULL OR unique_until > ${NOW})`;
 const JOB_COLUMN_NAMES = [
   'id', 'queue', 'name', 'payload', 'state', 'priority', 'attempt', 'max_attempts', 'run_at', 'created_at', 'started_at',
   'completed_at', 'failed_at', 'locked_by', 'locked_until', 'last_error', 'unique_key', 'backoff', 'timeout_ms', 'progress',
-  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'headers', 'job_group',
+  'progress_data', 'result', 'cancel_requested', 'interruptions', 'prefetched', 'rescued_unstarted', 'headers', 'job_group', 'parent_id', 'batch_id',
 ] as const;
 
 export const JOB_COLUMNS = JOB_COLUMN_NAMES.join(', ');
@@ -50,6 +50,7 @@ export function rowsOfJobsJson(text: string): Row[] {
     progress_data: v[20], result: v[21], cancel_requested: v[22], interruptions: v[23], prefetched: v[24], rescued_unstarted: v[25],
     headers: v[26],
     job_group: v[27],
+    parent_id: v[28], batch_id: v[29],
   }));
 }
 
@@ -116,6 +117,8 @@ export function sqliteStatements(t: TableNames): CommonStatements {
       if (where.queue !== undefined) add('queue = ?', where.queue);
       if (where.state !== undefined) add('state = ?', where.state);
       if (where.name !== undefined) add('name = ?', where.name);
+      if (where.parentId !== undefined) add('parent_id = ?', Number(where.parentId));
+      if (where.batchId !== undefined) add('batch_id = ?', Number(where.batchId));
       if (before !== null) add('id < ?', Number(before));
       const w = cond.length ? `WHERE ${cond.join(' AND ')}` : '';
       return sql(`SELECT ${JOB_COLUMNS} FROM ${t.jobs} ${w} ORDER BY id DESC LIMIT ?`, [...params, limit]);
@@ -198,6 +201,7 @@ export function sqliteStatements(t: TableNames): CommonStatements {
            WHERE state IN ${FINISHED} AND state = ?
              AND COALESCE(completed_at, failed_at, created_at) < ?
              AND (? IS NULL OR queue = ?)
+             AND (child_status IS NULL OR child_status = 2)
            LIMIT ?)
          RETURNING queue`,
         [state, olderThan.getTime(), queue, queue, limit],

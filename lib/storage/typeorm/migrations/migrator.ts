@@ -84,6 +84,7 @@ export function migrationStep(kind: DialectKind, t: TableNames, mysqlPath: Mysql
   function* apply(todo: Migration[], record: (m: Migration) => Sql): Flow<number[]> {
     for (const m of todo) {
       for (const statement of m.up(t)) yield sql(statement);
+      if (m.run) yield* m.run(t);
       yield record(m);
     }
     return todo.map((m) => m.version);

@@ -1,5 +1,5 @@
 import type { TableNames } from '../table-names.js';
-import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
+import { ALL_STATES, ALL_STATES_9, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
 
 /** utf8mb4 for any text; binary collation so queue names and unique keys compare exactly. */
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
@@ -163,6 +163,35 @@ export const mysqlMigrations: Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 9,
+    name: 'flows and batches: waiting parents, parent_id, pending_children, on_child_failure, child_status, batch_id, batches',
+    up: (t) => [
+      // See the PostgreSQL migration 9. One ALTER replaces the CHECK (DDL commits implicitly:
+      // dropping and adding in one statement leaves no window without it), then the columns
+      // and keys, each resumable.
+      `ALTER TABLE ${t.jobs} DROP CONSTRAINT ${t.index('state_check')}, ADD CONSTRAINT ${t.index('state_check')} CHECK (state IN ${ALL_STATES_9})`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS parent_id BIGINT NULL, ADD COLUMN IF NOT EXISTS pending_children INT NULL,
+         ADD COLUMN IF NOT EXISTS on_child_failure VARCHAR(8) NULL, ADD COLUMN IF NOT EXISTS child_status TINYINT NULL,
+         ADD COLUMN IF NOT EXISTS batch_id BIGINT NULL`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('parent_idx')} ON ${t.jobs} (parent_id, id)`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('child_status_idx')} ON ${t.jobs} (child_status, state)`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('batch_idx')} ON ${t.jobs} (batch_id, state)`,
+      `CREATE TABLE IF NOT EXISTS ${t.batches} (
+        id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        total INT NOT NULL,
+        completed INT NOT NULL DEFAULT 0,
+        dead INT NOT NULL DEFAULT 0,
+        cancelled INT NOT NULL DEFAULT 0,
+        payload LONGTEXT NOT NULL,
+        callbacks LONGTEXT NOT NULL,
+        complete_fired TINYINT NOT NULL DEFAULT 0,
+        success_fired TINYINT NOT NULL DEFAULT 0,
+        failure_fired TINYINT NOT NULL DEFAULT 0,
+        created_at DATETIME(3) NOT NULL
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 /**
@@ -196,7 +225,7 @@ function addIndexIfMissing(t: TableNames, suffix: string, columns: string): stri
 
 /**
  * The migrations of the `no-returning` path (MySQL 8, see `dialects/mysql-path.ts`): the same
- * versions with the same effect, with the MariaDB-only `ADD COLUMN IF NOT EXISTS` of 4, 5, 6 and 7
+ * versions with the same effect, with the MariaDB-only `ADD COLUMN IF NOT EXISTS` (and index IF NOT EXISTS) of 4, 5, 6, 7 and 9
  * replaced by `addColumnIfMissing`. (1 and 2 are valid MySQL 8 as they are: generated
  * columns, CHECK (enforced from 8.0.16), LONGTEXT rather than JSON, no index IF NOT EXISTS.)
  * Either list may migrate a database the other one started.
@@ -217,6 +246,22 @@ export const mysql8Migrations: Migration[] = mysqlMigrations.map((m): Migration 
       return { ...m, up: (t) => addColumnIfMissing(t, 'interruptions', 'INT NOT NULL DEFAULT 0') };
     case 7:
       return { ...m, up: (t) => addColumnIfMissing(t, 'headers', 'TEXT NULL') };
+    case 9:
+      return {
+        ...m,
+        up: (t) => [
+          m.up(t)[0]!,
+          ...addColumnIfMissing(t, 'parent_id', 'BIGINT NULL'),
+          ...addColumnIfMissing(t, 'pending_children', 'INT NULL'),
+          ...addColumnIfMissing(t, 'on_child_failure', 'VARCHAR(8) NULL'),
+          ...addColumnIfMissing(t, 'child_status', 'TINYINT NULL'),
+          ...addIndexIfMissing(t, 'parent_idx', '(parent_id, id)'),
+          ...addColumnIfMissing(t, 'batch_id', 'BIGINT NULL'),
+          ...addIndexIfMissing(t, 'child_status_idx', '(child_status, state)'),
+          ...addIndexIfMissing(t, 'batch_idx', '(batch_id, state)'),
+          m.up(t)[m.up(t).length - 1]!,
+        ],
+      };
     default:
       return m;
   }

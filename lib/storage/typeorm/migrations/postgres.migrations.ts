@@ -1,5 +1,5 @@
 import type { TableNames } from '../table-names.js';
-import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
+import { ALL_STATES, ALL_STATES_9, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
 
 /** One of our indexes, schema-qualified where a schema is set (for DROP INDEX). */
 const inSchema = (t: TableNames, suffix: string) => (t.schema ? `"${t.schema}".${t.index(suffix)}` : t.index(suffix));
@@ -198,6 +198,43 @@ export const postgresMigrations: Migration[] = [
         starts text NOT NULL DEFAULT '[]',
         last_start bigint,
         PRIMARY KEY (queue, grp)
+      )`,
+    ],
+  },
+  {
+    version: 9,
+    name: 'flows and batches: waiting parents, parent_id, pending_children, on_child_failure, child_status, batch_id, batches',
+    up: (t) => [
+      // A flow's parent waits in state 'waiting' (never in the claim index, which covers the
+      // pending states only) until its children have finished. `child_status` of a child:
+      // 0 not counted yet, 1 counted into its waiting parent (kept by prune), 2 its parent has
+      // moved on (prunable); NULL for jobs that are no one's child.
+      `ALTER TABLE ${t.jobs} DROP CONSTRAINT IF EXISTS ${t.index('state_check')}`,
+      `ALTER TABLE ${t.jobs} ADD CONSTRAINT ${t.index('state_check')} CHECK (state IN ${ALL_STATES_9})`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS parent_id bigint`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS pending_children integer`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS on_child_failure varchar(8)`,
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS child_status smallint`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('parent_idx')} ON ${t.jobs} (parent_id, id) WHERE parent_id IS NOT NULL`,
+      // The rescuer's repair pass: finished children not counted yet, and waiting parents.
+      `CREATE INDEX IF NOT EXISTS ${t.index('uncounted_idx')} ON ${t.jobs} (id) WHERE child_status = 0 AND state IN ${FINISHED_STATES}`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('waiting_idx')} ON ${t.jobs} (id) WHERE state = 'waiting'`,
+      // A batch's jobs (child_status as for a flow's children) and its counts, kept by the
+      // finishing transitions; `*_fired`: the callback has been stored (guarded 0 → 1).
+      `ALTER TABLE ${t.jobs} ADD COLUMN IF NOT EXISTS batch_id bigint`,
+      `CREATE INDEX IF NOT EXISTS ${t.index('batch_idx')} ON ${t.jobs} (batch_id, state) WHERE batch_id IS NOT NULL`,
+      `CREATE TABLE IF NOT EXISTS ${t.batches} (
+        id bigserial PRIMARY KEY,
+        total integer NOT NULL,
+        completed integer NOT NULL DEFAULT 0,
+        dead integer NOT NULL DEFAULT 0,
+        cancelled integer NOT NULL DEFAULT 0,
+        payload text NOT NULL,
+        callbacks text NOT NULL,
+        complete_fired smallint NOT NULL DEFAULT 0,
+        success_fired smallint NOT NULL DEFAULT 0,
+        failure_fired smallint NOT NULL DEFAULT 0,
+        created_at timestamptz(3) NOT NULL DEFAULT now()
       )`,
     ],
   },

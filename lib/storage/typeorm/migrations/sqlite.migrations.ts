@@ -1,4 +1,7 @@
-import { ALL_STATES, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
+import { sql, type Flow } from '../flow.js';
+import { asString } from '../job-row.js';
+import type { TableNames } from '../table-names.js';
+import { ALL_STATES, ALL_STATES_9, FINISHED_STATES, PENDING_STATES, type Migration } from './migration.js';
 
 export const sqliteMigrations: Migration[] = [
   {
@@ -150,4 +153,59 @@ export const sqliteMigrations: Migration[] = [
       ) STRICT`,
     ],
   },
+  {
+    version: 9,
+    name: 'flows and batches: waiting parents, parent_id, pending_children, on_child_failure, child_status, batch_id, batches',
+    // See the PostgreSQL migration 9. SQLite cannot alter a CHECK constraint: the table is
+    // rebuilt (`rebuildWithWaitingState`), inside the migration's one BEGIN IMMEDIATE.
+    up: () => [],
+    run: (t) => rebuildWithWaitingState(t),
+  },
 ];
+
+/**
+ * SQLite's documented way to change a table's constraints: a new table from the stored
+ * definition with the new CHECK (so every column any migration added is kept), the rows
+ * copied, the old table dropped, the new one renamed, its indexes re-created from their
+ * stored definitions, and the AUTOINCREMENT counter carried over (ids are never reused).
+ * Then the flow columns and indexes.
+ */
+function* rebuildWithWaitingState(t: TableNames): Flow<void> {
+  const name = `${t.prefix}job`;
+  const tmp = `${t.prefix}job_rebuild_9`;
+  const table = (yield sql(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [name])).rows[0];
+  const before = `CHECK (state IN ${ALL_STATES})`;
+  const definition = table ? asString(table.sql) : '';
+  if (!definition.includes(before)) throw new Error(`migration 9: table ${name} has no constraint ${before} to widen`);
+  const created = definition.replace(before, `CHECK (state IN ${ALL_STATES_9})`).replace(/^CREATE TABLE\s+("[^"]+"|\S+)/, `CREATE TABLE "${tmp}"`);
+  const indexes = (yield sql(`SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, [name])).rows;
+  const seq = (yield sql(`SELECT seq FROM sqlite_sequence WHERE name = ?`, [name])).rows[0];
+  yield sql(created);
+  yield sql(`INSERT INTO "${tmp}" SELECT * FROM ${t.jobs}`);
+  yield sql(`DROP TABLE ${t.jobs}`);
+  yield sql(`ALTER TABLE "${tmp}" RENAME TO "${name}"`);
+  for (const index of indexes) yield sql(asString(index.sql));
+  if (seq) yield sql(`UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?`, [seq.seq, name]);
+  yield sql(`ALTER TABLE ${t.jobs} ADD COLUMN parent_id INTEGER`);
+  yield sql(`ALTER TABLE ${t.jobs} ADD COLUMN pending_children INTEGER`);
+  yield sql(`ALTER TABLE ${t.jobs} ADD COLUMN on_child_failure TEXT`);
+  yield sql(`ALTER TABLE ${t.jobs} ADD COLUMN child_status INTEGER`);
+  yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('parent_idx')} ON ${t.jobs} (parent_id, id) WHERE parent_id IS NOT NULL`);
+  yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('uncounted_idx')} ON ${t.jobs} (id) WHERE child_status = 0 AND state IN ${FINISHED_STATES}`);
+  yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('waiting_idx')} ON ${t.jobs} (id) WHERE state = 'waiting'`);
+  yield sql(`ALTER TABLE ${t.jobs} ADD COLUMN batch_id INTEGER`);
+  yield sql(`CREATE INDEX IF NOT EXISTS ${t.index('batch_idx')} ON ${t.jobs} (batch_id, state) WHERE batch_id IS NOT NULL`);
+  yield sql(`CREATE TABLE IF NOT EXISTS ${t.batches} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    total INTEGER NOT NULL,
+    completed INTEGER NOT NULL DEFAULT 0,
+    dead INTEGER NOT NULL DEFAULT 0,
+    cancelled INTEGER NOT NULL DEFAULT 0,
+    payload TEXT NOT NULL,
+    callbacks TEXT NOT NULL,
+    complete_fired INTEGER NOT NULL DEFAULT 0,
+    success_fired INTEGER NOT NULL DEFAULT 0,
+    failure_fired INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  ) STRICT`);
+}
