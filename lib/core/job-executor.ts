@@ -146,7 +146,7 @@ export class JobExecutor {
       const spec = record.backoff ?? registry.get(record.name)?.backoff?.spec ?? settings.backoff.spec;
       retryDelayMs = backoffDelayMs(spec, record.attempt);
     }
-    const item: FailItem = { id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled' };
+    const item: FailItem = { id: record.id, workerId, error: info, retryDelayMs, cancelled: kind === 'cancelled', linked: isLinked(record) };
     if (interrupted) item.interrupted = true;
     const held = await acks.fail(item, record.attempt);
     this.host.finished();
@@ -338,7 +338,7 @@ export class JobExecutor {
   /** Queues the completion (no promise per job: the hot path); emits once it is written. */
   private finishCompleted(record: JobRecord, value: unknown, durationMs: number): void {
     const result = toResultJson(value, record, this.deps.logger);
-    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result }, record.attempt, (held) => {
+    this.deps.acks.complete({ id: record.id, workerId: this.deps.workerId, result, linked: isLinked(record) }, record.attempt, (held) => {
       if (held) this.emit('completed', record, { result: value, durationMs });
       else this.emit('lease-lost', record, { durationMs });
       this.host.finished();
@@ -361,4 +361,9 @@ export class JobExecutor {
     }
     this.deps.events.next(event);
   }
+}
+
+/** The job is a flow's child or a batch's job: its outcome updates the parent or the batch. */
+function isLinked(record: JobRecord): boolean {
+  return record.parentId != null || record.batchId != null;
 }

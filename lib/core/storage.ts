@@ -250,6 +250,12 @@ export interface CompleteItem {
   workerId: string;
   /** JSON text of the handler's return value, or null. */
   result?: string | null;
+  /**
+   * false: the job is in no flow or batch (its record has no `parentId` or `batchId`), so the
+   * storage may write its outcome without the flow bookkeeping (one statement, no transaction).
+   * Absent or true: the storage updates the parent or batch in the outcome's own transaction.
+   */
+  linked?: boolean;
 }
 
 export interface FailItem {
@@ -261,6 +267,8 @@ export interface FailItem {
   cancelled?: boolean;
   /** A shutdown interruption past the cap, counted as this failure: `interruptions` goes up by one too. */
   interrupted?: boolean;
+  /** As `CompleteItem.linked`. */
+  linked?: boolean;
 }
 
 export interface ReleaseOptions {

@@ -141,6 +141,8 @@ export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
 
   async complete(items: CompleteItem[]): Promise<string[]> {
     const valid = items.filter((i) => isJobId(i.id)).map((i) => ({ id: i.id, workerId: i.workerId, result: i.result ?? null }));
+    // Jobs in no flow or batch: one statement, as before flows existed (the hot path).
+    if (items.every((i) => i.linked === false)) return this.batched(valid, (chunk) => this.dialect.complete(chunk));
     return this.settling((done) => this.batched(valid, (chunk) => this.links.after(this.dialect.complete(chunk), done)));
   }
 
@@ -153,6 +155,7 @@ export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
       cancelled: i.cancelled === true,
       interrupted: i.interrupted === true,
     }));
+    if (items.every((i) => i.linked === false)) return this.batched(valid, (chunk) => this.dialect.fail(chunk));
     return this.settling((done) => this.batched(valid, (chunk) => this.links.after(this.dialect.fail(chunk), done)));
   }
 
