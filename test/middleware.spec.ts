@@ -219,6 +219,29 @@ describe('job middleware in the module', () => {
     expect((await queue.list({})).jobs).toEqual([]);
   });
 
+  it('batch() and flow() jobs go through the enqueue middleware: headers stored on each job, a throw stores nothing', async () => {
+    const stamp: JobMiddleware = {
+      name: 'Stamp',
+      async enqueue(job, next) {
+        if ((job.payload as { bad?: boolean }).bad) throw new Error('refused');
+        job.headers.stamped = `${job.name}:${job.options.priority ?? 0}`;
+        await next();
+      },
+    };
+    const queue = await start({ middleware: [stamp], workers: false });
+    const { ids } = await queue.batch([{ name: 'work', payload: {} }, { name: 'work', payload: {}, options: { priority: 3 } }]);
+    expect((await Promise.all(ids.map((id) => queue.getJob(id)))).map((j) => j!.headers)).toEqual([{ stamped: 'work:0' }, { stamped: 'work:3' }]);
+    const tree = await queue.flow({ job: 'work', payload: {}, children: [{ job: 'work', payload: {}, options: { priority: 5 } }] });
+    expect((await queue.getJob(tree.id))!.headers).toEqual({ stamped: 'work:0' });
+    expect((await queue.getJob(tree.children[0]!.id))!.headers).toEqual({ stamped: 'work:5' });
+    const before = (await queue.list({})).jobs.length;
+    await expect(queue.flow({ job: 'work', payload: {}, children: [{ job: 'work', payload: { bad: true } }] })).rejects.toThrow(
+      "Job middleware 'Stamp' failed in enqueue(): refused",
+    );
+    await expect(queue.batch([{ name: 'work', payload: { bad: true } }])).rejects.toThrow("Job middleware 'Stamp' failed in enqueue(): refused");
+    expect((await queue.list({})).jobs).toHaveLength(before);
+  });
+
   it('headers a middleware sets are checked after the chain: an invalid one fails the enqueue, nothing stored', async () => {
     const bad: JobMiddleware = {
       enqueue: async (job, next) => {
