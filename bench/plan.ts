@@ -16,7 +16,7 @@ export interface Sizes {
 }
 
 export const FULL: Sizes = { quick: false, jobs: 20_000, enqueueJobs: 20_000, reps: 3, latencyJobs: 500, idleMs: 5_000, backlogs: [10_000, 1_000_000], pgbenchSeconds: 5 };
-export const QUICK: Sizes = { quick: true, jobs: 2_000, enqueueJobs: 1_000, reps: 1, latencyJobs: 100, idleMs: 2_000, backlogs: [10_000, 50_000], pgbenchSeconds: 1 };
+export const QUICK: Sizes = { quick: true, jobs: 2_000, enqueueJobs: 1_000, reps: 1, latencyJobs: 100, idleMs: 5_000, backlogs: [10_000, 50_000], pgbenchSeconds: 1 };
 
 /** One line of a result table: a system (or the bare database) under one workload variant. */
 export interface Row {

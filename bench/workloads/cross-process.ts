@@ -61,7 +61,9 @@ export async function crossProcess(a: Adapter, p: Params): Promise<Result> {
   const keepAlive = setInterval(() => undefined, 1000);
   await worker.start();
   try {
-    await sleep(300);
+    // Idle means settled: SQLite's change watch looks every changePollMs for 1 s after the last
+    // commit it saw (the worker's own start-up included), then slows down to 8 × that.
+    await sleep(1500);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(idleMs);
