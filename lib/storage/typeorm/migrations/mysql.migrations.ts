@@ -195,32 +195,29 @@ export const mysqlMigrations: Migration[] = [
 ];
 
 /**
- * The same columns as `ADD COLUMN IF NOT EXISTS`, which MySQL lacks: the ALTER runs only when
- * information_schema does not list the column yet (resumable as well), through a prepared
- * statement on the migration's one connection. Valid on MariaDB and MySQL alike.
+ * `ddl` on the job table, run only when information_schema lists no `what` named `name` in
+ * `view` yet (resumable as well), through a prepared statement on the migration's one
+ * connection: the `IF NOT EXISTS` that MySQL lacks for columns and indexes. Valid on MariaDB and
+ * MySQL alike.
  */
-function addColumnIfMissing(t: TableNames, column: string, definition: string): string[] {
-  const alter = `ALTER TABLE ${t.jobs} ADD COLUMN ${column} ${definition}`;
+function unlessListed(t: TableNames, ddl: string, view: 'COLUMNS' | 'STATISTICS', what: 'COLUMN_NAME' | 'INDEX_NAME', name: string): string[] {
   return [
-    `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${alter.replace(/'/g, "''")}', 'DO 0') FROM information_schema.COLUMNS
-       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND COLUMN_NAME = '${column}')`,
+    `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${ddl.replace(/'/g, "''")}', 'DO 0') FROM information_schema.${view}
+       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND ${what} = '${name}')`,
     'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
     'EXECUTE jobs_migration_ddl',
     'DEALLOCATE PREPARE jobs_migration_ddl',
   ];
 }
 
-/** An index on the job table, created only when information_schema does not list it yet (MySQL has no CREATE INDEX IF NOT EXISTS). */
+/** `ADD COLUMN IF NOT EXISTS`, which MySQL lacks. */
+function addColumnIfMissing(t: TableNames, column: string, definition: string): string[] {
+  return unlessListed(t, `ALTER TABLE ${t.jobs} ADD COLUMN ${column} ${definition}`, 'COLUMNS', 'COLUMN_NAME', column);
+}
+
+/** `CREATE INDEX IF NOT EXISTS` on the job table, which MySQL lacks. */
 function addIndexIfMissing(t: TableNames, suffix: string, columns: string): string[] {
-  const name = `${t.prefix}job_${suffix}`;
-  const create = `CREATE INDEX ${t.index(suffix)} ON ${t.jobs} ${columns}`;
-  return [
-    `SET @jobs_migration_ddl = (SELECT IF(COUNT(*) = 0, '${create.replace(/'/g, "''")}', 'DO 0') FROM information_schema.STATISTICS
-       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t.prefix}job' AND INDEX_NAME = '${name}')`,
-    'PREPARE jobs_migration_ddl FROM @jobs_migration_ddl',
-    'EXECUTE jobs_migration_ddl',
-    'DEALLOCATE PREPARE jobs_migration_ddl',
-  ];
+  return unlessListed(t, `CREATE INDEX ${t.index(suffix)} ON ${t.jobs} ${columns}`, 'STATISTICS', 'INDEX_NAME', `${t.prefix}job_${suffix}`);
 }
 
 /**
