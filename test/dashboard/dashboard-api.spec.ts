@@ -211,6 +211,7 @@ describe.each(ADAPTERS)('dashboard JSON API on %s', (adapter) => {
     const ctrl = new AbortController();
     const res = await fetch(`${d.url}/api/events`, { headers: { 'x-dashboard-token': TOKEN }, signal: ctrl.signal });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     const reader = res.body!.getReader();
     await d.queue.enqueue('work', { hidden: 'payload' });
     let text = '';
