@@ -36,6 +36,13 @@ export type FlowMode = 'read' | 'write' | 'tx' | 'tx-read-committed';
 export interface Step<T> {
   mode: FlowMode;
   make: () => Flow<T>;
+  /**
+   * SQLite: never run inside a transaction open on the shared connection (wait until it ends).
+   * A read there would start that transaction's snapshot, and its first write after another
+   * process's commit would then fail with SQLITE_BUSY instead of waiting. For reads issued on
+   * their own schedule (the change watch), not on behalf of a caller.
+   */
+  outside?: true;
 }
 
 /** `make` is a generator function: contextually typed, so its `yield`s receive `SqlResult`. */

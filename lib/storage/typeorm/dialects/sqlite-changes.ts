@@ -53,7 +53,7 @@ export interface Changes {
  * Null: nothing changed since `since`, and no `refresh`.
  */
 export function sqliteChanges(t: TableNames, since: QueueMarks | null, refresh: boolean): Step<Changes | null> {
-  return step('read', function* () {
+  return outside(step('read', function* () {
     const version = asNumber((yield sql('PRAGMA data_version')).rows[0]?.data_version);
     if (since && version === since.version && !refresh) return null;
     const counts = yield sql(
@@ -89,5 +89,8 @@ export function sqliteChanges(t: TableNames, since: QueueMarks | null, refresh: 
       if (pending > 0) fresh.push({ queue: asString(r.queue), pending, due, soonestInMs });
     }
     return { marks: { version, queues, topId }, fresh };
-  });
+  }));
 }
+
+/** The watch reads on its own schedule: never inside a transaction open on the connection (see `Step.outside`). */
+const outside = <T>(s: Step<T>): Step<T> => ({ ...s, outside: true });

@@ -20,7 +20,9 @@ const STATEMENT_CACHE = 256;
  * - when the connection is inside someone else's transaction (an app's
  *   `dataSource.transaction()`), a write waits until it ends (up to `busyTimeoutMs`) rather
  *   than silently joining it;
- * - reads run at once.
+ * - reads run at once, but while one of our transactions is open (they wait for its end
+ *   unless they are its own), and but for reads on their own schedule (`Step.outside`), which
+ *   wait for any transaction to end.
  * `transaction()` (completeWithin) holds the queue while the handler's work runs; steps the
  * handler itself triggers (progress, enqueue) run inside that transaction.
  */
@@ -28,6 +30,8 @@ export class SqliteExecutor implements Executor {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private readonly holding = new AsyncLocalStorage<true>();
+  /** One of our transactions (`transaction()`) is open on the connection. */
+  private ownOpen = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -36,7 +40,15 @@ export class SqliteExecutor implements Executor {
   ) {}
 
   async run<T>(step: Step<T>): Promise<T> {
-    if (step.mode === 'read' || this.holding.getStore()) return driveSync(step.make(), this.execSync);
+    if (this.holding.getStore()) return driveSync(step.make(), this.execSync);
+    if (step.mode === 'read') {
+      // Not inside a transaction of ours from outside its work (a job's `transaction: true`
+      // run): the read would see its uncommitted rows, and take the snapshot its later writes
+      // need fresh (SQLITE_BUSY after another process commits). An app's transaction on the
+      // shared connection does not hold reads up, but for those on their own schedule.
+      if (this.db.inTransaction && (this.ownOpen || step.outside)) return this.whenFree(() => driveSync(step.make(), this.execSync));
+      return driveSync(step.make(), this.execSync);
+    }
     return this.serial(() =>
       this.whenFree(() => {
         if (step.mode === 'write') return driveSync(step.make(), this.execSync);
@@ -59,12 +71,17 @@ export class SqliteExecutor implements Executor {
     }
     return this.serial(() =>
       this.whenFree(() =>
-        this.holding.run(true, () =>
-          this.dataSource.transaction((manager) => {
-            const qr = manager.queryRunner!;
-            return work(manager, (s) => driveAsync(s.make(), (q) => exec(qr, q)));
-          }),
-        ),
+        this.holding.run(true, async () => {
+          this.ownOpen = true;
+          try {
+            return await this.dataSource.transaction((manager) => {
+              const qr = manager.queryRunner!;
+              return work(manager, (s) => driveAsync(s.make(), (q) => exec(qr, q)));
+            });
+          } finally {
+            this.ownOpen = false;
+          }
+        }),
       ),
     );
   }
