@@ -1,4 +1,6 @@
+import type { Observable } from 'rxjs';
 import type { DataSource } from 'typeorm';
+import type { Wakeup } from '../../core/storage.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import { StorageUnavailableError } from '../../errors/storage-unavailable.error.js';
 import type { Dialect } from './dialect.js';
@@ -8,6 +10,7 @@ import { startExecutor } from './executors/start-executor.js';
 import type { Step } from './flow.js';
 import { FoldScheduler } from './fold-scheduler.js';
 import { migrationStep } from './migrations/migrator.js';
+import type { ListenerEvent } from './pg-listener.js';
 import { JobSignals } from './signals.js';
 import type { StorageSetup } from './storage-setup.js';
 
@@ -98,6 +101,21 @@ export abstract class TypeOrmConnection {
 
   protected run<T>(step: Step<T>): Promise<T> {
     return this.exec().run(step);
+  }
+
+  /** Queues where new work may be due, now or in so many ms (see `JobSignals`). */
+  wakeups(): Observable<Wakeup> {
+    return this.signals.wakeups();
+  }
+
+  /** Ids of running jobs whose cancellation was requested (PostgreSQL: NOTIFY `!cancel:<id>`). */
+  cancellations(): Observable<string> {
+    return this.signals.cancellations();
+  }
+
+  /** The LISTEN connection's life ('listening' / 'lost'); nothing on other databases. */
+  listenerEvents(): Observable<ListenerEvent> {
+    return this.signals.listenerEvents();
   }
 
   /** The executor, for every operation of the storage (which the SQLite change watch must know of). */

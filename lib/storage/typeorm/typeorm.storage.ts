@@ -1,4 +1,3 @@
-import type { Observable } from 'rxjs';
 import type { EnqueueResult, JobRecord, JobState, NewJob } from '../../core/job-record.js';
 import type {
   ClaimedEnqueue,
@@ -14,20 +13,16 @@ import type {
   ThroughputMinute,
   ReleaseOptions,
   Storage,
-  Wakeup,
 } from '../../core/storage.js';
-import { assertGroup, type QueueLimits, type StoredQueueLimits } from '../../core/limits.js';
 import { assertName } from '../../core/validation.js';
 import { InvalidOptionsError } from '../../errors/invalid-options.error.js';
 import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig } from '../storage-options.js';
 import type { ReleasedRows } from './dialect.js';
-import { TypeOrmFlowStorage } from './typeorm-flow-storage.js';
+import { TypeOrmLimitStorage } from './typeorm-limit-storage.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
 import { step, type Step } from './flow.js';
 import { limitFlows } from './dialects/limit-flows.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
-import { LimitedQueues } from './limited-queues.js';
-import type { ListenerEvent } from './pg-listener.js';
 import { buildStats, buildThroughput, counterWindow } from './stats.js';
 import { setupFromConfig, setupFromDataSource } from './storage-setup.js';
 import { assertManagerOf } from './typeorm-options.js';
@@ -47,7 +42,7 @@ class LeaseLost {
  * that knows the database's concurrency rules (see `executors/`); nothing hydrates entities.
  * The connection and its lifecycle are `TypeOrmConnection`'s; flows and batches `TypeOrmFlowStorage`'s.
  */
-export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
+export class TypeOrmStorage extends TypeOrmLimitStorage implements Storage {
   /** A storage with its own DataSource, destroyed by `close()`. */
   static async fromConfig(cfg: SqliteStorageConfig | ServerStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromConfig(cfg));
@@ -57,9 +52,6 @@ export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
   static async fromDataSource(dataSource: unknown, cfg: DataSourceStorageConfig): Promise<TypeOrmStorage> {
     return new TypeOrmStorage(setupFromDataSource(dataSource, cfg));
   }
-
-  /** Queues with limits: their claims take the limited flow (see `dialects/limit-statements.ts`). */
-  private readonly limited = new LimitedQueues(() => this.limits());
 
   async now(): Promise<number> {
     return this.run(this.dialect.now());
@@ -321,21 +313,6 @@ export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
     return removed;
   }
 
-  /** Queues where new work may be due, now or in so many ms (see `JobSignals`). */
-  wakeups(): Observable<Wakeup> {
-    return this.signals.wakeups();
-  }
-
-  /** Ids of running jobs whose cancellation was requested (PostgreSQL: NOTIFY `!cancel:<id>`). */
-  cancellations(): Observable<string> {
-    return this.signals.cancellations();
-  }
-
-  /** The LISTEN connection's life ('listening' / 'lost'); nothing on other databases. */
-  listenerEvents(): Observable<ListenerEvent> {
-    return this.signals.listenerEvents();
-  }
-
   async completeWithin<T>(
     id: string,
     workerId: string,
@@ -353,26 +330,6 @@ export class TypeOrmStorage extends TypeOrmFlowStorage implements Storage {
       if (err instanceof LeaseLost) return { held: false, value: err.value as T };
       throw err;
     }
-  }
-
-  async setLimits(queue: string, limits: QueueLimits): Promise<void> {
-    await this.run(limitFlows(this.dialect).set(assertName('queue name', queue), limits));
-    this.limited.touched(queue);
-    this.signals.wake(queue);
-  }
-
-  isLimited(queue: string): boolean {
-    return this.limited.known(queue);
-  }
-
-  limits(): Promise<StoredQueueLimits[]> {
-    return this.run(limitFlows(this.dialect).list());
-  }
-
-  async blockQueue(queue: string, ms: number, group?: string | null): Promise<void> {
-    const g = group === undefined || group === null ? null : assertGroup('group', group);
-    await this.run(limitFlows(this.dialect).block(assertName('queue name', queue), Math.max(0, Math.round(ms)), g));
-    this.limited.touched(queue);
   }
 }
 
