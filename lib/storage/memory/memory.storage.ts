@@ -20,7 +20,7 @@ import { MemoryAdmin } from './memory-admin.js';
 import { MemoryBatches } from './memory-batches.js';
 import { MemoryFlows } from './memory-flows.js';
 import { MemoryLimits } from './memory-limits.js';
-import { dueInClaimOrder, heldBy, takeLease, unlock } from './memory-claims.js';
+import { dueInClaimOrder, expireLease, handBack, heldBy, renewLeases, takeLease, unlock } from './memory-claims.js';
 import { MemoryStats } from './memory-stats.js';
 import { MemoryUniqueKeys } from './memory-unique-keys.js';
 import { parseHeaders } from '../../core/headers.js';
@@ -218,20 +218,7 @@ export class MemoryStorage implements Storage {
     for (const id of ids) {
       const job = heldBy(this.jobs, id, workerId);
       if (!job) continue;
-      if (job.cancelRequested) {
-        // Cancelled while it ran (an unschedule() during a tick): it ends here, never to run again.
-        job.state = 'cancelled';
-        job.failedAt = new Date(now);
-      } else if (runAt) {
-        // A time already past still replaces the old one: a schedule row's next tick, late.
-        job.state = runAt.getTime() > now ? 'scheduled' : 'available';
-        job.runAt = new Date(runAt.getTime());
-      } else {
-        job.state = 'available';
-      }
-      job.attempt = Math.max(0, job.attempt - 1);
-      if (options.interrupted) job.interruptions++;
-      unlock(job);
+      handBack(job, now, runAt, options.interrupted === true);
       this.keys.track(job);
       this.flows.finished(job);
       held.push(id);
@@ -241,21 +228,7 @@ export class MemoryStorage implements Storage {
   }
 
   async heartbeat(ids: string[], workerId: string, leaseMs: number, started: string[] = []): Promise<HeartbeatResult> {
-    const until = new Date(this.clock.now() + leaseMs);
-    const lost: string[] = [];
-    const cancelled: string[] = [];
-    const startedSet = new Set(started);
-    for (const id of ids) {
-      const job = heldBy(this.jobs, id, workerId);
-      if (!job) {
-        lost.push(id);
-        continue;
-      }
-      job.lockedUntil = until;
-      if (startedSet.has(id)) job.prefetched = false;
-      if (job.cancelRequested) cancelled.push(id);
-    }
-    return { lost, cancelled };
+    return renewLeases(this.jobs, ids, workerId, new Date(this.clock.now() + leaseMs), started);
   }
 
   async rescue(limit = 1000): Promise<number> {
@@ -264,27 +237,8 @@ export class MemoryStorage implements Storage {
     for (const job of this.jobs.values()) {
       if (moved >= limit) break;
       if (job.state !== 'running' || !job.lockedUntil || job.lockedUntil.getTime() > now) continue;
-      const { cancelRequested, prefetched } = job;
-      unlock(job);
       moved++;
-      if (prefetched) {
-        // It never started: the crash costs it no attempt (and, from now on, its start is
-        // recorded before it runs, so a second crash does).
-        job.attempt = Math.max(0, job.attempt - 1);
-        job.rescuedUnstarted = true;
-      }
-      if (cancelRequested) {
-        job.state = 'cancelled';
-        job.failedAt = new Date(now);
-      } else if (!prefetched && job.maxAttempts !== null && job.attempt >= job.maxAttempts) {
-        job.state = 'dead';
-        job.failedAt = new Date(now);
-        job.lastError = { name: 'LeaseExpired', message: 'The worker running this job stopped renewing its lease (crashed or stalled), and no attempts are left.', attempt: job.attempt, at: new Date(now).toISOString() };
-        this.counts.died(job.queue, now);
-      } else {
-        job.state = 'available';
-        job.runAt = new Date(now);
-      }
+      if (expireLease(job, now) === 'dead') this.counts.died(job.queue, now);
       this.keys.track(job);
       this.flows.finished(job);
     }
