@@ -1,4 +1,4 @@
-import type { JobErrorInfo } from './job-record.js';
+import type { JobErrorInfo, JobRecord } from './job-record.js';
 
 export type JobEventType =
   | 'enqueued'
@@ -42,4 +42,17 @@ export interface JobEvent {
   dueAt?: number;
   /** `started`: `at - dueAt`, how long the job waited past its due time (prefetch buffer included), never negative. */
   waitMs?: number;
+}
+
+/** The event of `record` at `at` (this instance's clock); `started` also says when the job was due and how long it waited. */
+export function jobEvent(type: JobEventType, record: JobRecord, at: number, extra: Partial<JobEvent> = {}): JobEvent {
+  // Object.assign, not a spread: half the cost per event (a spread of `extra` takes V8's slow path).
+  const event: JobEvent = Object.assign({ type, jobId: record.id, name: record.name, queue: record.queue, attempt: record.attempt, at }, extra);
+  if (type === 'started') {
+    // The due time is on the storage's clock, `at` on this instance's: a skew between them
+    // shifts the wait by as much (a wait never comes out negative).
+    event.dueAt = record.runAt.getTime();
+    event.waitMs = Math.max(0, at - event.dueAt);
+  }
+  return event;
 }

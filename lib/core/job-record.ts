@@ -232,6 +232,11 @@ export function dueCallbacks(c: BatchCounts): { complete: boolean; success: bool
   return { complete: c.completed + c.dead + c.cancelled >= c.total, success: c.completed >= c.total, failure: c.dead > 0 };
 }
 
+/** The job is a flow's child or a batch's job: its outcome updates the parent or the batch. */
+export function isLinked(record: JobRecord): boolean {
+  return record.parentId != null || record.batchId != null;
+}
+
 /** The callback job of a batch, as it fires: the template with the callback payload. */
 export function callbackJob(template: NewJob, batchId: string, payload: string, counts: BatchCounts): NewJob {
   return { ...template, payload: `{"batchId":${JSON.stringify(batchId)},"payload":${payload},"counts":${JSON.stringify(counts)}}`, uniqueKey: null, runAt: null, delayMs: null };
