@@ -18,6 +18,7 @@ export type { JobRecord, JobState, JobErrorInfo, EnqueueResult, NewJob, BackoffS
 export type { EnqueueOptions, BulkJob } from './core/enqueue-options.js';
 export type { QueueOptions, EngineLogger } from './core/engine-options.js';
 export type { QueueLimits, RateLimit } from './core/limits.js';
+export type { SlotRequest, SlotGrant } from './core/slots.js';
 export type {
   Storage,
   QueueStats,

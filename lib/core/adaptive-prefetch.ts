@@ -76,7 +76,11 @@ export class AdaptivePrefetch implements PrefetchSizer {
   private avgClaimMs = 0;
   private readonly max: number;
 
-  constructor(private readonly concurrency: number) {
+  /** `slots`: the slots it may use now (fewer than `concurrency` while a global concurrency holds it back). */
+  constructor(
+    concurrency: number,
+    private readonly slots: () => number = () => concurrency,
+  ) {
     this.max = Math.max(ADAPTIVE_PREFETCH.max, concurrency);
   }
 
@@ -108,13 +112,13 @@ export class AdaptivePrefetch implements PrefetchSizer {
     return Math.max(ADAPTIVE_PREFETCH.bufferMs, ADAPTIVE_PREFETCH.claimRoundTrips * this.avgClaimMs);
   }
 
-  /** Slots that free work: the concurrency less the slots whose handlers stalled. */
+  /** Slots that free work: the slots it may use less those whose handlers stalled. */
   private activeSlots(now: number, runningSince: Iterable<number>): number {
     const bufferMs = this.bufferMs();
     const stallMs = this.avgRunMs === null ? bufferMs : Math.max(ADAPTIVE_PREFETCH.stallFactor * this.avgRunMs, bufferMs);
-    let slots = this.concurrency;
+    let slots = this.slots();
     for (const since of runningSince) if (now - since > stallMs) slots--;
-    return slots;
+    return Math.max(0, slots);
   }
 
   private sizeFor(bufferMs: number, slots: number): number {
@@ -124,6 +128,6 @@ export class AdaptivePrefetch implements PrefetchSizer {
 }
 
 /** The sizer for a queue: `prefetch` as given, or the adaptive one when it is not set. */
-export function prefetchSizer(concurrency: number, prefetch: number | undefined): PrefetchSizer {
-  return prefetch === undefined ? new AdaptivePrefetch(concurrency) : new FixedPrefetch(prefetch);
+export function prefetchSizer(concurrency: number, prefetch: number | undefined, slots?: () => number): PrefetchSizer {
+  return prefetch === undefined ? new AdaptivePrefetch(concurrency, slots) : new FixedPrefetch(prefetch);
 }

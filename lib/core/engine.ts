@@ -165,12 +165,16 @@ export class Engine implements LocalWorkers {
     const runners = [...this.runners.values()];
     await Promise.all(runners.map((r) => r.stopClaiming()));
     const settled = Promise.all(runners.map((r) => r.whenSettled()));
-    if (!(await this.within(settled, this.deps.settings.shutdownTimeoutMs))) {
+    let allSettled = await this.within(settled, this.deps.settings.shutdownTimeoutMs);
+    if (!allSettled) {
       const active = runners.reduce((n, r) => n + r.activeCount, 0);
       this.deps.logger.warn(`Shutdown: ${active} job(s) still running after ${this.deps.settings.shutdownTimeoutMs} ms; aborting them.`);
       for (const r of runners) r.abortAll(new ShutdownAbort());
-      await this.within(settled, this.deps.settings.abortGraceMs + 100);
+      allSettled = await this.within(settled, this.deps.settings.abortGraceMs + 100);
     }
+    // Slots of a global concurrency go back now; with a handler still running they stay held
+    // until their lease runs out, so that no other instance starts one more meanwhile.
+    if (allSettled) await this.within(Promise.all(runners.map((r) => r.releaseSlots())), this.deps.settings.leaseMs);
     await this.drainOutcomes();
     if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = null;
@@ -250,6 +254,8 @@ export class Engine implements LocalWorkers {
    * hands back the buffered jobs its buffer no longer wants (see `QueueRunner.trimBuffer`).
    */
   private async heartbeat(): Promise<void> {
+    // Holds of a global concurrency renew beside the job leases (a slow one does not hold them up).
+    for (const r of this.runners.values()) void r.renewSlots();
     await Promise.all([...this.runners.values()].map((r) => r.trimBuffer()));
     const ids = [...this.acks.pendingIds()];
     const started: string[] = [];

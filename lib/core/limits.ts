@@ -16,7 +16,10 @@ export interface RateLimit {
 }
 
 export interface QueueLimits {
-  /** At most this many jobs of the queue running at once across all instances. */
+  /**
+   * At most this many jobs of the queue running at once across all instances: each instance
+   * holds some of these slots (`core/slots.ts`) and runs no more handlers than it holds.
+   */
   globalConcurrency?: number;
   rateLimit?: RateLimit;
   /**
@@ -145,15 +148,14 @@ export interface GroupState {
 }
 
 /**
- * How many jobs a claim may start now (at most `want`), and the start log to store after it
- * claims `n` (call `recordStarts`). `running`: jobs of the queue running now (claimed rows,
- * prefetched ones included), needed only with a `globalConcurrency`.
+ * How many jobs a claim may start now (at most `want`) under the queue's block and rate limit;
+ * store the start log after it claims `n` (call `recordStarts`). A `globalConcurrency` is not
+ * a claim's business: it is kept by the slots each instance holds (`core/slots.ts`).
  */
-export function allowance(state: LimitState, now: number, running: number, want: number): number {
+export function allowance(state: LimitState, now: number, want: number): number {
   if (state.blockedUntil !== null && state.blockedUntil > now) return 0;
   let n = want;
-  const { globalConcurrency, rateLimit } = state.limits;
-  if (globalConcurrency !== undefined) n = Math.min(n, globalConcurrency - running);
+  const { rateLimit } = state.limits;
   if (rateLimit) n = Math.min(n, rateLimit.limit - startsWithin(state.starts, now, rateLimit.intervalMs));
   return Math.max(0, n);
 }
@@ -188,20 +190,14 @@ export function parseStartLog(text: unknown): StartLog {
 
 /**
  * The size of a claim of up to `limit` jobs, the first `startNow` starting at once (see
- * `Storage.claim`), under the queue's limits. Prefetched jobs hold their slots (they are
- * running rows), so they count against a `globalConcurrency`; under a rate limit a claim takes
+ * `Storage.claim`), under the queue's block and rate limit: under a rate limit a claim takes
  * only jobs that start at once, since their starts are counted when claimed (a buffered job
  * started later could crowd a later window).
  */
-export function limitedClaim(state: LimitState, now: number, running: number, limit: number, startNow: number): { limit: number; startNow: number } {
+export function limitedClaim(state: LimitState, now: number, limit: number, startNow: number): { limit: number; startNow: number } {
   const want = state.limits.rateLimit ? Math.min(limit, startNow) : limit;
-  const n = allowance(state, now, running, want);
+  const n = allowance(state, now, want);
   return { limit: n, startNow: Math.min(startNow, n) };
-}
-
-/** Whether the claim needs the count of running jobs. */
-export function countsRunning(state: LimitState): boolean {
-  return state.limits.globalConcurrency !== undefined;
 }
 
 /** Whether the queue's claims go group by group: it has group limits, or one of its groups is blocked. */

@@ -8,6 +8,7 @@ import { JobExecutor, type ExecutorHost, type WorkerDeps } from './job-executor.
 import type { JobRecord } from './job-record.js';
 import { abortRun, newRun, SETTLED, type RunningJob } from './job-run.js';
 import type { HandoffSlot } from './local-workers.js';
+import { SlotHold } from './slot-hold.js';
 
 /**
  * Runs one queue on this instance: a bounded buffer of claimed jobs (prefetch) feeds
@@ -50,24 +51,32 @@ export class QueueRunner implements ExecutorHost {
   private lowWater = 0;
   private resizedAt = 0;
   private readonly executor: JobExecutor;
+  /** The slots it may use: the concurrency, or its hold under a global concurrency. */
+  private readonly hold: SlotHold;
 
   /** `prefetch`: the buffer's size; undefined sizes it from what the runner observes. */
   constructor(
     readonly queue: string,
-    private readonly concurrency: number,
+    concurrency: number,
     prefetch: number | undefined,
     private readonly deps: WorkerDeps,
   ) {
     this.executor = new JobExecutor(deps, this);
     this.dueTimes = new DueTimes(deps.clock, () => this.wake());
-    this.prefetch = prefetchSizer(concurrency, prefetch);
+    this.hold = new SlotHold(queue, concurrency, deps, {
+      busy: () => this.busySlots(),
+      hasWork: () => this.buffer.length > 0 || !this.drained,
+      changed: () => this.kick(),
+    });
+    this.prefetch = prefetchSizer(concurrency, prefetch, () => this.hold.slots);
     this.resize();
   }
 
   private resize(now = this.deps.clock.now()): void {
     const prefetch = this.prefetch.size(now, this.runningSince());
-    this.capacity = this.concurrency + prefetch;
-    this.lowWater = this.concurrency + Math.floor(prefetch / 2);
+    const slots = this.hold.slots;
+    this.capacity = slots + prefetch;
+    this.lowWater = slots + Math.floor(prefetch / 2);
     this.resizedAt = now;
   }
 
@@ -124,7 +133,7 @@ export class QueueRunner implements ExecutorHost {
    */
   reserve(): HandoffSlot | null {
     if (this.stopping || this.claiming || !this.drained || this.buffer.length || this.starting.size) return null;
-    if (this.busySlots() >= this.concurrency) return null;
+    if (this.busySlots() >= this.hold.slots) return null;
     let end!: () => void;
     const done = new Promise<void>((resolve) => (end = resolve));
     this.reservations.add(done);
@@ -243,7 +252,7 @@ export class QueueRunner implements ExecutorHost {
 
   private kick(): void {
     let recordFirst: JobRecord[] | null = null;
-    while (this.busySlots() < this.concurrency && this.buffer.length) {
+    while (this.busySlots() < this.hold.slots && this.buffer.length) {
       const job = this.buffer.shift()!;
       if (job.prefetched && job.rescuedUnstarted) {
         this.starting.set(job.id, job);
@@ -296,26 +305,44 @@ export class QueueRunner implements ExecutorHost {
 
   private maybeClaim(): void {
     if (this.stopping || this.claiming || this.drained) return;
+    // No slot yet (the hold not asked for, or cut to none): ask first, the claim sizes itself after.
+    if (this.hold.slots > 0 && !this.wantsClaim()) return;
+    this.claiming = true;
+    this.wokenWhileClaiming = false;
+    this.claimed = this.hold.beforeClaim().then(() => this.claim());
+  }
+
+  /** Whether the buffer is at or below its low water (sized again first). */
+  private wantsClaim(): boolean {
     const held = this.buffer.length + this.busySlots();
     if (held > this.lowWater) {
       // An adaptive buffer may have grown since it was sized (the first jobs' run times are
       // in): look again now and then, so that the refill is not left to the old low water.
-      if (!this.prefetch.adaptive) return;
+      if (!this.prefetch.adaptive) return false;
       const now = this.deps.clock.now();
-      if (now - this.resizedAt < ADAPTIVE_PREFETCH.resizeEveryMs) return;
+      if (now - this.resizedAt < ADAPTIVE_PREFETCH.resizeEveryMs) return false;
       this.resize(now);
     } else this.resize();
-    const limit = this.capacity - held;
     // Every slot busy and no buffer wanted (prefetch 0): the next free slot claims.
-    if (held > this.lowWater || limit <= 0) return;
-    this.claiming = true;
-    this.wokenWhileClaiming = false;
+    return held <= this.lowWater && this.capacity - held > 0;
+  }
+
+  private claim(): Promise<void> {
+    this.resize();
+    const slots = this.hold.slots;
+    const limit = this.capacity - this.buffer.length - this.busySlots();
+    if (this.stopping || slots === 0 || limit <= 0) {
+      this.claiming = false;
+      // No slot here (other instances hold the queue's global concurrency): ask again at the poll.
+      if (!this.stopping && slots === 0) this.idleUntilPoll();
+      return SETTLED;
+    }
     // Slots are free only when nothing is buffered: the first claimed jobs fill them at once,
     // and the claim records their start; the rest are prefetched (see `Storage.claim`).
-    const startNow = Math.max(0, Math.min(limit, this.concurrency - this.busySlots()));
+    const startNow = Math.max(0, Math.min(limit, slots - this.busySlots()));
     const { storage, settings, workerId, clock } = this.deps;
     const claimedAt = clock.now();
-    this.claimed = storage.claim(this.queue, workerId, limit, settings.leaseMs, startNow).then(
+    return storage.claim(this.queue, workerId, limit, settings.leaseMs, startNow).then(
       (jobs) => {
         this.claiming = false;
         this.claimFailures = 0;
@@ -328,6 +355,7 @@ export class QueueRunner implements ExecutorHost {
         // behind it may have been stored after the claim's snapshot, so claim once more.
         if (jobs.length < limit && !this.wokenWhileClaiming) {
           this.idleUntilPoll();
+          this.hold.drained();
           this.limitedShort = storage.isLimited?.(this.queue) === true;
         }
         this.kick();
@@ -375,6 +403,17 @@ export class QueueRunner implements ExecutorHost {
     // A run that never called its handler (an unknown job) says nothing of run times.
     if (run.startedAt) this.prefetch.finished(this.deps.clock.now() - run.startedAt);
     this.kick();
+    this.hold.finished();
+  }
+
+  /** At each heartbeat: renews its hold on the queue's slots, if it has one. */
+  renewSlots(): Promise<void> {
+    return this.hold.renew();
+  }
+
+  /** Shutdown, once every handler settled: lets go of its slots. */
+  releaseSlots(): Promise<void> {
+    return this.hold.release();
   }
 
   finished(): void {

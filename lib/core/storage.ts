@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { BatchInfo, BatchResult, EnqueueResult, FlowIds, JobRecord, NewBatch, NewFlowNode, NewJob } from './job-record.js';
 import type { QueueLimits, StoredQueueLimits } from './limits.js';
+import type { SlotGrant, SlotRequest } from './slots.js';
 import type { Wakeup, EnqueueStorageOptions, ClaimedEnqueue, CompleteItem, FailItem, ReleaseOptions, HeartbeatResult, ListFilter, ListPage, PruneOptions, ThroughputMinute, OldestAvailable, QueueStats } from './storage-shapes.js';
 
 export type { Wakeup, EnqueueStorageOptions, ClaimedEnqueue, CompleteItem, FailItem, ReleaseOptions, HeartbeatResult, ListFilter, ListPage, PruneOptions, PeriodCounts, ThroughputMinute, OldestAvailable, QueueStats } from './storage-shapes.js';
@@ -187,6 +188,15 @@ export interface Storage {
    * of its jobs finishes (the limits, not the queue, may have cut the claim).
    */
   isLimited?(queue: string): boolean;
+  /**
+   * Optional (storages with queue limits; without it a `globalConcurrency` is not kept):
+   * `workerId`'s hold on `queue`'s slots under its `globalConcurrency` (see `core/slots.ts`),
+   * granted under the same lock as the queue's limited claims, out of what the other workers'
+   * live holds leave, with a lease of `request.leaseMs`. The hold stored is the grant or
+   * `request.keep`, whichever is more; want and keep 0 delete it. Null when the queue has no
+   * global concurrency (a storage may answer that from a cache of about a second).
+   */
+  holdSlots?(queue: string, workerId: string, request: SlotRequest): Promise<SlotGrant | null>;
   /** Every queue with stored limits or a block. */
   limits(): Promise<StoredQueueLimits[]>;
   /**

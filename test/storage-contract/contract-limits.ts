@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { error, h, newJob, s, T } from './contract-harness.js';
+import { h, newJob, s, T } from './contract-harness.js';
 
 const jobs = (n: number, queue = 'q') => Array.from({ length: n }, () => newJob({ queue }));
 const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
@@ -36,28 +36,44 @@ export function limitCases(): void {
     expect(await s.claim('other', 'w1', 10, 30_000)).toHaveLength(3);
   });
 
-  it('globalConcurrency: a claim takes at most the free slots; finished, failed and rescued jobs give theirs back', async () => {
+  it('globalConcurrency: workers hold slots, never more than the limit in all; a lapsed hold gives its slots back', async () => {
+    if (!s.holdSlots) return;
+    const hold = (w: string, want: number, keep = 0, leaseMs = 30_000) => s.holdSlots!('q', w, { want, keep, leaseMs });
+    expect(await hold('w1', 2)).toBeNull(); // no limits: nothing held
     await s.setLimits('q', { globalConcurrency: 3 });
-    await s.enqueue(jobs(10));
-    const first = await s.claim('q', 'w1', 2, 30_000);
-    expect(first).toHaveLength(2);
-    // Prefetched jobs hold slots too.
-    const second = await s.claim('q', 'w2', 5, T, 0);
-    expect(second).toHaveLength(1);
-    expect(second[0]!.prefetched).toBe(true);
-    expect(await s.claim('q', 'w3', 5, 30_000)).toEqual([]);
-    expect(await s.complete([{ id: first[0]!.id, workerId: 'w1' }])).toEqual([first[0]!.id]);
-    const third = await s.claim('q', 'w3', 5, 30_000);
-    expect(third).toHaveLength(1);
-    await s.fail([{ id: first[1]!.id, workerId: 'w1', error: error(), retryDelayMs: 60_000 }]);
-    expect(await s.claim('q', 'w3', 5, 30_000)).toHaveLength(1);
-    expect(await s.claim('q', 'w3', 5, 30_000)).toEqual([]);
-    // w2's lease expires: the rescue gives its slot back.
+    expect(await hold('w1', 2)).toEqual({ slots: 2, othersWaiting: false });
+    expect(await hold('w2', 5, 0, T)).toEqual({ slots: 1, othersWaiting: false });
+    expect(await hold('w3', 5)).toEqual({ slots: 0, othersWaiting: false });
+    // w3 waits for slots: w1 is cut to its fair share (1 of 3 among three), yet keeps the 2 it uses…
+    expect(await hold('w1', 2, 2)).toEqual({ slots: 1, othersWaiting: true });
+    expect(await hold('w3', 5)).toMatchObject({ slots: 0 });
+    // …until it asks again keeping only 1: the slot goes to w3.
+    expect(await hold('w1', 2, 1)).toEqual({ slots: 1, othersWaiting: true });
+    expect(await hold('w3', 5)).toMatchObject({ slots: 1 });
+    // w2's hold lapses (its lease ran out): its slot comes back.
     await h.advance(T * 3);
-    expect(await s.rescue()).toBe(1);
-    expect(await s.claim('q', 'w4', 5, 30_000)).toHaveLength(1);
-    const [st] = (await s.stats()).filter((x) => x.queue === 'q');
-    expect(st!.running).toBe(3);
+    expect(await hold('w3', 5, 1)).toEqual({ slots: 2, othersWaiting: false });
+    // Letting go (want and keep 0), and a limit removed.
+    expect(await hold('w3', 0, 0)).toEqual({ slots: 0, othersWaiting: true }); // w1 wants 2, holds 1
+    expect(await hold('w1', 3, 1)).toEqual({ slots: 3, othersWaiting: false });
+    await s.setLimits('q', {});
+    expect(await hold('w1', 3, 3)).toBeNull();
+    await s.setLimits('q', { globalConcurrency: 2 });
+    expect(await hold('w2', 2)).toEqual({ slots: 2, othersWaiting: false });
+  });
+
+  it('globalConcurrency: a claim is not cut by it (the holds keep it): jobs are buffered as without limits', async () => {
+    await s.setLimits('q', { globalConcurrency: 2 });
+    await s.enqueue(jobs(10));
+    const claimed = await s.claim('q', 'w1', 8, 30_000, 2);
+    expect(claimed.map((j) => j.prefetched)).toEqual([false, false, true, true, true, true, true, true]);
+  });
+
+  it('holdSlots refuses a malformed request, naming the field', async () => {
+    if (!s.holdSlots) return;
+    await s.setLimits('q', { globalConcurrency: 2 });
+    await expect(s.holdSlots('q', 'w1', { want: -1, keep: 0, leaseMs: 1000 })).rejects.toThrow(/want/);
+    await expect(s.holdSlots('q', 'w1', { want: 1, keep: 0.5, leaseMs: 1000 })).rejects.toThrow(/keep/);
   });
 
   it('rateLimit: at most `limit` starts per interval (a sliding window), only jobs that start at once', async () => {
@@ -78,12 +94,10 @@ export function limitCases(): void {
     expect(await s.claim('q', 'w2', 5, 30_000)).toEqual([]);
   });
 
-  it('both limits: the smaller allowance wins', async () => {
+  it('globalConcurrency beside a rate limit: the claim follows the rate limit (only jobs that start at once)', async () => {
     await s.setLimits('q', { globalConcurrency: 2, rateLimit: { limit: 3, intervalMs: 3_600_000 } });
     await s.enqueue(jobs(10));
-    const a = await s.claim('q', 'w1', 5, 30_000);
-    expect(a).toHaveLength(2);
-    await s.complete(a.map((j) => ({ id: j.id, workerId: 'w1' })));
+    expect(await s.claim('q', 'w1', 5, 30_000, 2)).toHaveLength(2);
     expect(await s.claim('q', 'w1', 5, 30_000)).toHaveLength(1);
     expect(await s.claim('q', 'w1', 5, 30_000)).toEqual([]);
   });
@@ -107,25 +121,24 @@ export function limitCases(): void {
     const { result, claimed } = await s.enqueueClaimed(newJob(), 'w1', 30_000);
     expect(claimed).toBeNull();
     expect(await s.get(result.id)).toMatchObject({ state: 'available' });
-    await s.enqueue(jobs(1));
-    expect(ids(await s.claim('q', 'w1', 5, 30_000))).toEqual([result.id]);
+    const [later] = await s.enqueue(jobs(1));
+    expect(ids(await s.claim('q', 'w1', 5, 30_000))).toEqual([result.id, later!.id]);
   });
 
-  it('claims of a limited queue from many claimers at once never exceed the global concurrency', async () => {
+  it('holds of many workers at once never add up to more than the global concurrency', async () => {
+    if (!s.holdSlots) return;
     await s.setLimits('q', { globalConcurrency: 4 });
-    await s.enqueue(jobs(40));
-    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => s.claim('q', `w${i}`, 5, 30_000)));
-    expect(claims.flat()).toHaveLength(4);
-    expect(new Set(ids(claims.flat())).size).toBe(4);
+    const grants = await Promise.all(Array.from({ length: 8 }, (_, i) => s.holdSlots!('q', `w${i}`, { want: 5, keep: 0, leaseMs: 30_000 })));
+    expect(grants.reduce((n, g) => n + g!.slots, 0)).toBe(4);
   });
 
   it('groups.concurrency: each group runs at most that many; a group at its limit never blocks the others; slots come back', async () => {
     await s.setLimits('q', { groups: { concurrency: 2 } });
     await s.enqueue([...groupJobs('A', 10), ...groupJobs('B', 3), ...groupJobs('C', 3)]);
-    // Only jobs that start at once: a claim for the buffer alone takes nothing.
-    expect(await s.claim('q', 'w1', 10, 30_000, 0)).toEqual([]);
-    const first = await s.claim('q', 'w1', 10, 30_000);
+    // A claim may buffer: its jobs count against their groups like running ones.
+    const first = await s.claim('q', 'w1', 10, 30_000, 4);
     expect(countBy(first)).toEqual({ A: 2, B: 2, C: 2 });
+    expect(first.filter((j) => !j.prefetched)).toHaveLength(4);
     expect(await s.claim('q', 'w2', 10, 30_000)).toEqual([]);
     await s.complete([{ id: first.find((j) => j.group === 'B')!.id, workerId: 'w1' }]);
     expect(countBy(await s.claim('q', 'w2', 10, 30_000))).toEqual({ B: 1 });
@@ -149,6 +162,8 @@ export function limitCases(): void {
   it('groups.rateLimit: at most `limit` starts per group per interval', async () => {
     await s.setLimits('q', { groups: { rateLimit: { limit: 2, intervalMs: 3_600_000 } } });
     await s.enqueue([...groupJobs('A', 5), ...groupJobs('B', 5)]);
+    // Under a rate limit nothing is buffered: a claim for the buffer alone takes nothing.
+    expect(await s.claim('q', 'w1', 10, 30_000, 0)).toEqual([]);
     const first = await s.claim('q', 'w1', 10, 30_000);
     expect(countBy(first)).toEqual({ A: 2, B: 2 });
     await s.complete(first.map((j) => ({ id: j.id, workerId: 'w1' })));

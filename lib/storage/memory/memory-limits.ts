@@ -13,6 +13,7 @@ import {
   type QueueLimits,
   type StoredQueueLimits,
 } from '../../core/limits.js';
+import { grantSlots, heldAfter, type SlotGrant, type SlotHolder, type SlotRequest } from '../../core/slots.js';
 
 /** Claims `n` due jobs, the first `startNow` starting at once; `group`: only of that group. */
 export type Take = (n: number, startNow: number, group?: string | null) => JobRecord[];
@@ -26,8 +27,11 @@ const PENDING = new Set(['scheduled', 'available', 'retryable']);
 export class MemoryLimits {
   private readonly states = new Map<string, LimitState>();
   private readonly groups = new Map<string, Map<string, GroupState>>();
+  /** Slot holds per queue and worker. */
+  private readonly holds = new Map<string, Map<string, SlotHolder & { expiresAt: number }>>();
 
   set(queue: string, limits: QueueLimits): void {
+    if (limits.globalConcurrency === undefined) this.holds.delete(queue);
     const state = this.states.get(queue);
     if (state) state.limits = structuredClone(limits);
     else this.states.set(queue, { limits: structuredClone(limits), blockedUntil: null, starts: [] });
@@ -62,16 +66,18 @@ export class MemoryLimits {
     const state = this.states.get(queue);
     if (!state) return take(limit, startNow);
     const all = [...jobs].filter((j) => j.queue === queue);
-    const running = all.filter((j) => j.state === 'running').length;
     if (!claimsByGroup(state, now)) {
-      const size = limitedClaim(state, now, running, limit, startNow);
+      const size = limitedClaim(state, now, limit, startNow);
       const rows = size.limit > 0 ? take(size.limit, size.startNow) : [];
       state.starts = recordStarts(state, now, rows.length);
       return rows;
     }
-    const n = allowance(state, now, running, Math.min(limit, startNow));
-    if (n <= 0) return [];
+    // Under a rate limit only jobs that start at once; else a buffer too (see `limit-flows.ts`).
     const groupLimits = state.limits.groups;
+    const buffers = !state.limits.rateLimit && !groupLimits?.rateLimit;
+    const n = allowance(state, now, buffers ? limit : Math.min(limit, startNow));
+    if (n <= 0) return [];
+    let first = Math.min(n, startNow);
     const byGroup = new Map<string, number>();
     for (const j of all) if (j.state === 'running' && j.group !== null) byGroup.set(j.group, (byGroup.get(j.group) ?? 0) + 1);
     const stateOf = (g: string): GroupState => ({ ...this.groupOf(queue, g), running: byGroup.get(g) ?? 0 });
@@ -82,7 +88,8 @@ export class MemoryLimits {
     for (let active = candidates, pass = 0; pass < 3 && active.length && rows.length < n; pass++) {
       const full: string[] = [];
       for (const [g, share] of shareAmongGroups(active, (g) => groupCapacity(groupLimits, stateOf(g), now) - (taken.get(g) ?? 0), n - rows.length)) {
-        const got = take(share, share, g);
+        const got = take(share, Math.min(share, first), g);
+        first -= Math.min(got.length, share, first);
         if (!got.length) continue;
         rows.push(...got);
         taken.set(g, (taken.get(g) ?? 0) + got.length);
@@ -92,9 +99,26 @@ export class MemoryLimits {
       active = full;
     }
     for (const [g, k] of taken) this.groupOf(queue, g).starts = recordGroupStarts(groupLimits, this.groupOf(queue, g), now, k);
-    if (!candidates.length) rows.push(...take(n, n, null));
+    if (!candidates.length) rows.push(...take(n, first, null));
     state.starts = recordStarts(state, now, rows.length);
     return rows;
+  }
+
+  /** `workerId`'s hold on the queue's slots (see `core/slots.ts`); null without a global concurrency. */
+  holdSlots(queue: string, workerId: string, request: SlotRequest, now: number): SlotGrant | null {
+    let holds = this.holds.get(queue);
+    const limit = this.states.get(queue)?.limits.globalConcurrency;
+    if (limit === undefined) {
+      holds?.delete(workerId);
+      return null;
+    }
+    if (!holds) this.holds.set(queue, (holds = new Map()));
+    for (const [w, h] of holds) if (h.expiresAt <= now) holds.delete(w);
+    const grant = grantSlots(limit, request, [...holds].filter(([w]) => w !== workerId).map(([, h]) => h));
+    const held = heldAfter(request, grant);
+    if (held === 0 && request.want === 0) holds.delete(workerId);
+    else holds.set(workerId, { held, want: request.want, expiresAt: now + request.leaseMs });
+    return grant;
   }
 
   private groupOf(queue: string, group: string): GroupState {

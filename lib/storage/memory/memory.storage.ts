@@ -16,6 +16,7 @@ import type {
   Storage,
 } from '../../core/storage.js';
 import type { QueueLimits, StoredQueueLimits } from '../../core/limits.js';
+import { assertSlotRequest, type SlotGrant, type SlotRequest } from '../../core/slots.js';
 import { MemoryAdmin } from './memory-admin.js';
 import { MemoryBatches } from './memory-batches.js';
 import { MemoryFlows } from './memory-flows.js';
@@ -315,6 +316,10 @@ export class MemoryStorage implements Storage {
 
   isLimited(queue: string): boolean {
     return this.limited.has(queue);
+  }
+
+  async holdSlots(queue: string, workerId: string, request: SlotRequest): Promise<SlotGrant | null> {
+    return this.limited.holdSlots(queue, workerId, assertSlotRequest(request), this.clock.now());
   }
 
   async limits(): Promise<StoredQueueLimits[]> {

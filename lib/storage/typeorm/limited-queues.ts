@@ -12,6 +12,8 @@ export const LIMITED_QUEUES_REFRESH_MS = 1000;
  */
 export class LimitedQueues {
   private names = new Set<string>();
+  /** Those with a global concurrency. */
+  private withSlots = new Set<string>();
   private loadedAt = -Infinity;
   private loading: Promise<void> | null = null;
 
@@ -23,6 +25,12 @@ export class LimitedQueues {
   async has(queue: string): Promise<boolean> {
     if (performance.now() - this.loadedAt >= this.refreshMs) await this.refresh();
     return this.names.has(queue);
+  }
+
+  /** Whether `queue` has a global concurrency (read again as `has` does; a queue touched here counts until then). */
+  async hasGlobalConcurrency(queue: string): Promise<boolean> {
+    if (performance.now() - this.loadedAt >= this.refreshMs) await this.refresh();
+    return this.withSlots.has(queue);
   }
 
   /** What `has` would answer from the list as last read (no refresh). */
@@ -40,6 +48,7 @@ export class LimitedQueues {
     this.loading ??= this.load()
       .then((rows) => {
         this.names = new Set(rows.map((r) => r.queue));
+        this.withSlots = new Set(rows.filter((r) => r.limits.globalConcurrency !== undefined).map((r) => r.queue));
         this.loadedAt = performance.now();
       })
       .finally(() => {

@@ -25,6 +25,8 @@ export interface TableNames {
   limits: string;
   /** Per group of a limited queue: its start log and block (`group_limit`). */
   groupLimits: string;
+  /** Slots of a queue's global concurrency held by each worker (`queue_slot`, see `core/slots.ts`). */
+  slots: string;
   /** Batches of jobs and their counts (`QueueService.batch`). */
   batches: string;
   /** Quoted name of one of our indexes (`<prefix>job_<suffix>`). */
@@ -65,6 +67,7 @@ export function tableNames(kind: DialectKind, prefix: string, schema: string | n
     limits: qualified(`${prefix}queue_limit`),
     groupLimits: qualified(`${prefix}group_limit`),
     batches: qualified(`${prefix}batch`),
+    slots: qualified(`${prefix}queue_slot`),
     index: (suffix) => quote(`${prefix}job_${suffix}`),
     prefix,
     schema: kind === 'postgres' ? schema : null,

@@ -1,4 +1,5 @@
 import { assertGroup, type QueueLimits, type StoredQueueLimits } from '../../core/limits.js';
+import { assertSlotRequest, type SlotGrant, type SlotRequest } from '../../core/slots.js';
 import { assertName } from '../../core/validation.js';
 import { limitFlows } from './dialects/limit-flows.js';
 import { LimitedQueues } from './limited-queues.js';
@@ -20,6 +21,18 @@ export abstract class TypeOrmLimitStorage extends TypeOrmFlowStorage {
 
   isLimited(queue: string): boolean {
     return this.limited.known(queue);
+  }
+
+  /**
+   * A queue whose cached limits show no global concurrency is answered without a round trip
+   * (null); a release (want and keep 0) always reaches the database, so that a hold left from
+   * an earlier limit goes.
+   */
+  async holdSlots(queue: string, workerId: string, request: SlotRequest): Promise<SlotGrant | null> {
+    assertSlotRequest(request);
+    const release = request.want === 0 && request.keep === 0;
+    if (!release && !(await this.limited.hasGlobalConcurrency(queue))) return null;
+    return this.run(limitFlows(this.dialect).holdSlots(queue, workerId, request));
   }
 
   limits(): Promise<StoredQueueLimits[]> {

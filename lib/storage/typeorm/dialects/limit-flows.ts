@@ -15,7 +15,9 @@ import {
 import type { Dialect } from '../dialect.js';
 import { step, type Row, type Step } from '../flow.js';
 import { asNumber, asString } from '../job-row.js';
+import { grantSlots, heldAfter, type SlotGrant, type SlotRequest } from '../../../core/slots.js';
 import { limitStatements } from './limit-statements.js';
+import { slotStatements } from './slot-statements.js';
 
 /** Most groups a grouped claim considers (one index probe each). */
 const MAX_GROUPS_PER_CLAIM = 500;
@@ -29,10 +31,10 @@ const MAX_SHARE_PASSES = 3;
  *
  * A limited queue's claim is one transaction: it locks the queue's `queue_limit` row (FOR
  * UPDATE; SQLite's BEGIN IMMEDIATE serializes every writer already), so claims of one limited
- * queue run one at a time across the cluster; counts the queue's running jobs when it has a
- * global concurrency (the rows themselves, so a finished or rescued job gives its slot back
- * with the write that changes its state, and no crash can leak one); claims at most what the
- * limits allow; and stores the rate limit's start log. Other queues are untouched.
+ * queue run one at a time across the cluster; claims at most what the block and the rate
+ * limits allow; and stores the rate limit's start log. Other queues are untouched. A global
+ * concurrency is kept by slot holds (`holdSlots`, `core/slots.ts`), granted under the same
+ * lock: the claim itself buffers jobs as on a queue without limits.
  *
  * With group limits (or a blocked group) the claim goes group by group: running jobs per
  * group and the groups' rows (start logs, blocks) are read, the groups with pending jobs are
@@ -44,6 +46,11 @@ const MAX_SHARE_PASSES = 3;
 export interface LimitFlows {
   claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number): Step<Row[]>;
   set(queue: string, limits: QueueLimits): Step<void>;
+  /**
+   * `workerId`'s hold on the queue's slots (see `core/slots.ts`): null, and no row kept, when
+   * the queue has no global concurrency.
+   */
+  holdSlots(queue: string, workerId: string, request: SlotRequest): Step<SlotGrant | null>;
   /** `group`: block only that group of the queue. */
   block(queue: string, ms: number, group: string | null): Step<void>;
   list(): Step<StoredQueueLimits[]>;
@@ -71,6 +78,7 @@ function limitsOf(r: Row): QueueLimits {
 
 export function limitFlows(dialect: Dialect): LimitFlows {
   const s = limitStatements(dialect.kind, dialect.tables);
+  const slots = slotStatements(dialect.kind, dialect.tables);
   return {
     claim: (queue, workerId, limit, leaseMs, startNow) => {
       const inner = (n: number, first: number, group?: string | null) => dialect.claim(queue, workerId, n, leaseMs, first, group);
@@ -86,17 +94,20 @@ export function limitFlows(dialect: Dialect): LimitFlows {
           groupBlockedUntil: num(row.group_blocked_until),
           groupCursor: row.group_cursor == null ? null : asString(row.group_cursor),
         };
-        const running = state.limits.globalConcurrency === undefined ? 0 : asNumber((yield s.running(queue)).rows[0]!.n);
         if (!claimsByGroup(state, now)) {
-          const size = limitedClaim(state, now, running, limit, startNow);
+          const size = limitedClaim(state, now, limit, startNow);
           const rows = size.limit > 0 ? yield* inner(size.limit, size.startNow).make() : [];
           if (state.limits.rateLimit) yield s.saveStarts(queue, JSON.stringify(recordStarts(state, now, rows.length)), state.groupCursor ?? null);
           return rows;
         }
-        // Grouped: only jobs that start at once (their starts count now, per group too).
-        const n = allowance(state, now, running, Math.min(limit, startNow));
-        if (n <= 0) return [];
+        // Grouped. Under a rate limit (the queue's or the groups'), only jobs that start at once
+        // (their starts count now); else a buffer too, its jobs counted against their groups'
+        // concurrency like running ones (they are claimed rows).
         const groupLimits = state.limits.groups;
+        const buffers = !state.limits.rateLimit && !groupLimits?.rateLimit;
+        const n = allowance(state, now, buffers ? limit : Math.min(limit, startNow));
+        if (n <= 0) return [];
+        let first = Math.min(n, startNow);
         const groups = new Map<string, GroupState>();
         const of = (g: string) => groups.get(g) ?? groups.set(g, { running: 0, blockedUntil: null, starts: [] }).get(g)!;
         if (groupLimits?.concurrency !== undefined) {
@@ -125,7 +136,8 @@ export function limitFlows(dialect: Dialect): LimitFlows {
         for (let active = candidates, pass = 0; pass < MAX_SHARE_PASSES && active.length && rows.length < n; pass++) {
           const full: string[] = [];
           for (const [g, share] of shareAmongGroups(active, (g) => capacity(g) - (taken.get(g) ?? 0), n - rows.length)) {
-            const got: Row[] = yield* inner(share, share, g).make();
+            const got: Row[] = yield* inner(share, Math.min(share, first), g).make();
+            first -= Math.min(got.length, share, first);
             if (!got.length) continue;
             rows.push(...got);
             taken.set(g, (taken.get(g) ?? 0) + got.length);
@@ -137,13 +149,31 @@ export function limitFlows(dialect: Dialect): LimitFlows {
         if (groupLimits?.rateLimit) {
           for (const [g, k] of taken) yield s.saveGroupStarts(queue, g, JSON.stringify(recordGroupStarts(groupLimits, groups.get(g), now, k)), now);
         }
-        if (!candidates.length) rows.push(...(yield* inner(n, n, null).make()));
+        if (!candidates.length) rows.push(...(yield* inner(n, first, null).make()));
         yield s.saveStarts(queue, JSON.stringify(recordStarts(state, now, rows.length)), last);
         yield s.pruneGroups(queue, now, now - (groupLimits?.rateLimit?.intervalMs ?? 0));
         return rows;
       });
     },
-    set: (queue, l) => step('write', function* () {
+    holdSlots: (queue, workerId, request) => step('tx', function* () {
+      const row = (yield s.lockRow(queue)).rows[0];
+      const limit = row ? num(row.global_concurrency) : null;
+      if (!row || limit === null) {
+        yield slots.remove(queue, workerId);
+        return null;
+      }
+      const now = asNumber(row.now);
+      yield slots.expire(queue, now);
+      const others = (yield slots.others(queue, workerId, now)).rows.map((r) => ({ held: asNumber(r.held), want: asNumber(r.wants) }));
+      const grant = grantSlots(limit, request, others);
+      const held = heldAfter(request, grant);
+      if (held === 0 && request.want === 0) yield slots.remove(queue, workerId);
+      else yield slots.save(queue, workerId, held, request.want, now + request.leaseMs);
+      return grant;
+    }),
+    set: (queue, l) => step(l.globalConcurrency === undefined ? 'tx' : 'write', function* () {
+      // Without a global concurrency, holds count for nothing: none is left to count if one is set again.
+      if (l.globalConcurrency === undefined) yield slots.clear(queue);
       yield s.upsert(queue, {
         gc: l.globalConcurrency ?? null,
         rate: l.rateLimit?.limit ?? null,

@@ -12,8 +12,6 @@ import { NOW as SQLITE_NOW } from './sqlite.statements.js';
 export interface LimitSql {
   /** The queue's row, locked for the claim's transaction, with the database's clock as `now` (epoch ms). */
   lockRow(queue: string): Sql;
-  /** `n`: the queue's running jobs (claimed rows, prefetched ones included). */
-  running(queue: string): Sql;
   /** `job_group, n`: running jobs per group. */
   runningByGroup(queue: string): Sql;
   /** `grp, blocked_until, starts` of the queue's group rows. */
@@ -66,7 +64,6 @@ export function limitStatements(kind: DialectKind, t: TableNames): LimitSql {
   const startsCol = kind === 'mysql' ? ', starts' : '';
   return {
     lockRow: (q) => sql(`SELECT ${COLUMNS}, starts, ${now} AS now FROM ${t.limits} WHERE queue = ${p(1)}${forUpdate}`, [q]),
-    running: (q) => sql(`SELECT count(*) AS n FROM ${t.jobs} WHERE queue = ${p(1)} AND state = 'running'`, [q]),
     runningByGroup: (q) => sql(
       `SELECT job_group, count(*) AS n FROM ${t.jobs} WHERE queue = ${p(1)} AND state = 'running' AND job_group IS NOT NULL GROUP BY job_group`,
       [q],

@@ -192,6 +192,21 @@ export const mysqlMigrations: Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 10,
+    name: 'queue slots: holds of a global concurrency per worker',
+    // See the PostgreSQL migration 10. Valid on MySQL 8 as it is.
+    up: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.slots} (
+        queue VARCHAR(128) NOT NULL,
+        worker_id VARCHAR(255) NOT NULL,
+        held INT NOT NULL,
+        wants INT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (queue, worker_id)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 /**

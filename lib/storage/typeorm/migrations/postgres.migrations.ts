@@ -238,4 +238,23 @@ export const postgresMigrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 10,
+    name: 'queue slots: holds of a global concurrency per worker',
+    up: (t) => [
+      // One row per worker holding slots of a queue with a globalConcurrency (see
+      // core/slots.ts): granted under the lock of the queue's queue_limit row, so the live
+      // holds never add up to more than the limit; a row whose lease ran out counts for
+      // nothing (a crashed worker's slots come back with it) and is deleted by the next grant.
+      // `wants`: the slots it could use (its fair share is cut from the others' when it holds less).
+      `CREATE TABLE IF NOT EXISTS ${t.slots} (
+        queue varchar(128) NOT NULL,
+        worker_id varchar(255) NOT NULL,
+        held integer NOT NULL,
+        wants integer NOT NULL,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (queue, worker_id)
+      )`,
+    ],
+  },
 ];

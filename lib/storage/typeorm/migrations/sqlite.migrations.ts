@@ -161,6 +161,21 @@ export const sqliteMigrations: Migration[] = [
     up: () => [],
     run: (t) => rebuildWithWaitingState(t),
   },
+  {
+    version: 10,
+    name: 'queue slots: holds of a global concurrency per worker',
+    // See the PostgreSQL migration 10.
+    up: (t) => [
+      `CREATE TABLE IF NOT EXISTS ${t.slots} (
+        queue TEXT NOT NULL,
+        worker_id TEXT NOT NULL,
+        held INTEGER NOT NULL,
+        wants INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (queue, worker_id)
+      ) STRICT`,
+    ],
+  },
 ];
 
 /**
