@@ -165,10 +165,11 @@ export interface Storage {
   oldestAvailable(queues: string[]): Promise<OldestAvailable[]>;
   /**
    * Optional (storages that keep roll-up counters): recomputes the state counts (available,
-   * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
-   * beside concurrent writers; for counts skewed by writers that did not record their changes
-   * (an older version during a rolling upgrade, a manual SQL edit). The `completed`/`died`
-   * history is not recomputed (its rows may be pruned). Returns how many counts were off.
+   * scheduled, running, dead, and waiting: flow parents) from the jobs themselves and corrects
+   * the stored counters, safely beside concurrent writers; for counts skewed by writers that
+   * did not record their changes (an older version during a rolling upgrade, a manual SQL
+   * edit). The `completed`/`died` history is not recomputed (its rows may be pruned). Returns
+   * how many counts were off.
    */
   recount?(): Promise<number>;
   pause(queue: string): Promise<void>;

@@ -111,7 +111,7 @@ export class QueueService {
   }
 
   /**
-   * Recomputes the state counts of `stats()` (available, scheduled, running, dead) from the
+   * Recomputes the state counts of `stats()` (available, scheduled, running, dead, waiting) from the
    * jobs and repairs the stored counters, for counts skewed by writers that did not record
    * their changes (an older version during a rolling upgrade, a manual SQL edit). Safe while
    * the workers run; it reads the whole jobs table once. `completed`/`died` history is not

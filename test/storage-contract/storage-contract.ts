@@ -10,6 +10,7 @@ import { leaseCases } from './contract-leases.js';
 import { limitCases } from './contract-limits.js';
 import { oldestAvailableCases } from './contract-oldest.js';
 import { outcomeCases } from './contract-outcomes.js';
+import { recountCases } from './contract-recount.js';
 import { uniqueKeyCases, uniqueWindowCases } from './contract-unique-keys.js';
 
 /**
@@ -39,5 +40,6 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     limitCases();
     flowCases();
     batchCases();
+    recountCases();
   });
 }
