@@ -5,6 +5,7 @@ import { batchCases } from './contract-batches.js';
 import { enqueueCases } from './contract-enqueue.js';
 import { headerCases } from './contract-headers.js';
 import { flowCases } from './contract-flows.js';
+import { flowRetryCases } from './contract-flow-retry.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
 import { limitCases } from './contract-limits.js';
@@ -39,6 +40,7 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     oldestAvailableCases();
     limitCases();
     flowCases();
+    flowRetryCases();
     batchCases();
     recountCases();
   });
