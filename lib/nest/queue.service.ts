@@ -76,7 +76,16 @@ export class QueueService {
     return this.runtime.runNow(id);
   }
 
-  /** A dead, cancelled or completed job goes back to `available` with fresh attempts. */
+  /**
+   * A dead, cancelled or completed job goes back to `available` with fresh attempts.
+   *
+   * A flow parent that died because a child failed (`onChildFailure: 'fail'`), or was
+   * cancelled while it waited, is never run with failed children: it goes back to `waiting`
+   * (the job returned says so), its dead and cancelled children run again with fresh
+   * attempts (nested parents resume the same way), and it runs once all its children have
+   * completed; if a child fails again it ends dead again. Completed children are not run
+   * again. See `Storage.retry`.
+   */
   retry(id: string): Promise<JobRecord> {
     return this.runtime.retry(id);
   }
