@@ -258,7 +258,9 @@ export class JobsRuntime {
       const page = await this.list({ queue: filter.queue, state, limit: 500 });
       let moved = 0;
       for (const job of page.jobs) {
-        if ((await this.storage.retry(job.id))?.state === 'available') moved++;
+        const state = (await this.storage.retry(job.id))?.state;
+        // 'waiting': a flow parent that waits again for its retried children.
+        if (state === 'available' || state === 'waiting') moved++;
       }
       count += moved;
       if (!moved) return count;

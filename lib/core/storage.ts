@@ -146,7 +146,22 @@ export interface Storage {
    * returned unchanged. Null when there is no such job.
    */
   runNow(id: string): Promise<JobRecord | null>;
-  /** A dead or cancelled job (or any not running) back to `available` with fresh attempts (and no interruptions). */
+  /**
+   * A finished job (dead, cancelled or completed) back to `available` with fresh attempts (and
+   * no interruptions); a job in any other state is returned unchanged. Null when there is no
+   * such job.
+   *
+   * A flow parent that ended while it waited for its children (dead because a child failed
+   * under `onChildFailure: 'fail'`, or cancelled), and whose children have not all
+   * completed, never runs behind their back: in one transaction it goes back to `waiting`
+   * (fresh attempts), its dead and cancelled children are retried as above (a child that is
+   * itself such a parent waits again the same way, level by level), and it runs once every
+   * child has completed, as a new flow's parent would; a child that fails again ends it dead
+   * again. Its completed children stay completed and count as done; a child still pending or
+   * running (a cancellation requested when the parent ended included) counts with the outcome
+   * it reaches. Each child counts into the parent once, when it finishes. A parent that ran
+   * (its own handler failed) is retried as any job.
+   */
   retry(id: string): Promise<JobRecord | null>;
   stats(): Promise<QueueStats[]>;
   /**
@@ -166,10 +181,11 @@ export interface Storage {
   oldestAvailable(queues: string[]): Promise<OldestAvailable[]>;
   /**
    * Optional (storages that keep roll-up counters): recomputes the state counts (available,
-   * scheduled, running, dead) from the jobs themselves and corrects the stored counters, safely
-   * beside concurrent writers; for counts skewed by writers that did not record their changes
-   * (an older version during a rolling upgrade, a manual SQL edit). The `completed`/`died`
-   * history is not recomputed (its rows may be pruned). Returns how many counts were off.
+   * scheduled, running, dead, and waiting: flow parents) from the jobs themselves and corrects
+   * the stored counters, safely beside concurrent writers; for counts skewed by writers that
+   * did not record their changes (an older version during a rolling upgrade, a manual SQL
+   * edit). The `completed`/`died` history is not recomputed (its rows may be pruned). Returns
+   * how many counts were off.
    */
   recount?(): Promise<number>;
   pause(queue: string): Promise<void>;

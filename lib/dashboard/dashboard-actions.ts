@@ -101,7 +101,8 @@ export class DashboardActions {
       throw new ConflictException(`Job ${id} is ${before.state}: only dead, cancelled or completed jobs can be retried.`);
     }
     const job = await this.notFoundAs404(() => this.queues.retry(id));
-    if (job.state !== 'available') throw new ConflictException(`Job ${id} is ${job.state} and was not retried.`);
+    // A flow parent that ended while it waited for its children waits for them again (see QueueService.retry).
+    if (job.state !== 'available' && job.state !== 'waiting') throw new ConflictException(`Job ${id} is ${job.state} and was not retried.`);
     return job;
   }
 

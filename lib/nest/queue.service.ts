@@ -76,7 +76,16 @@ export class QueueService {
     return this.runtime.runNow(id);
   }
 
-  /** A dead, cancelled or completed job goes back to `available` with fresh attempts. */
+  /**
+   * A dead, cancelled or completed job goes back to `available` with fresh attempts.
+   *
+   * A flow parent that died because a child failed (`onChildFailure: 'fail'`), or was
+   * cancelled while it waited, is never run with failed children: it goes back to `waiting`
+   * (the job returned says so), its dead and cancelled children run again with fresh
+   * attempts (nested parents resume the same way), and it runs once all its children have
+   * completed; if a child fails again it ends dead again. Completed children are not run
+   * again. See `Storage.retry`.
+   */
   retry(id: string): Promise<JobRecord> {
     return this.runtime.retry(id);
   }
@@ -111,7 +120,7 @@ export class QueueService {
   }
 
   /**
-   * Recomputes the state counts of `stats()` (available, scheduled, running, dead) from the
+   * Recomputes the state counts of `stats()` (available, scheduled, running, dead, waiting) from the
    * jobs and repairs the stored counters, for counts skewed by writers that did not record
    * their changes (an older version during a rolling upgrade, a manual SQL edit). Safe while
    * the workers run; it reads the whole jobs table once. `completed`/`died` history is not

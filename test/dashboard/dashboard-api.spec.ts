@@ -66,6 +66,17 @@ describe.each(ADAPTERS)('dashboard JSON API on %s', (adapter) => {
     expect((await post(d, '/api/jobs/987654/retry')).status).toBe(404);
   });
 
+  it('retry of a flow parent that died with its child: it waits for the retried child, then runs (a 200, not a 409)', async () => {
+    const d = await start(adapter);
+    const ids = await d.queue.flow({ job: 'work', payload: {}, children: [{ job: 'flaky', payload: {} }] });
+    await until(async () => (await d.queue.getJob(ids.id))?.state === 'dead', 'the parent to die with its child');
+    d.flip.failing = false;
+    const res = await post(d, `/api/jobs/${ids.id}/retry`);
+    expect(res).toMatchObject({ status: 200, body: { id: ids.id, state: 'waiting' } });
+    await until(async () => (await d.queue.getJob(ids.id))?.state === 'completed', 'the parent to complete after its child');
+    expect((await d.queue.getJob(ids.children[0]!.id))!.state).toBe('completed');
+  });
+
   it('cancel: a scheduled job is cancelled; a completed one is a 409', async () => {
     const d = await start(adapter);
     const { id } = await d.queue.enqueue('work', {}, { delay: 60_000 });

@@ -17,13 +17,15 @@ import { featureKinds, openTarget, startInstance, until, type FeatureTarget } fr
 const runs: string[] = [];
 const seen = new Map<string, ChildOutcome[]>();
 const reports: Array<{ name: string; payload: BatchCallbackPayload<{ import: string }> }> = [];
+/** Images that fail to resize for now (besides 'broken', which always does). */
+const unreadable = new Set<string>();
 
 @Processor({ queue: 'flows', maxRetries: MaxRetries.count(0) })
 class FlowProcessor {
   @Job('resize')
   resize(payload: { image: string }) {
     runs.push(`resize:${payload.image}`);
-    if (payload.image === 'broken') throw new Error(`cannot read ${payload.image}`);
+    if (payload.image === 'broken' || unreadable.has(payload.image)) throw new Error(`cannot read ${payload.image}`);
     return { thumb: `${payload.image}.small` };
   }
 
@@ -52,6 +54,7 @@ for (const kind of await featureKinds()) {
       runs.length = 0;
       seen.clear();
       reports.length = 0;
+      unreadable.clear();
       target = await openTarget(kind);
       app = await startInstance(target, [FlowProcessor]);
       queue = app.get(QueueService);
@@ -87,6 +90,25 @@ for (const kind of await featureKinds()) {
       expect(seen.get('partial')![1]!.error!.message).toContain('cannot read broken');
       expect(seen.has('strict')).toBe(false);
       expect((await queue.getJob(fail.id))!.lastError!.message).toContain(`child job ${fail.children[0]!.id}`);
+    });
+
+    it('retry of a parent that died with a failed child runs the child again, then the parent; retryAll does the same', async () => {
+      unreadable.add('flaky');
+      const ids = await queue.flow({ job: 'album', payload: { name: 'again' }, children: [resize('ok'), resize('flaky')] });
+      await until(async () => (await queue.getJob(ids.id))!.state === 'dead', 15_000, 'the album to die with its child');
+      unreadable.delete('flaky');
+      expect((await queue.retry(ids.id)).state).toBe('waiting');
+      await until(async () => (await queue.getJob(ids.id))!.state === 'completed', 15_000, 'the album to complete');
+      expect(seen.get('again')!.map((k) => k.state)).toEqual(['completed', 'completed']);
+      expect(runs.filter((r) => r === 'resize:ok')).toHaveLength(1);
+
+      unreadable.add('flaky2');
+      const two = await queue.flow({ job: 'album', payload: { name: 'all' }, children: [resize('flaky2')] });
+      await until(async () => (await queue.getJob(two.id))!.state === 'dead', 15_000, 'the second album to die');
+      unreadable.delete('flaky2');
+      expect(await queue.retryAll({ queue: 'flows' })).toBe(2);
+      await until(async () => (await queue.getJob(two.id))!.state === 'completed', 15_000, 'the second album to complete');
+      expect(runs.filter((r) => r === 'album:all')).toHaveLength(1);
     });
 
     it('cancel of a waiting parent cancels its pending descendants', async () => {

@@ -14,6 +14,12 @@ export interface ContractHarness {
   cleanup(): Promise<void>;
   /** The storage's `enqueueClaimed` stores jobs claimed (others store them waiting). */
   claimsOnEnqueue?: boolean;
+  /**
+   * Storages that keep roll-up counters: adds `n` to the stored state count `event` of
+   * `queue` by hand, as a writer that did not record its change (or a manual edit) leaves it.
+   * Absent: the storage counts its jobs and its counts cannot be skewed.
+   */
+  skewStateCount?(queue: string, event: 'pending' | 'running' | 'dead' | 'waiting', n: number): Promise<void>;
 }
 
 /**

@@ -4,6 +4,7 @@ import { toInsertRow } from '../../lib/storage/typeorm/enqueue-plan.js';
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { databaseAvailable, freshMysqlDatabase, sleep } from '../support/databases.js';
 import { mysql8ModeDataSource } from '../support/mysql8-mode.js';
+import { counterSkew } from '../support/skew-counts.js';
 import { describeStorageContract } from './storage-contract.js';
 
 /**
@@ -43,6 +44,7 @@ if (await databaseAvailable('mariadb')) {
       storage,
       advance: sleep,
       claimsOnEnqueue: true,
+      skewStateCount: counterSkew(storage),
       cleanup: async () => {
         await storage.close();
         await dataSource.destroy();

@@ -1,5 +1,6 @@
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { databaseAvailable, freshPostgresSchema, PG_URL, sleep } from '../support/databases.js';
+import { counterSkew } from '../support/skew-counts.js';
 import { describeStorageContract } from './storage-contract.js';
 
 if (await databaseAvailable('postgres')) {
@@ -11,6 +12,7 @@ if (await databaseAvailable('postgres')) {
       storage,
       advance: sleep,
       claimsOnEnqueue: true,
+      skewStateCount: counterSkew(storage),
       cleanup: async () => {
         await storage.close();
         await drop();

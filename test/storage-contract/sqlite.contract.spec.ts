@@ -1,5 +1,6 @@
 import { TypeOrmStorage } from '../../lib/storage/typeorm/typeorm.storage.js';
 import { freshSqliteFile, sleep } from '../support/databases.js';
+import { counterSkew } from '../support/skew-counts.js';
 import { describeStorageContract } from './storage-contract.js';
 
 describeStorageContract('sqlite', async () => {
@@ -10,6 +11,7 @@ describeStorageContract('sqlite', async () => {
     storage,
     advance: sleep,
     claimsOnEnqueue: true,
+    skewStateCount: counterSkew(storage),
     cleanup: async () => {
       await storage.close();
       await remove();

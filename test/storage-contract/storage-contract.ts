@@ -5,11 +5,13 @@ import { batchCases } from './contract-batches.js';
 import { enqueueCases } from './contract-enqueue.js';
 import { headerCases } from './contract-headers.js';
 import { flowCases } from './contract-flows.js';
+import { flowRetryCases } from './contract-flow-retry.js';
 import { h, useHarness, type ContractHarness } from './contract-harness.js';
 import { leaseCases } from './contract-leases.js';
 import { limitCases } from './contract-limits.js';
 import { oldestAvailableCases } from './contract-oldest.js';
 import { outcomeCases } from './contract-outcomes.js';
+import { recountCases } from './contract-recount.js';
 import { uniqueKeyCases, uniqueWindowCases } from './contract-unique-keys.js';
 
 /**
@@ -38,6 +40,8 @@ export function describeStorageContract(name: string, factory: () => Promise<Con
     oldestAvailableCases();
     limitCases();
     flowCases();
+    flowRetryCases();
     batchCases();
+    recountCases();
   });
 }

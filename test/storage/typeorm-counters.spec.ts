@@ -211,6 +211,27 @@ for (const kind of await availableKinds()) {
       expect(await s0.recount()).toBe(0);
     });
 
+    it('the waiting count of flow parents survives folds, and a recount finds it right', async () => {
+      const p = await place(kind);
+      drop = p.drop;
+      const s = await p.open();
+      storages.push(s);
+      await s.init();
+      const leaf = (name: string) => ({ job: newJob({ name }), onChildFailure: 'fail' as const, children: [] });
+      await s.enqueueFlow({ job: newJob({ name: 'root' }), onChildFailure: 'fail', children: [{ job: newJob({ name: 'mid' }), onChildFailure: 'fail', children: [leaf('a')] }, leaf('b')] });
+      const waiting = async () => (await s.stats()).find((q) => q.queue === 'q')?.waiting;
+      expect(await waiting()).toBe(2);
+      await s.foldCounters();
+      expect(await waiting()).toBe(2);
+      const claimed = await s.claim('q', 'w', 10, 30_000);
+      expect(claimed.map((j) => j.name).sort()).toEqual(['a', 'b']);
+      await s.complete(claimed.map((j) => ({ id: j.id, workerId: 'w' })));
+      expect(await waiting()).toBe(1); // mid left waiting; root waits
+      await s.foldCounters();
+      expect(await waiting()).toBe(1);
+      expect(await s.recount()).toBe(0);
+    });
+
     it('migration 2 counts the jobs a version-1 database already has', async () => {
       const p = await place(kind);
       drop = p.drop;

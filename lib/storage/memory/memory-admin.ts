@@ -63,10 +63,17 @@ export class MemoryAdmin {
     return structuredClone(job);
   }
 
+  /** See `Storage.retry`: a flow parent that ended while it waited waits again (`MemoryFlows.resume`). */
   retry(id: string): JobRecord | null {
     const job = this.jobs.get(String(id));
     if (!job) return null;
     if (job.state === 'running' || job.state === 'waiting' || pending.has(job.state)) return structuredClone(job);
+    if (this.flows.endedWaiting(job) && this.flows.resume(job, (kid) => this.retryJob(kid))) return structuredClone(job);
+    return this.retryJob(job);
+  }
+
+  /** A finished job back to `available`, due now, with fresh attempts. */
+  private retryJob(job: JobRecord): JobRecord {
     job.state = 'available';
     job.attempt = 0;
     job.interruptions = 0;

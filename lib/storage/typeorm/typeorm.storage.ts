@@ -246,10 +246,11 @@ export class TypeOrmStorage extends TypeOrmLimitStorage implements Storage {
     return job;
   }
 
+  /** See `Storage.retry`; a flow parent that ended while it waited waits again (`dialects/flow-retry.ts`). */
   async retry(id: string): Promise<JobRecord | null> {
     const key = String(id);
     if (!isJobId(key)) return null;
-    const row = await this.run(this.dialect.retry(key));
+    const row = await this.settling((done) => this.run(this.links.retry(key, this.dialect.retry(key), done)));
     const job = row ? toJobRecord(row) : null;
     if (job?.state === 'available') this.signals.wake(job.queue);
     return job;

@@ -2,6 +2,7 @@ import type { CountDelta, Dialect } from '../dialect.js';
 import { step, type Flow, type Row, type Step } from '../flow.js';
 import { asNumber, asString } from '../job-row.js';
 import { batchLinks } from './batch-links.js';
+import { flowRetry } from './flow-retry.js';
 import { linkSql } from './link-sql.js';
 
 import { FINISHED, MAX_IDS, PENDING } from './link-sql.js';
@@ -53,6 +54,7 @@ export function flowLinks(dialect: Dialect) {
   const x = linkSql(dialect);
   const { common, now, lock, yes, runAt, later, columns, errorParam, q, id, ids, marks, sortIds } = x;
   const batches = batchLinks(dialect, x);
+  const retries = flowRetry(dialect, x);
 
   /** PostgreSQL: tells every instance on commit (a queue name: work is due there; `!cancel:<id>`). */
   function* notify(payload: string): Flow<void> {
@@ -306,6 +308,7 @@ export function flowLinks(dialect: Dialect) {
       });
     },
 
+    retry: retries.retry,
     createBatch: batches.create,
     joinBatch: batches.join,
     getBatch: batches.get,

@@ -50,7 +50,7 @@ export function postgresFold(t: TableNames): Dialect['foldCounters'] {
          SELECT queue, event, CASE WHEN event = 'pending' AND bucket <= ${MINUTE_NOW} THEN 0 ELSE bucket END AS bucket, sum(n) AS n
          FROM moved GROUP BY 1, 2, 3
        ), x AS (
-         SELECT 's'::text AS grain, bucket, queue, event, n FROM g WHERE event IN ('pending', 'running', 'dead')
+         SELECT 's'::text AS grain, bucket, queue, event, n FROM g WHERE event IN ('pending', 'running', 'dead', 'waiting')
          UNION ALL
          SELECT gr.grain, CASE gr.grain WHEN 'm' THEN g.bucket WHEN 'h' THEN g.bucket / 3600000 * 3600000 ELSE 0 END,
                 g.queue, g.event, g.n

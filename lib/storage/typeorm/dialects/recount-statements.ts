@@ -9,7 +9,7 @@ import { NOW as SQLITE_NOW } from './sqlite.statements.js';
 
 /**
  * The statements of one recount per database (see README, "Statistics"): the state counts
- * (pending by due bucket, running, dead) recomputed from the jobs and compared with what the
+ * (pending by due bucket, running, dead, and waiting: flow parents waiting for their children) recomputed from the jobs and compared with what the
  * counters and unfolded deltas hold, both read in ONE statement (one snapshot); the
  * difference is then added as a correction. Adding the difference, rather than overwriting
  * the counts, is what makes it safe beside concurrent writers without holding them off: a
@@ -27,9 +27,9 @@ import { NOW as SQLITE_NOW } from './sqlite.statements.js';
 /** Seconds a recount waits for another one's named lock on MariaDB (PostgreSQL's advisory lock waits for the other's commit). */
 const LOCK_WAIT_S = 60;
 
-const COUNTED = `('scheduled', 'available', 'retryable', 'running', 'dead')`;
+const COUNTED = `('waiting', 'scheduled', 'available', 'retryable', 'running', 'dead')`;
 const PENDING = `('scheduled', 'available', 'retryable')`;
-const STATE_EVENTS = `('pending', 'running', 'dead')`;
+const STATE_EVENTS = `('pending', 'running', 'dead', 'waiting')`;
 
 /** One count that differs: add `n` to (queue, event, bucket). */
 export interface Correction {
