@@ -81,6 +81,12 @@ export interface Dialect {
    */
   claim(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number, group?: string | null): Step<Row[]>;
   /**
+   * Optional: `claim` in one statement for a queue whose only limit is a global concurrency
+   * (kept by slot holds, not by the claim): no row when the queue's `queue_limit` row holds a
+   * block or any other limit, and then the caller takes the limited claim (`limit-flows.ts`).
+   */
+  claimUnlessLimited?(queue: string, workerId: string, limit: number, leaseMs: number, startNow: number): Step<Row[]>;
+  /**
    * Optional: one job (due now, no unique key) stored already claimed by `workerId`, or
    * available when its queue is paused; the stored row, as `claim` returns rows.
    */

@@ -12,8 +12,9 @@ export const LIMITED_QUEUES_REFRESH_MS = 1000;
  */
 export class LimitedQueues {
   private names = new Set<string>();
-  /** Those with a global concurrency. */
+  /** Those with a global concurrency; and those whose only limit it is (as last read). */
   private withSlots = new Set<string>();
+  private slotsOnly = new Set<string>();
   private loadedAt = -Infinity;
   private loading: Promise<void> | null = null;
 
@@ -33,6 +34,11 @@ export class LimitedQueues {
     return this.withSlots.has(queue);
   }
 
+  /** Whether `queue`'s only limit was a global concurrency when last read (its claims need no lock: see `Dialect.claimUnlessLimited`). */
+  onlyGlobalConcurrency(queue: string): boolean {
+    return this.slotsOnly.has(queue);
+  }
+
   /** What `has` would answer from the list as last read (no refresh). */
   known(queue: string): boolean {
     return this.names.has(queue);
@@ -49,6 +55,7 @@ export class LimitedQueues {
       .then((rows) => {
         this.names = new Set(rows.map((r) => r.queue));
         this.withSlots = new Set(rows.filter((r) => r.limits.globalConcurrency !== undefined).map((r) => r.queue));
+        this.slotsOnly = new Set(rows.filter((r) => this.withSlots.has(r.queue) && !r.limits.rateLimit && !r.limits.groups).map((r) => r.queue));
         this.loadedAt = performance.now();
       })
       .finally(() => {

@@ -20,7 +20,7 @@ import type { DataSourceStorageConfig, ServerStorageConfig, SqliteStorageConfig 
 import type { ReleasedRows } from './dialect.js';
 import { TypeOrmLimitStorage } from './typeorm-limit-storage.js';
 import { EnqueuePlan, insertPlanned, toInsertRow } from './enqueue-plan.js';
-import { step, type Step } from './flow.js';
+import { step, type Row, type Step } from './flow.js';
 import { limitFlows } from './dialects/limit-flows.js';
 import { byClaimOrder, isJobId, toJobRecord } from './job-row.js';
 import { buildStats, buildThroughput, counterWindow } from './stats.js';
@@ -126,7 +126,13 @@ export class TypeOrmStorage extends TypeOrmLimitStorage implements Storage {
     const n = Math.floor(limit);
     const first = Math.max(0, Math.min(n, Math.floor(startNow)));
     const limited = await this.limited.has(queue);
-    const rows = await this.run((limited ? limitFlows(this.dialect) : this.dialect).claim(queue, workerId, n, Math.round(leaseMs), first));
+    let rows: Row[] = [];
+    // A global concurrency alone: one statement, which takes nothing when the queue is blocked
+    // or has other limits now; an empty answer takes the limited claim, which says for sure.
+    if (limited && this.dialect.claimUnlessLimited && this.limited.onlyGlobalConcurrency(queue)) {
+      rows = await this.run(this.dialect.claimUnlessLimited(queue, workerId, n, Math.round(leaseMs), first));
+    }
+    if (!rows.length) rows = await this.run((limited ? limitFlows(this.dialect) : this.dialect).claim(queue, workerId, n, Math.round(leaseMs), first));
     if (rows.length) this.wrote();
     return rows.map(toJobRecord).sort(byClaimOrder);
   }

@@ -4,7 +4,7 @@ import type { TableNames } from '../table-names.js';
 import { ASYNC_COMMIT, claimColumns, CLOCK, deltasPerQueue, epochMs, ms, NOW, PENDING } from './postgres.statements.js';
 
 /** PostgreSQL claims: the claim (`claim`) and the local hand-off that stores a job already claimed (`insertClaimed`). */
-export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertClaimed'> {
+export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'claimUnlessLimited' | 'insertClaimed'> {
   /**
    * Claim: one statement. The CTE picks due rows in claim order through the partial index
    * (queue, priority, run_at, id) WHERE state IN (pending) — so its cost does not grow with
@@ -21,7 +21,7 @@ export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertCla
    * a window function cannot sit beside FOR UPDATE, so it reads the locked rows, at most
    * `$3`, sorted in memory), which cost ~5% of a 250-row claim here.
    */
-  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, startNow: number, group: string | null | undefined) => {
+  const claimJobs = (queue: string, workerId: string, limit: number, leaseMs: number, startNow: number, group: string | null | undefined, unlessLimited = false) => {
     const both = startNow > 0 && startNow < limit;
     const source = both ? 'ranked' : 'picked';
     // A grouped claim (see `limit-statements.ts`): through group_idx, or the claim index for jobs without a group.
@@ -31,7 +31,10 @@ export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertCla
       `WITH picked AS (
          SELECT id${both ? ', priority, run_at' : ''} FROM ${t.jobs}
          WHERE queue = $1 AND state IN ${PENDING} AND run_at <= ${CLOCK} ${ofGroup}
-           AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1)
+           AND NOT EXISTS (SELECT 1 FROM ${t.paused} p WHERE p.queue = $1)${unlessLimited ? `
+           AND NOT EXISTS (SELECT 1 FROM ${t.limits} l WHERE l.queue = $1 AND (l.rate_limit IS NOT NULL
+             OR l.group_concurrency IS NOT NULL OR l.group_rate_limit IS NOT NULL
+             OR GREATEST(l.blocked_until, l.group_blocked_until) > ${epochMs('statement_timestamp()')}))` : ''}
          ORDER BY priority, run_at, id
          LIMIT $3
          FOR UPDATE SKIP LOCKED
@@ -81,6 +84,9 @@ export function postgresClaim(t: TableNames): Pick<Dialect, 'claim' | 'insertCla
   return {
     claim: (queue, workerId, limit, leaseMs, startNow, group) => step('write', function* () {
       return (yield claimJobs(queue, workerId, limit, leaseMs, startNow, group)).rows;
+    }),
+    claimUnlessLimited: (queue, workerId, limit, leaseMs, startNow) => step('write', function* () {
+      return (yield claimJobs(queue, workerId, limit, leaseMs, startNow, undefined, true)).rows;
     }),
     insertClaimed: (row, workerId, leaseMs) => step('write', function* () {
       return (yield insertClaimedJob(row, workerId, leaseMs)).rows[0]!;
