@@ -65,7 +65,7 @@ export class QueueRunner implements ExecutorHost {
     this.dueTimes = new DueTimes(deps.clock, () => this.wake());
     this.hold = new SlotHold(queue, concurrency, deps, {
       busy: () => this.busySlots(),
-      hasWork: () => this.buffer.length > 0 || !this.drained,
+      buffered: () => this.buffer.length,
       changed: () => this.kick(),
     });
     this.prefetch = prefetchSizer(concurrency, prefetch, () => this.hold.slots);
@@ -351,11 +351,11 @@ export class QueueRunner implements ExecutorHost {
         // counted); `stopClaiming` waits for this, so the storage is still open for it.
         if (this.stopping) return this.handBackUnstarted(jobs);
         for (const job of jobs) this.buffer.push(job);
+        this.hold.claimed(jobs.length, limit);
         // A short claim means the queue is drained, unless a wake-up came meanwhile: the job
         // behind it may have been stored after the claim's snapshot, so claim once more.
         if (jobs.length < limit && !this.wokenWhileClaiming) {
           this.idleUntilPoll();
-          this.hold.drained();
           this.limitedShort = storage.isLimited?.(this.queue) === true;
         }
         this.kick();

@@ -15,19 +15,21 @@ export const SLOT_HOLD = {
 export interface SlotHolderHost {
   /** Slots in use: running handlers, starts being recorded, hand-offs being written. */
   busy(): number;
-  /** Whether it has work to start (jobs buffered, or the queue not drained here). */
-  hasWork(): boolean;
+  /** Jobs buffered here, waiting for a slot. */
+  buffered(): number;
   /** The slots it may use changed (more may start now). */
   changed(): void;
 }
 
 /**
  * This instance's hold on a queue's slots under a `globalConcurrency` (see `core/slots.ts`):
- * the runner starts at most `slots` handlers. The hold is asked for before claims when it is
- * short of the concurrency, renewed at least every `refreshMs` while claiming and at each
- * heartbeat, cut back to the slots in use when the queue drains here, and let go at shutdown.
- * On a queue without a global concurrency (or a storage without `holdSlots`), `slots` is the
- * concurrency and nothing is asked beyond a cached look.
+ * the runner starts at most `slots` handlers. The hold is asked for before a claim when it is
+ * short of the concurrency and the queue has work (at most once per poll interval while the
+ * answer stays short), renewed at least every `refreshMs` while claiming and at each
+ * heartbeat, cut back to the slots in use once the queue has been idle here for `lingerMs`
+ * (at once when other instances wait), and let go at shutdown. On a queue without a global
+ * concurrency (or a storage without `holdSlots`), `slots` is the concurrency and nothing is
+ * asked beyond a cached look.
  *
  * While a request is out, the runner uses no more slots than it kept (`SlotRequest.keep`),
  * and it starts more only once the storage has granted them: so the handlers running here
@@ -43,6 +45,10 @@ export class SlotHold {
   private answeredAt = -Infinity;
   private shortAt = -Infinity;
   private othersWaiting = false;
+  /** The last claim came back full: the queue has a backlog. */
+  private backlog = true;
+  /** When a claim last brought jobs or a handler last finished here. */
+  private workedAt = -Infinity;
   private lingerTimer: TimerHandle | null = null;
   private closed = false;
 
@@ -60,43 +66,51 @@ export class SlotHold {
     return this.limited === false ? this.concurrency : Math.min(this.concurrency, this.granted);
   }
 
+  /** Slots it could use now: all of them while the queue has work here, else those it holds. */
+  private wanted(): number {
+    return this.backlog || this.host.buffered() > 0 ? this.concurrency : Math.max(this.granted, this.host.busy());
+  }
+
   /**
    * Before a claim: asks the storage when it has not said yet whether the queue is limited,
-   * when the last answer is older than `refreshMs`, or when the hold is short of the
-   * concurrency (at most once per poll interval, unless slots were handed back here).
+   * when the last answer is older than `refreshMs`, or when the hold is short of what it could
+   * use (at most once per poll interval while the answer stays short). Holding nothing, it
+   * asks for every slot: a claim cannot tell whether jobs wait without taking them.
    */
   async beforeClaim(): Promise<void> {
     if (this.asking) await this.asking;
     const now = this.deps.clock.now();
     const stale = now - this.answeredAt >= SLOT_HOLD.refreshMs;
-    const short = this.limited === true && this.granted < this.concurrency && now - this.shortAt >= this.deps.settings.pollIntervalMs;
-    if (this.limited === null || stale || short) await this.ask(this.concurrency);
+    const want = this.granted === 0 ? this.concurrency : this.wanted();
+    const short = this.limited === true && this.granted < want && now - this.shortAt >= this.deps.settings.pollIntervalMs;
+    if (this.limited === null || stale || short) await this.ask(this.limited === null ? this.concurrency : want);
+  }
+
+  /** A claim brought `n` jobs of the `limit` asked for. */
+  claimed(n: number, limit: number): void {
+    this.backlog = n >= limit;
+    if (n > 0) this.workedAt = this.deps.clock.now();
+    if (!this.backlog) this.idle();
   }
 
   /** At each heartbeat: renews the hold's lease (it lapses otherwise, and the slots go to other instances). */
   async renew(): Promise<void> {
     if (this.limited !== true || this.closed) return;
-    await this.ask(this.host.hasWork() ? this.concurrency : this.host.busy());
+    await this.ask(this.wanted());
   }
 
   /**
    * A handler finished. Slots held past the grant (it was cut while they ran) go back once
-   * free; when the queue has drained here, idle slots go back after `lingerMs` (at once when
-   * other instances wait): a new job soon after runs without asking again.
+   * free; idle ones go back once the queue has been idle here for `lingerMs`.
    */
   finished(): void {
-    if (this.limited !== true || this.closed || this.asking) return;
-    const busy = this.host.busy();
-    if (this.held > this.granted && busy <= this.granted) {
-      void this.ask(this.host.hasWork() ? this.concurrency : busy);
+    this.workedAt = this.deps.clock.now();
+    if (this.limited !== true || this.closed) return;
+    if (!this.asking && this.held > this.granted && this.host.busy() <= this.granted) {
+      void this.ask(this.wanted());
       return;
     }
-    if (!this.host.hasWork() && this.held > busy) this.lingerThenRelease();
-  }
-
-  /** The queue drained here. */
-  drained(): void {
-    if (this.limited === true && !this.closed && this.held > this.host.busy()) this.lingerThenRelease();
+    this.idle();
   }
 
   /** Shutdown, once every handler settled: lets go of every slot (else they go back when the lease runs out). */
@@ -108,14 +122,20 @@ export class SlotHold {
     await this.ask(0, true);
   }
 
-  private lingerThenRelease(): void {
-    if (this.lingerTimer) return;
+  /** With no backlog and slots idle, they go back after `lingerMs` without work (at once when others wait). */
+  private idle(): void {
+    if (this.lingerTimer || this.closed || this.limited !== true || this.backlog || this.host.buffered() > 0) return;
+    if (this.held <= this.host.busy()) return;
+    const wait = this.othersWaiting ? 0 : Math.max(0, this.workedAt + SLOT_HOLD.lingerMs - this.deps.clock.now());
     this.lingerTimer = this.deps.clock.setTimeout(() => {
       this.lingerTimer = null;
-      if (this.closed || this.host.hasWork() || this.asking) return;
+      if (this.closed || this.backlog || this.host.buffered() > 0) return;
       const busy = this.host.busy();
-      if (this.held > busy) void this.ask(busy);
-    }, this.othersWaiting ? 0 : SLOT_HOLD.lingerMs);
+      if (this.held <= busy) return;
+      // Worked meanwhile, or a request is out: look again later.
+      if (this.asking || (!this.othersWaiting && this.deps.clock.now() - this.workedAt < SLOT_HOLD.lingerMs)) this.idle();
+      else void this.ask(busy);
+    }, wait);
   }
 
   private clearLinger(): void {
@@ -160,6 +180,8 @@ export class SlotHold {
       this.othersWaiting = grant.othersWaiting;
       if (grant.slots < want) this.shortAt = this.answeredAt;
     }
-    if (this.slots > before && !this.closed) this.host.changed();
+    if (this.closed) return;
+    if (this.slots > before) this.host.changed();
+    this.idle();
   }
 }
