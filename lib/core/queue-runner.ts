@@ -1,13 +1,15 @@
 import { JobCancelledError } from '../errors/job-cancelled.error.js';
-import { LeaseLostAbort } from './abort-reasons.js';
 import { ADAPTIVE_PREFETCH, prefetchSizer, type PrefetchSizer } from './adaptive-prefetch.js';
 import type { TimerHandle } from './clock.js';
 import { coerceError } from './coerce-error.js';
 import { DueTimes } from './due-times.js';
 import { JobExecutor, type ExecutorHost, type WorkerDeps } from './job-executor.js';
 import type { JobRecord } from './job-record.js';
-import { abortRun, newRun, SETTLED, type RunningJob } from './job-run.js';
+import { newRun, SETTLED, type RunningJob } from './job-run.js';
+import { RunningJobs } from './running-jobs.js';
+import { HandoffSlots } from './handoff-slots.js';
 import type { HandoffSlot } from './local-workers.js';
+import { StartRecorder } from './start-recorder.js';
 import { SlotHold } from './slot-hold.js';
 
 /**
@@ -21,11 +23,9 @@ import { SlotHold } from './slot-hold.js';
  */
 export class QueueRunner implements ExecutorHost {
   private readonly buffer: JobRecord[] = [];
-  private readonly running = new Map<string, RunningJob>();
-  /** Buffered jobs holding a slot while their start is recorded before they run (see `recordStartsThenRun`). */
-  private readonly starting = new Map<string, JobRecord>();
-  /** Those writes in flight. */
-  private readonly startWrites = new Set<Promise<void>>();
+  private readonly running = new RunningJobs();
+  /** Buffered jobs holding a slot while their start is recorded before they run. */
+  private readonly starts: StartRecorder;
   /** When jobs known to this instance fall due (its retries, its delayed enqueues, a NOTIFY that says when). */
   private readonly dueTimes: DueTimes;
   private claiming = false;
@@ -40,11 +40,12 @@ export class QueueRunner implements ExecutorHost {
    * claims again rather than waiting for the poll.
    */
   private limitedShort = false;
-  private stopping = false;
+  /** Shutdown began: no more claims. */
+  stopping = false;
   private pollTimer: TimerHandle | null = null;
   private claimFailures = 0;
-  /** Slots held for local hand-offs whose write has not returned yet, and their ends. */
-  private readonly reservations = new Set<Promise<void>>();
+  /** Slots held for local hand-offs whose write has not returned yet. */
+  private readonly handoffs: HandoffSlots;
   private readonly prefetch: PrefetchSizer;
   /** Jobs held at most (slots and buffer), and the level at or below which the buffer is refilled. */
   private capacity = 0;
@@ -62,6 +63,8 @@ export class QueueRunner implements ExecutorHost {
     private readonly deps: WorkerDeps,
   ) {
     this.executor = new JobExecutor(deps, this);
+    this.starts = new StartRecorder(queue, deps, this.executor, this);
+    this.handoffs = new HandoffSlots(this.executor, this);
     this.dueTimes = new DueTimes(deps.clock, () => this.wake());
     this.hold = new SlotHold(queue, concurrency, deps, {
       busy: () => this.busySlots(),
@@ -73,15 +76,11 @@ export class QueueRunner implements ExecutorHost {
   }
 
   private resize(now = this.deps.clock.now()): void {
-    const prefetch = this.prefetch.size(now, this.runningSince());
+    const prefetch = this.prefetch.size(now, this.running.since());
     const slots = this.hold.slots;
     this.capacity = slots + prefetch;
     this.lowWater = slots + Math.floor(prefetch / 2);
     this.resizedAt = now;
-  }
-
-  private *runningSince(): Iterable<number> {
-    for (const run of this.running.values()) if (run.startedAt) yield run.startedAt;
   }
 
   start(): void {
@@ -99,30 +98,20 @@ export class QueueRunner implements ExecutorHost {
   /** Ids this runner holds a lease on (buffered, having their start recorded, or running). */
   heldIds(): string[] {
     const ids = this.buffer.map((j) => j.id);
-    for (const id of this.starting.keys()) ids.push(id);
-    for (const id of this.running.keys()) ids.push(id);
+    for (const id of this.starts.ids()) ids.push(id);
+    for (const id of this.running.ids()) ids.push(id);
     for (const id of this.executor.abandonedIds()) ids.push(id);
     return ids;
   }
 
-  /**
-   * Ids of jobs whose handlers started here while the storage still counts them prefetched
-   * (they started from the buffer): the next heartbeat records their start, so that from then
-   * on a crash counts their attempt. Handlers past their abort grace are always included.
-   */
+  /** Jobs started here whose start the next heartbeat records (handlers past their abort grace always; see `RunningJobs`). */
   unrecordedStarts(): string[] {
-    const ids: string[] = [];
-    for (const run of this.running.values()) if (!run.startRecorded) ids.push(run.record.id);
-    for (const id of this.executor.abandonedIds()) ids.push(id);
-    return ids;
+    return [...this.running.unrecordedStarts(), ...this.executor.abandonedIds()];
   }
 
   /** A heartbeat recorded the start of these jobs. */
   startsRecorded(ids: readonly string[]): void {
-    for (const id of ids) {
-      const run = this.running.get(id);
-      if (run) run.startRecorded = true;
-    }
+    this.running.startsRecorded(ids);
   }
 
   /**
@@ -132,34 +121,9 @@ export class QueueRunner implements ExecutorHost {
    * is stored waiting and claimed as usual.
    */
   reserve(): HandoffSlot | null {
-    if (this.stopping || this.claiming || !this.drained || this.buffer.length || this.starting.size) return null;
+    if (this.stopping || this.claiming || !this.drained || this.buffer.length || this.starts.size) return null;
     if (this.busySlots() >= this.hold.slots) return null;
-    let end!: () => void;
-    const done = new Promise<void>((resolve) => (end = resolve));
-    this.reservations.add(done);
-    let open = true;
-    const close = () => {
-      open = false;
-      this.reservations.delete(done);
-      end();
-    };
-    return {
-      start: (record) => {
-        if (!open) return;
-        if (this.stopping) {
-          // Shutdown began while the job was being written: hand it back (no attempt counted).
-          void this.executor.handBack(record).finally(close);
-          return;
-        }
-        close();
-        this.startJob(record);
-      },
-      cancel: () => {
-        if (!open) return;
-        close();
-        this.kick();
-      },
-    };
+    return this.handoffs.reserve();
   }
 
   get activeCount(): number {
@@ -168,33 +132,22 @@ export class QueueRunner implements ExecutorHost {
 
   /** Jobs held here that are not running yet: buffered, having their start recorded, or being handed off. */
   get bufferedCount(): number {
-    return this.buffer.length + this.starting.size + this.reservations.size;
+    return this.buffer.length + this.starts.size + this.handoffs.size;
   }
 
   /** The storage says these leases are gone, or these jobs were cancelled. */
   onHeartbeat(lost: Set<string>, cancelled: Set<string>): void {
+    // Buffered: lost ones are let go; cancelled ones never start, recorded cancelled.
+    const cancel: JobRecord[] = [];
     for (let i = this.buffer.length - 1; i >= 0; i--) {
       const job = this.buffer[i]!;
-      if (lost.has(job.id)) this.buffer.splice(i, 1);
-    }
-    for (const [id, job] of this.starting) {
-      if (lost.has(id)) this.starting.delete(id);
-      else if (cancelled.has(id)) {
-        this.starting.delete(id);
-        void this.executor.finishFailed(job, new JobCancelledError(id), 'cancelled');
-      }
-    }
-    for (const [id, run] of this.running) {
-      if (lost.has(id)) abortRun(run, new LeaseLostAbort(id));
-      else if (cancelled.has(id)) abortRun(run, new JobCancelledError(id));
-    }
-    // Cancelled jobs still in the buffer never start: record them cancelled.
-    for (let i = this.buffer.length - 1; i >= 0; i--) {
-      const job = this.buffer[i]!;
-      if (!cancelled.has(job.id)) continue;
+      if (!lost.has(job.id) && !cancelled.has(job.id)) continue;
       this.buffer.splice(i, 1);
-      void this.executor.finishFailed(job, new JobCancelledError(job.id), 'cancelled');
+      if (!lost.has(job.id)) cancel.unshift(job);
     }
+    this.starts.onHeartbeat(lost, cancelled);
+    this.running.onHeartbeat(lost, cancelled);
+    for (const job of cancel) void this.executor.finishFailed(job, new JobCancelledError(job.id), 'cancelled');
   }
 
   /** Stops claiming and hands buffered jobs back at once. */
@@ -213,7 +166,7 @@ export class QueueRunner implements ExecutorHost {
    */
   async trimBuffer(): Promise<void> {
     if (this.stopping || !this.buffer.length) return;
-    const excess = this.prefetch.excess(this.deps.clock.now(), this.runningSince(), this.buffer.length);
+    const excess = this.prefetch.excess(this.deps.clock.now(), this.running.since(), this.buffer.length);
     if (excess <= 0) return;
     const back = this.buffer.splice(this.buffer.length - excess);
     this.resize();
@@ -235,72 +188,31 @@ export class QueueRunner implements ExecutorHost {
 
   /** Resolves when every running handler has settled. */
   async whenSettled(): Promise<void> {
-    while (this.running.size || this.reservations.size || this.startWrites.size) {
-      await Promise.all([...[...this.running.values()].map((r) => r.settled), ...this.reservations, ...this.startWrites]);
+    while (this.running.size || this.handoffs.size || this.starts.pending().length) {
+      await Promise.all([...this.running.settled(), ...this.handoffs.pending(), ...this.starts.pending()]);
     }
   }
 
   /** Aborts every running handler (shutdown past its grace period). */
   abortAll(reason: Error): void {
-    for (const run of this.running.values()) abortRun(run, reason);
+    this.running.abortAll(reason);
   }
 
   /** Slots taken: running handlers, starts being recorded, local hand-offs being written. */
   private busySlots(): number {
-    return this.running.size + this.starting.size + this.reservations.size;
+    return this.running.size + this.starts.size + this.handoffs.size;
   }
 
-  private kick(): void {
+  kick(): void {
     let recordFirst: JobRecord[] | null = null;
     while (this.busySlots() < this.hold.slots && this.buffer.length) {
       const job = this.buffer.shift()!;
-      if (job.prefetched && job.rescuedUnstarted) {
-        this.starting.set(job.id, job);
-        (recordFirst ??= []).push(job);
-      } else this.startJob(job);
+      // A job a crash returned unstarted once runs once its start is on record (see `StartRecorder`).
+      if (job.prefetched && job.rescuedUnstarted) (recordFirst ??= []).push(this.starts.hold(job));
+      else this.startJob(job);
     }
-    if (recordFirst) this.recordStartsThenRun(recordFirst);
+    if (recordFirst) this.starts.record(recordFirst);
     this.maybeClaim();
-  }
-
-  /**
-   * Prefetched jobs that a crash already returned unstarted once (`rescuedUnstarted`) run only
-   * once their start is on record, so that a crash now counts their attempt: a job that
-   * crashes its process is given one uncounted crash, not a loop of them. One heartbeat write
-   * records the starts of the batch (such jobs are rare: only after a crash); their slots are
-   * held meanwhile. If the write fails they go back to the front of the buffer, and are tried
-   * again at the next wake-up.
-   */
-  private recordStartsThenRun(jobs: JobRecord[]): void {
-    const ids = jobs.map((j) => j.id);
-    const { storage, workerId, settings, logger } = this.deps;
-    const write: Promise<void> = storage.heartbeat(ids, workerId, settings.leaseMs, ids).then(
-      async ({ lost, cancelled }) => {
-        const gone = new Set(lost);
-        const cancel = new Set(cancelled);
-        const handBacks: Promise<void>[] = [];
-        for (const job of jobs) {
-          // Lost or cancelled meanwhile (a heartbeat's news): already let go.
-          if (!this.starting.delete(job.id) || gone.has(job.id)) continue;
-          if (cancel.has(job.id)) void this.executor.finishFailed(job, new JobCancelledError(job.id), 'cancelled');
-          else if (this.stopping) handBacks.push(this.executor.handBack(job));
-          else this.startJob(job, true);
-        }
-        this.kick();
-        await Promise.all(handBacks);
-      },
-      async (err: unknown) => {
-        const back = jobs.filter((j) => this.starting.delete(j.id));
-        if (this.stopping) {
-          await Promise.all(back.map((j) => this.executor.handBack(j)));
-          return;
-        }
-        logger.warn(`Could not record the start of ${back.length} job(s) of queue '${this.queue}'; trying again at the next wake-up: ${coerceError(err).message}`);
-        this.buffer.unshift(...back);
-        this.idleUntilPoll();
-      },
-    ).finally(() => this.startWrites.delete(write));
-    this.startWrites.add(write);
   }
 
   private maybeClaim(): void {
@@ -391,15 +303,21 @@ export class QueueRunner implements ExecutorHost {
   }
 
   /** `startRecorded`: the storage knows it started (else the next heartbeat reports it). */
-  private startJob(record: JobRecord, startRecorded = !record.prefetched): void {
+  startJob(record: JobRecord, startRecorded = !record.prefetched): void {
     const run = newRun(record, startRecorded);
-    this.running.set(record.id, run);
+    this.running.add(run);
     run.settled = this.executor.execute(run);
+  }
+
+  /** Jobs whose start could not be recorded: back to the front of the buffer, tried again at the next wake-up. */
+  putBack(jobs: JobRecord[]): void {
+    this.buffer.unshift(...jobs);
+    this.idleUntilPoll();
   }
 
   /** The job's slot is free: the next buffered job may start. */
   free(run: RunningJob): void {
-    this.running.delete(run.record.id);
+    this.running.delete(run);
     // A run that never called its handler (an unknown job) says nothing of run times.
     if (run.startedAt) this.prefetch.finished(this.deps.clock.now() - run.startedAt);
     this.kick();
