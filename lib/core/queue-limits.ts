@@ -18,6 +18,10 @@ export class QueueLimitsControl {
   async applyConfigured(queues: Record<string, QueueOptions>): Promise<void> {
     const configured = Object.entries(queues).filter(([, q]) => q.globalConcurrency !== undefined || q.rateLimit !== undefined || q.groups !== undefined);
     if (!configured.length) return;
+    const unkept = configured.filter(([, q]) => q.globalConcurrency !== undefined).map(([queue]) => `'${queue}'`);
+    if (unkept.length && !this.storage.holdSlots) {
+      this.logger.warn(`This storage has no holdSlots(): the globalConcurrency of queue(s) ${unkept.join(', ')} is stored but not kept.`);
+    }
     const stored = new Map((await this.storage.limits()).map((l) => [l.queue, l.limits]));
     for (const [queue, q] of configured) {
       const limits = configuredLimits(q);

@@ -95,7 +95,7 @@ if (await databaseAvailable('postgres')) {
       expect(span).toBeLessThan(6_000);
     });
 
-    it('kill -9 of a process holding every slot: its slots come back with the rescue, no slot leaks', { timeout: 60_000 }, async () => {
+    it('kill -9 of a process holding every slot: its slots come back when its hold lapses, no slot leaks', { timeout: 60_000 }, async () => {
       await setup();
       await storage.setLimits('mp', { globalConcurrency: 3 });
       await enqueue('mp-hold', 3, { holdMs: 600_000 });

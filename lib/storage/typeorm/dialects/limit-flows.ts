@@ -86,7 +86,9 @@ export function limitFlows(dialect: Dialect): LimitFlows {
       return step(mode === 'write' ? 'tx' : mode, function* () {
         const row = (yield s.lockRow(queue)).rows[0];
         if (!row) return yield* inner(limit, startNow).make();
-        const now = asNumber(row.now);
+        // A rate limit's start log is dated with the clock after the lock's wait, not before it.
+        const dated = dialect.kind === 'mysql' && (row.rate_limit != null || row.group_rate_limit != null);
+        const now = asNumber(dated ? (yield s.clock()).rows[0]!.now : row.now);
         const state: LimitState = {
           limits: limitsOf(row),
           blockedUntil: num(row.blocked_until),

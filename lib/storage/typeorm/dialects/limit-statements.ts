@@ -10,8 +10,14 @@ import { NOW as SQLITE_NOW } from './sqlite.statements.js';
  * are shaped so, are in `limit-flows.ts`; the rules in `core/limits.ts`.
  */
 export interface LimitSql {
-  /** The queue's row, locked for the claim's transaction, with the database's clock as `now` (epoch ms). */
+  /**
+   * The queue's row, locked for the claim's transaction, with the database's clock as `now`
+   * (epoch ms): on PostgreSQL read once the lock is held; MariaDB's is the statement's start,
+   * which may be before a wait for the lock (see `clock`).
+   */
   lockRow(queue: string): Sql;
+  /** `now`: the database's clock at this statement's start (MariaDB: after `lockRow`'s wait). */
+  clock(): Sql;
   /** `job_group, n`: running jobs per group. */
   runningByGroup(queue: string): Sql;
   /** `grp, blocked_until, starts` of the queue's group rows. */
@@ -63,7 +69,14 @@ export function limitStatements(kind: DialectKind, t: TableNames): LimitSql {
   const starts = kind === 'mysql' ? ", '[]'" : '';
   const startsCol = kind === 'mysql' ? ', starts' : '';
   return {
-    lockRow: (q) => sql(`SELECT ${COLUMNS}, starts, ${now} AS now FROM ${t.limits} WHERE queue = ${p(1)}${forUpdate}`, [q]),
+    // PostgreSQL: the clock read once the lock is held (statement_timestamp() is the
+    // statement's start, before any wait for the lock, and a start log entry written with it
+    // would be dated before the starts it counts).
+    lockRow: (q) => kind === 'postgres'
+      ? sql(`WITH l AS (SELECT ${COLUMNS}, starts FROM ${t.limits} WHERE queue = $1 FOR UPDATE)
+             SELECT l.*, floor(extract(epoch from clock_timestamp()) * 1000)::bigint AS now FROM l`, [q])
+      : sql(`SELECT ${COLUMNS}, starts, ${now} AS now FROM ${t.limits} WHERE queue = ${p(1)}${forUpdate}`, [q]),
+    clock: () => sql(`SELECT ${now} AS now`),
     runningByGroup: (q) => sql(
       `SELECT job_group, count(*) AS n FROM ${t.jobs} WHERE queue = ${p(1)} AND state = 'running' AND job_group IS NOT NULL GROUP BY job_group`,
       [q],
