@@ -79,7 +79,9 @@ export class JobsTester {
   /**
    * Runs the due jobs, one at a time, until none is left, and counts their outcomes. With
    * `scheduled`, delayed jobs and retries run too (the fake clock moves to each one's due
-   * time), so a job that fails and then succeeds on a retry completes in one drain; with
+   * time; on a database storage, which keeps its own clock, as far as each waits there, and
+   * the job is made due now), so a job that fails and then succeeds on a retry completes in
+   * one drain; with
    * `recursive`, the jobs those jobs enqueue run as well.
    */
   async drain(options: DrainOptions = {}): Promise<DrainResult> {

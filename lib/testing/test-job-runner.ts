@@ -10,7 +10,7 @@ import { newRun, SETTLED } from '../core/job-run.js';
 import type { JobsRuntime } from '../core/jobs-runtime.js';
 import { JobFailedError } from '../errors/job-failed.error.js';
 import { CapturingRegistry } from './capturing-registry.js';
-import { limitReached, storageClockFixed } from './jobs-testing.messages.js';
+import { limitReached } from './jobs-testing.messages.js';
 
 export interface DrainResult {
   completed: number;
@@ -179,13 +179,19 @@ export class TestJobRunner {
 
   /** The earliest due time of a waiting job in scope, or null when none waits. */
   private async nextWaiting(scope: RunScope): Promise<number | null> {
-    let next: number | null = null;
+    return (await this.nextWaitingJobs(scope))?.at ?? null;
+  }
+
+  /** The waiting jobs in scope with the earliest due time, and that time; null when none waits. */
+  private async nextWaitingJobs(scope: RunScope): Promise<{ at: number; ids: string[] } | null> {
+    let next: { at: number; ids: string[] } | null = null;
     for (const queue of await this.queues(scope)) {
       for (const job of await this.pendingJobs(queue)) {
         // A recurring schedule's own row always waits for its next tick: it never moves the clock.
         if ((scope.ids && !scope.ids.has(job.id)) || this.isInternal(job)) continue;
         const at = job.runAt.getTime();
-        if (next === null || at < next) next = at;
+        if (next === null || at < next.at) next = { at, ids: [job.id] };
+        else if (at === next.at) next.ids.push(job.id);
       }
     }
     return next;
@@ -197,15 +203,23 @@ export class TestJobRunner {
     return next !== null && (scope.scheduled || next <= (await this.runtime.storage.now()));
   }
 
-  /** Moves the fake clock to the next delayed job or retry in scope; false when none waits for a future time. */
+  /**
+   * Moves the fake clock as far as the next delayed job or retry in scope waits; false when none
+   * waits for a future time. A storage that keeps its own clock (a database) does not follow the
+   * fake one: the jobs due then are made due now instead (`Storage.runNow`, attempts kept).
+   */
   private async moveToNextDue(scope: RunScope): Promise<boolean> {
-    const next = await this.nextWaiting(scope);
+    const next = await this.nextWaitingJobs(scope);
     if (next === null) return false;
-    const now = await this.runtime.storage.now();
+    const { storage } = this.runtime;
+    const now = await storage.now();
     // Due but not claimed: its queue is paused (or another worker holds it).
-    if (next <= now) return false;
-    await this.clock.advance(Math.max(0, next - this.clock.now()));
-    if ((await this.runtime.storage.now()) < next) throw new Error(storageClockFixed(next));
+    if (next.at <= now) return false;
+    // As far as the job waits on the storage's clock (the fake one's own time, on memory).
+    await this.clock.advance(next.at - now);
+    if ((await storage.now()) < next.at) {
+      for (const id of next.ids) await storage.runNow(id);
+    }
     return true;
   }
 

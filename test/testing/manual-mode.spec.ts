@@ -156,24 +156,21 @@ describe.each(kinds)('JobsTestingModule, manual mode, on $kind storage', ({ kind
     await expect(tester.drain({ scheduled: 'yes' } as never)).rejects.toThrow(/scheduled/);
   });
 
-  if (kind === 'memory') {
-    it('drain({ scheduled }) runs delayed jobs and retries with backoff in one drain, on the fake clock', async () => {
-      const start = tester.clock.now();
-      await queue.enqueue(Flaky, { failures: 2 });
-      await queue.enqueue(Greet, { name: 'later' }, { delay: 3_600_000 });
-      await queue.enqueue(Doomed, { why: 'mailbox full' });
-      expect(await tester.drain({ scheduled: true })).toEqual({ completed: 2, retried: 4, dead: 1, cancelled: 0 });
-      expect(outbox.attempts).toEqual([1, 2, 3]);
-      expect(outbox.greeted).toEqual(['later']);
-      expect(tester.clock.now() - start).toBe(3_600_000);
-      expect(await tester.enqueued()).toEqual([]);
-    });
-  } else {
-    it('drain({ scheduled }) says why a retry cannot be reached on a storage that keeps its own clock', async () => {
-      await queue.enqueue(Flaky, { failures: 1 });
-      await expect(tester.drain({ scheduled: true })).rejects.toThrow(/storage's clock, which the test's FakeClock does not move/);
-    });
-  }
+  it('drain({ scheduled }) runs delayed jobs and retries with backoff in one drain, on the fake clock', async () => {
+    const start = tester.clock.now();
+    await queue.enqueue(Flaky, { failures: 2 });
+    await queue.enqueue(Greet, { name: 'later' }, { delay: 3_600_000 });
+    await queue.enqueue(Doomed, { why: 'mailbox full' });
+    expect(await tester.drain({ scheduled: true })).toEqual({ completed: 2, retried: 4, dead: 1, cancelled: 0 });
+    expect(outbox.attempts).toEqual([1, 2, 3]);
+    expect(outbox.greeted).toEqual(['later']);
+    // The memory storage follows the fake clock. A database keeps its own: the fake clock moves
+    // as far as each next job waits there, and those jobs are made due now (the database's time
+    // stands still, so the waits add up: the hour, and the four retries' minute each).
+    if (kind === 'memory') expect(tester.clock.now() - start).toBe(3_600_000);
+    else expect(Math.abs(tester.clock.now() - start - 3_840_000)).toBeLessThan(5_000);
+    expect(await tester.enqueued()).toEqual([]);
+  });
 });
 
 describe('JobsTestingModule.forRoot options', () => {
