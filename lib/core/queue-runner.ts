@@ -153,6 +153,7 @@ export class QueueRunner implements ExecutorHost {
   /** Stops claiming and hands buffered jobs back at once. */
   async stopClaiming(): Promise<void> {
     this.stopping = true;
+    this.hold.stop();
     if (this.pollTimer) this.deps.clock.clearTimeout(this.pollTimer);
     this.pollTimer = null;
     this.dueTimes.clear();

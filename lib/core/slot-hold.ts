@@ -50,6 +50,8 @@ export class SlotHold {
   /** When a claim last brought jobs or a handler last finished here. */
   private workedAt = -Infinity;
   private lingerTimer: TimerHandle | null = null;
+  /** Shutdown began: no more claims, so no slot is wanted beyond those in use. */
+  private stopping = false;
   private closed = false;
 
   constructor(
@@ -68,6 +70,7 @@ export class SlotHold {
 
   /** Slots it could use now: all of them while the queue has work here, else those it holds. */
   private wanted(): number {
+    if (this.stopping) return this.host.busy();
     return this.backlog || this.host.buffered() > 0 ? this.concurrency : Math.max(this.granted, this.host.busy());
   }
 
@@ -96,7 +99,16 @@ export class SlotHold {
   /** At each heartbeat: renews the hold's lease (it lapses otherwise, and the slots go to other instances). */
   async renew(): Promise<void> {
     if (this.limited !== true || this.closed) return;
-    await this.ask(this.wanted());
+    const want = this.wanted();
+    // Nothing held, nothing wanted: nothing to renew.
+    if (want === 0 && this.held === 0) return;
+    await this.ask(want);
+  }
+
+  /** Shutdown began: it claims no more, and asks for no slot beyond those its handlers use. */
+  stop(): void {
+    this.stopping = true;
+    this.backlog = false;
   }
 
   /**
