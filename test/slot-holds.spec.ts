@@ -97,6 +97,8 @@ describe('instances sharing a global concurrency (memory storage, fake clock)', 
     expect(seen.runs.get('a')! - before.a).toBeGreaterThan(25);
     expect(seen.runs.get('b')! - before.b).toBeGreaterThan(25);
     expect(seen.max).toBe(4);
+    // workerStatus() shows each instance's share.
+    expect([a.engine!.status().queues.q!.slots, b.engine!.status().queues.q!.slots]).toEqual([2, 2]);
   });
 
   it('slots left idle go back after lingerMs; a stopped instance lets go of every slot', async () => {
@@ -108,6 +110,7 @@ describe('instances sharing a global concurrency (memory storage, fake clock)', 
     expect(await free()).toBe(0);
     await clock.advance(SLOT_HOLD.lingerMs + 100);
     expect(await free()).toBe(4);
+    expect(a.engine!.status().queues.q).toEqual({ active: 0, buffered: 0, slots: 0 });
     // New work: it asks again, and holds them while it runs.
     await storage.enqueue(Array.from({ length: 8 }, () => ({ queue: 'q', name: 'j', payload: '{}', priority: 0, maxAttempts: 3 })));
     a.engine!.wake('q');

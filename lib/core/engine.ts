@@ -135,7 +135,10 @@ export class Engine implements LocalWorkers {
   status(): WorkerStatus {
     const state = !this.started ? 'not-started' : this.drained ? 'stopped' : this.stopped ? 'stopping' : 'running';
     const queues: WorkerStatus['queues'] = {};
-    for (const [q, r] of this.runners) queues[q] = { active: r.activeCount, buffered: r.bufferedCount };
+    for (const [q, r] of this.runners) {
+      const slots = r.heldSlots;
+      queues[q] = slots === null ? { active: r.activeCount, buffered: r.bufferedCount } : { active: r.activeCount, buffered: r.bufferedCount, slots };
+    }
     return {
       state,
       workerId: this.workerId,

@@ -126,6 +126,11 @@ export class QueueRunner implements ExecutorHost {
     return this.handoffs.reserve();
   }
 
+  /** Slots it may use under the queue's global concurrency; null when the queue has none. */
+  get heldSlots(): number | null {
+    return this.hold.limitedSlots;
+  }
+
   get activeCount(): number {
     return this.running.size;
   }

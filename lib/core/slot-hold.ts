@@ -68,6 +68,11 @@ export class SlotHold {
     return this.limited === false ? this.concurrency : Math.min(this.concurrency, this.granted);
   }
 
+  /** `slots` under a global concurrency; null when the queue has none (or the storage has not said yet). */
+  get limitedSlots(): number | null {
+    return this.limited === true ? this.slots : null;
+  }
+
   /** Slots it could use now: all of them while the queue has work here, else those it holds. */
   private wanted(): number {
     if (this.stopping) return this.host.busy();

@@ -22,6 +22,10 @@ export interface WorkerStatus {
   heartbeatAgeMs: number | null;
   /** The lease length the workers hold jobs for. */
   leaseMs: number;
-  /** Per queue this instance works: handlers running now, and claimed jobs waiting in its buffer. */
-  queues: Record<string, { active: number; buffered: number }>;
+  /**
+   * Per queue this instance works: handlers running now, and claimed jobs waiting in its
+   * buffer; on a queue with a `globalConcurrency`, `slots`: how many of them it may run now (its
+   * share of the limit, see `QueueLimits.globalConcurrency`).
+   */
+  queues: Record<string, { active: number; buffered: number; slots?: number }>;
 }
