@@ -87,8 +87,10 @@ if (await databaseAvailable('postgres')) {
       await until(async () => (await counts())?.completed.allTime === 120, 100_000, 'every job to complete');
       const runs = timedRuns(outs);
       expect(runs).toHaveLength(120);
-      // Slack for how long after its claim a handler starts.
-      expect(maxStartsWithin(runs, 450)).toBeLessThanOrEqual(20);
+      // The limit holds on the database's clock, where each claim dates its starts; a handler
+      // starts when its process gets the claim's answer, which on a loaded machine can lag by
+      // tens of ms more in one process than in another: 100 ms of slack for that.
+      expect(maxStartsWithin(runs, 400)).toBeLessThanOrEqual(20);
       const span = Math.max(...runs.map((r) => r.start)) - Math.min(...runs.map((r) => r.start));
       // 120 starts at 20 per 500 ms need at least 2.5 s; sustained: well under twice that.
       expect(span).toBeGreaterThanOrEqual(2_400);
