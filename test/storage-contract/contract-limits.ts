@@ -74,6 +74,7 @@ export function limitCases(): void {
     await s.setLimits('q', { globalConcurrency: 2 });
     await expect(s.holdSlots('q', 'w1', { want: -1, keep: 0, leaseMs: 1000 })).rejects.toThrow(/want/);
     await expect(s.holdSlots('q', 'w1', { want: 1, keep: 0.5, leaseMs: 1000 })).rejects.toThrow(/keep/);
+    await expect(s.holdSlots('', 'w1', { want: 1, keep: 0, leaseMs: 1000 })).rejects.toThrow(/queue name/);
   });
 
   it('rateLimit: at most `limit` starts per interval (a sliding window), only jobs that start at once', async () => {

@@ -16,6 +16,7 @@ import type {
   Storage,
 } from '../../core/storage.js';
 import type { QueueLimits, StoredQueueLimits } from '../../core/limits.js';
+import { assertName } from '../../core/validation.js';
 import { assertSlotRequest, type SlotGrant, type SlotRequest } from '../../core/slots.js';
 import { MemoryAdmin } from './memory-admin.js';
 import { MemoryBatches } from './memory-batches.js';
@@ -319,7 +320,7 @@ export class MemoryStorage implements Storage {
   }
 
   async holdSlots(queue: string, workerId: string, request: SlotRequest): Promise<SlotGrant | null> {
-    return this.limited.holdSlots(queue, workerId, assertSlotRequest(request), this.clock.now());
+    return this.limited.holdSlots(assertName('queue name', queue), workerId, assertSlotRequest(request), this.clock.now());
   }
 
   async limits(): Promise<StoredQueueLimits[]> {

@@ -29,6 +29,7 @@ export abstract class TypeOrmLimitStorage extends TypeOrmFlowStorage {
    * an earlier limit goes.
    */
   async holdSlots(queue: string, workerId: string, request: SlotRequest): Promise<SlotGrant | null> {
+    assertName('queue name', queue);
     assertSlotRequest(request);
     const release = request.want === 0 && request.keep === 0;
     if (!release && !(await this.limited.hasGlobalConcurrency(queue))) return null;
