@@ -66,8 +66,11 @@ for (const kind of await featureKinds()) {
       // Enqueued before the others, so plain claim order would run all of it first.
       // JOBS_TEST_FAIRNESS_BACKLOG=100000 runs it at the size of the flow-control issue.
       const backlog = Number(process.env.JOBS_TEST_FAIRNESS_BACKLOG ?? (kind === 'memory' || kind === 'sqlite' || kind === 'postgres' ? 5_000 : 2_000));
+      // Stored while the queue is paused, so that A's whole backlog waits when B and C arrive.
+      await q.pause('tenants');
       for (let i = 0; i < backlog; i += 1000) await q.enqueueMany(imports('A', Math.min(1000, backlog - i)));
       await q.enqueueMany([...imports('B', 100), ...imports('C', 100)]);
+      await q.resume('tenants');
       await until(() => runs.filter((r) => r.group !== 'A').length === 200, 100_000, 'B and C to start');
       const lastOther = runs.findLastIndex((r) => r.group !== 'A');
       // Three groups with work, two slots each: B's and C's jobs start among the first ~300.
