@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dashboard, startDashboardApp, TOKEN, type DashboardApp } from '../fixtures/dashboard-app.js';
+import { ADAPTERS, dashboard, startDashboardApp, TOKEN, type DashboardApp } from '../fixtures/dashboard-app.js';
 
 /** Debian's chromium package; CI installs it (.ci/run). Locally the suite is skipped without it. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -13,7 +13,7 @@ if (!available) {
 
 const ARTIFACTS = 'test-results';
 
-describe.skipIf(!available)('dashboard in headless Chromium', () => {
+describe.skipIf(!available).each(ADAPTERS)('dashboard in headless Chromium on %s', (adapter) => {
   let browser: Browser;
   const apps: DashboardApp[] = [];
   const contexts: BrowserContext[] = [];
@@ -33,7 +33,7 @@ describe.skipIf(!available)('dashboard in headless Chromium', () => {
   });
 
   async function open(options: { workers?: boolean } = {}): Promise<{ d: DashboardApp; page: Page; dialogs: string[]; errors: string[] }> {
-    const d = await startDashboardApp({ adapter: 'express', dashboard: dashboard(), workers: options.workers ?? true });
+    const d = await startDashboardApp({ adapter, dashboard: dashboard(), workers: options.workers ?? true });
     apps.push(d);
     const context = await browser.newContext({ extraHTTPHeaders: { 'x-dashboard-token': TOKEN }, viewport: { width: 1200, height: 800 } });
     contexts.push(context);
@@ -75,7 +75,7 @@ describe.skipIf(!available)('dashboard in headless Chromium', () => {
     expect(await page.locator('svg.chart').getAttribute('data-completed')).toBe('2');
     expect(await page.locator('svg.chart').getAttribute('data-failed')).toBe('1');
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: `${ARTIFACTS}/dashboard-overview.png`, fullPage: true });
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard-overview-${adapter}.png`, fullPage: true });
     expect(errors).toEqual([]);
   });
 
