@@ -121,8 +121,9 @@ export class SlotHold {
    * free; idle ones go back once the queue has been idle here for `lingerMs`.
    */
   finished(): void {
-    this.workedAt = this.deps.clock.now();
+    // A queue without a global concurrency pays nothing more per job than this test.
     if (this.limited !== true || this.closed) return;
+    this.workedAt = this.deps.clock.now();
     if (!this.asking && this.held > this.granted && this.host.busy() <= this.granted) {
       void this.ask(this.wanted());
       return;
